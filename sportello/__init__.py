@@ -1,0 +1,1 @@
+"""Sportello: help desk for enti del Terzo Settore."""

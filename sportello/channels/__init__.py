@@ -1,0 +1,1 @@
+"""Channels: thin edges (web, Telegram) that parse input, call one service and render."""

@@ -1,0 +1,1 @@
+"""Web channel: FastAPI routers, templates and static files."""

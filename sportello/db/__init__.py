@@ -1,0 +1,1 @@
+"""Database plumbing: declarative Base, engine and session factory, Alembic migrations."""

@@ -1,0 +1,49 @@
+"""Engine and session factory built from Settings; SQLite gets WAL and BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from sportello.config import Settings
+
+
+def make_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """Create the engine for `settings`; on SQLite every transaction takes the write lock first.
+
+    SQLite's default deferred transactions let two writers read the same state and then fail
+    (or worse, both proceed on stale reads); `BEGIN IMMEDIATE` serialises them, which is what
+    the booking and claim rules need. See SQLAlchemy's "Serializable isolation / Savepoints /
+    Transactional DDL" recipe for pysqlite.
+    """
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        settings.resolved_data_dir().mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let us emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

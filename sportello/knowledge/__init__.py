@@ -1,0 +1,1 @@
+"""Knowledge base: loading, chunking, embeddings, dense and lexical indexes, retrieval, ingest."""

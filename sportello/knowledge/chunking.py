@@ -1,0 +1,117 @@
+"""Split documents into chunks along their headings, bounded in tokens of the embedding model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sportello.knowledge.documents import Chunk, Document
+from sportello.knowledge.sentences import split_sentences
+
+TokenCounter = Callable[[str], int]
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+@dataclass
+class Section:
+    path: tuple[str, ...]
+    text: str
+
+
+def split_sections(document: Document) -> list[Section]:
+    """Sections of a Markdown-structured text, each with the heading path that leads to it."""
+    stack: list[tuple[int, str]] = []
+    sections: list[Section] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = "\n".join(buffer).strip()
+        if text:
+            sections.append(Section(tuple(h for _, h in stack), text))
+        buffer.clear()
+
+    in_code = False
+    for line in document.text.splitlines():
+        if line.strip().startswith("```"):
+            in_code = not in_code
+        match = None if in_code else _HEADING.match(line)
+        if not match:
+            buffer.append(line)
+            continue
+        flush()
+        level, heading = len(match.group(1)), match.group(2).strip()
+        if level == 1 and heading.casefold() == document.title.casefold():
+            stack.clear()
+            continue
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
+    flush()
+    return sections
+
+
+def _split_long(sentence: str, budget: int, count: TokenCounter) -> list[str]:
+    """Cut a sentence that alone exceeds the budget into word runs that fit."""
+    words, parts, current = sentence.split(), [], []
+    for word in words:
+        candidate = " ".join([*current, word])
+        if current and count(candidate) > budget:
+            parts.append(" ".join(current))
+            current = [word]
+        else:
+            current.append(word)
+    if current:
+        parts.append(" ".join(current))
+    return parts
+
+
+def chunk_document(
+    document: Document, count_tokens: TokenCounter, max_tokens: int, overlap_tokens: int
+) -> list[Chunk]:
+    """Chunks of `document`: one or more per section, each within `max_tokens` with its citation."""
+    chunks: list[Chunk] = []
+    for section in split_sections(document):
+        heading = " › ".join(section.path)
+        citation = f"{document.title} › {heading}" if heading else document.title
+        budget = max(16, max_tokens - count_tokens(citation))
+        units: list[str] = []
+        for sentence in split_sentences(section.text):
+            if count_tokens(sentence) > budget:
+                units.extend(_split_long(sentence, budget, count_tokens))
+            else:
+                units.append(sentence)
+        current: list[str] = []
+        for unit in units:
+            if current and count_tokens(" ".join([*current, unit])) > budget:
+                chunks.append(_make_chunk(document, heading, current, len(chunks)))
+                current = _overlap(current, overlap_tokens, count_tokens)
+                if current and count_tokens(" ".join([*current, unit])) > budget:
+                    current = []
+            current.append(unit)
+        if current:
+            chunks.append(_make_chunk(document, heading, current, len(chunks)))
+    return chunks
+
+
+def _overlap(previous: list[str], overlap_tokens: int, count: TokenCounter) -> list[str]:
+    """The trailing sentences of the previous chunk that fit in the overlap budget."""
+    kept: list[str] = []
+    for sentence in reversed(previous):
+        if count(" ".join([sentence, *kept])) > overlap_tokens:
+            break
+        kept.insert(0, sentence)
+    return kept
+
+
+def _make_chunk(document: Document, heading: str, sentences: list[str], position: int) -> Chunk:
+    return Chunk(
+        id=f"{document.id}#{position}",
+        doc_id=document.id,
+        title=document.title,
+        heading=heading,
+        text="\n\n".join(sentences),
+        position=position,
+        topic=document.topic,
+        sources=document.sources,
+    )

@@ -1,0 +1,227 @@
+"""Incremental ingest: load, chunk, embed and index what changed; drop what was deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sportello.errors import ErrorCode, SportelloError
+from sportello.knowledge.chunking import chunk_document
+from sportello.knowledge.documents import Chunk, Document
+from sportello.knowledge.embeddings import Embedder
+from sportello.knowledge.keyword_index import KeywordIndex
+from sportello.knowledge.loading import SUPPORTED_SUFFIXES, load_file
+from sportello.knowledge.models import DocumentStatus, KbDocument
+from sportello.knowledge.vector_store import ChromaVectorStore
+
+logger = logging.getLogger(__name__)
+
+# Bump when chunking changes in a way that must re-embed every document.
+CHUNKER_VERSION = "1"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # retired documents
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "added": len(self.added), "updated": len(self.updated),
+            "unchanged": len(self.unchanged), "removed": len(self.removed),
+            "skipped": len(self.skipped), "failed": [{"file": f, "reason": r}
+                                                     for f, r in self.failed],
+            "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
+        }
+
+
+def is_indexable(path: Path) -> bool:
+    name = path.name
+    return (
+        path.is_file()
+        and path.suffix.lower() in SUPPORTED_SUFFIXES
+        and not name.startswith((".", "_"))
+        and name.lower() != "readme.md"
+    )
+
+
+class Indexer:
+    """Keeps the dense and lexical indexes in step with the documents on disk."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        vectors: ChromaVectorStore,
+        keywords: KeywordIndex,
+        *,
+        kb_dir: Path,
+        chunk_tokens: int,
+        overlap_tokens: int,
+        max_bytes: int,
+    ) -> None:
+        self.embedder = embedder
+        self.vectors = vectors
+        self.keywords = keywords
+        self.kb_dir = kb_dir.resolve()
+        self.chunk_tokens = chunk_tokens
+        self.overlap_tokens = overlap_tokens
+        self.max_bytes = max_bytes
+
+    # -- identities -------------------------------------------------------------------------
+    def doc_id_for(self, path: Path, root: Path | None = None) -> str:
+        path = path.resolve()
+        for base in (root, self.kb_dir):
+            if base is not None and path.is_relative_to(base.resolve()):
+                return path.relative_to(base.resolve()).with_suffix("").as_posix()
+        return path.stem
+
+    def content_hash(self, data: bytes) -> str:
+        digest = hashlib.sha256(data)
+        config = f"{self.embedder.name}|{self.chunk_tokens}|{self.overlap_tokens}|{CHUNKER_VERSION}"
+        digest.update(config.encode())
+        return digest.hexdigest()
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        return chunk_document(
+            document, self.embedder.count_tokens, self.chunk_tokens, self.overlap_tokens
+        )
+
+    # -- ingest -------------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        *,
+        session: Session,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Index the files under `paths`; a folder also drops the documents no longer in it."""
+        started = time.perf_counter()
+        report = IngestReport()
+        known = {d.id: d for d in session.scalars(select(KbDocument))}
+        seen: set[str] = set()
+        for root in paths:
+            root = root.resolve()
+            if not root.exists():
+                report.failed.append((str(root), "percorso inesistente"))
+                continue
+            files = sorted(p for p in root.rglob("*") if is_indexable(p)) if root.is_dir() else [
+                root
+            ]
+            for path in files:
+                doc_id = self.doc_id_for(path, root if root.is_dir() else None)
+                seen.add(doc_id)
+                self._ingest_file(path, doc_id, known, report, session)
+                if progress:
+                    progress(path.name)
+            if root.is_dir():
+                for doc_id, row in list(known.items()):
+                    if doc_id not in seen and Path(row.path).is_relative_to(root):
+                        self.vectors.delete_document(doc_id)
+                        session.delete(row)
+                        del known[doc_id]
+                        report.removed.append(doc_id)
+        if report.changed or len(self.keywords) != self.vectors.count():
+            self.keywords.rebuild(self.vectors.all_chunks())
+        session.flush()
+        report.seconds = time.perf_counter() - started
+        logger.info("ingest done: %s", report.as_dict())
+        return report
+
+    def _ingest_file(
+        self,
+        path: Path,
+        doc_id: str,
+        known: dict[str, KbDocument],
+        report: IngestReport,
+        session: Session,
+    ) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.failed.append((path.name, f"file illeggibile ({exc.strerror})"))
+            return
+        digest = self.content_hash(data)
+        row = known.get(doc_id)
+        if row is not None and row.status == DocumentStatus.RETIRED:
+            report.skipped.append(doc_id)
+            return
+        if row is not None and row.content_hash == digest:
+            report.unchanged.append(doc_id)
+            return
+        try:
+            document = load_file(path, doc_id, max_bytes=self.max_bytes)
+            chunks = self.chunk(document)
+            if not chunks:
+                raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "nessun testo indicizzabile")
+            vectors = self.embedder.embed_documents([c.embedding_text() for c in chunks])
+        except SportelloError as exc:
+            report.failed.append((path.name, exc.detail))
+            logger.warning("not indexed %s: %s", path.name, exc.detail)
+            return
+        self.vectors.delete_document(doc_id)
+        self.vectors.upsert(chunks, vectors)
+        report.chunks_embedded += len(chunks)
+        if row is None:
+            row = KbDocument(id=doc_id)
+            session.add(row)
+            known[doc_id] = row
+            report.added.append(doc_id)
+        else:
+            report.updated.append(doc_id)
+        row.path = str(path.resolve())
+        row.title = document.title
+        row.topic = document.topic.value if document.topic else None
+        row.format = document.format
+        row.sources = list(document.sources)
+        row.reviewed = document.reviewed
+        row.content_hash = digest
+        row.chunk_count = len(chunks)
+        row.status = DocumentStatus.ACTIVE
+
+    # -- staff actions --------------------------------------------------------------------------
+    def retire(self, doc_id: str, *, session: Session) -> KbDocument:
+        """Take a document out of both indexes; its row stays so it can be restored."""
+        row = session.get(KbDocument, doc_id)
+        if row is None:
+            raise SportelloError(ErrorCode.NOT_FOUND, f"documento '{doc_id}' non trovato")
+        self.vectors.delete_document(doc_id)
+        row.status = DocumentStatus.RETIRED
+        self.keywords.rebuild(self.vectors.all_chunks())
+        return row
+
+    def restore(self, doc_id: str, *, session: Session) -> KbDocument:
+        """Put a retired document back, re-reading its file."""
+        row = session.get(KbDocument, doc_id)
+        if row is None:
+            raise SportelloError(ErrorCode.NOT_FOUND, f"documento '{doc_id}' non trovato")
+        row.status = DocumentStatus.ACTIVE
+        row.content_hash = ""  # forces re-embedding
+        report = IngestReport()
+        self._ingest_file(Path(row.path), doc_id, {doc_id: row}, report, session)
+        if report.failed:
+            raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, report.failed[0][1])
+        self.keywords.rebuild(self.vectors.all_chunks())
+        return row
+
+    def reset(self) -> None:
+        """Empty both indexes (used by `kb ingest --rebuild`, e.g. after changing model)."""
+        self.vectors.reset(self.embedder.name)
+        self.keywords.rebuild([])

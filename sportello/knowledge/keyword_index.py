@@ -1,0 +1,170 @@
+"""Lexical index: BM25 (bm25s) over Italian-stemmed tokens, persisted beside the dense index."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_ITALIAN
+
+from sportello.knowledge.documents import Chunk, Topic
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[a-z0-9]+")
+# Spellings volunteers use for the same thing, folded into one token before stemming.
+_PHRASES = [
+    (re.compile(r"\b(?:5|cinque)\s*(?:x|per)\s*(?:1000|mille)\b"), " cinquepermille "),
+    (re.compile(r"\b(?:2|due)\s*(?:x|per)\s*(?:1000|mille)\b"), " duepermille "),
+    (re.compile(r"\bco-?(progett|programm)"), r" co\1"),
+]
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
+
+
+_STOPWORDS = frozenset(_strip_accents(w) for w in STOPWORDS_ITALIAN) | {"e", "d", "l", "un"}
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("italian")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, accent-free, stop-word-free Snowball stems; "5x1000" and "cinque per mille" meet."""
+    text = _strip_accents(text.lower()).replace("'", " ").replace("’", " ")
+    for pattern, replacement in _PHRASES:
+        text = pattern.sub(replacement, text)
+    words = [w for w in _WORD.findall(text) if w not in _STOPWORDS]
+    return list(_stemmer().stemWords(words))
+
+
+class KeywordIndex:
+    """BM25 over chunk texts with the chunks themselves, so hits resolve without another store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._bm25: bm25s.BM25 | None = None
+        self._chunks: list[Chunk] = []
+        self._by_id: dict[str, int] = {}
+        self._topics: np.ndarray = np.array([], dtype=object)
+        self._generation = ""
+        self._checked_at = 0.0
+
+    # -- building and persistence -------------------------------------------------------------
+    def rebuild(self, chunks: Sequence[Chunk]) -> None:
+        """Index `chunks` from scratch and persist the result atomically."""
+        chunks = sorted(chunks, key=lambda c: (c.doc_id, c.position))
+        bm25 = None
+        if chunks:
+            bm25 = bm25s.BM25(k1=1.2, b=0.75)
+            corpus = [tokenize(c.embedding_text()) or ["_"] for c in chunks]
+            bm25.index(corpus, show_progress=False)
+        generation = uuid.uuid4().hex
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if bm25 is not None:
+            bm25.save(str(tmp / "bm25"))
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+            for c in chunks:
+                record = asdict(c)
+                record["topic"] = c.topic.value if c.topic else ""
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        (tmp / "GENERATION").write_text(generation)
+        old = self.path.with_name(self.path.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.path.exists():
+            os.replace(self.path, old)
+        os.replace(tmp, self.path)
+        shutil.rmtree(old, ignore_errors=True)
+        self._install(bm25, chunks, generation)
+
+    def load(self) -> bool:
+        """Load the persisted index; False when there is none yet."""
+        gen_file = self.path / "GENERATION"
+        if not gen_file.exists():
+            return False
+        generation = gen_file.read_text().strip()
+        chunks = []
+        with (self.path / "chunks.jsonl").open(encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line)
+                record["topic"] = Topic(record["topic"]) if record["topic"] else None
+                record["sources"] = tuple(record["sources"])
+                chunks.append(Chunk(**record))
+        bm25 = bm25s.BM25.load(str(self.path / "bm25")) if chunks else None
+        self._install(bm25, chunks, generation)
+        return True
+
+    def refresh_if_changed(self, every_s: float = 2.0) -> None:
+        """Pick up an index rebuilt by another process (checked at most every `every_s`)."""
+        now = time.monotonic()
+        if now - self._checked_at < every_s:
+            return
+        self._checked_at = now
+        gen_file = self.path / "GENERATION"
+        try:
+            generation = gen_file.read_text().strip()
+        except FileNotFoundError:
+            return
+        if generation != self._generation:
+            logger.info("keyword index changed on disk, reloading")
+            self.load()
+
+    def _install(self, bm25: bm25s.BM25 | None, chunks: list[Chunk], generation: str) -> None:
+        with self._lock:
+            self._bm25 = bm25
+            self._chunks = chunks
+            self._by_id = {c.id: i for i, c in enumerate(chunks)}
+            self._topics = np.array([c.topic.value if c.topic else "" for c in chunks])
+            self._generation = generation
+
+    # -- reading --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._chunks
+
+    def get(self, chunk_id: str) -> Chunk | None:
+        index = self._by_id.get(chunk_id)
+        return self._chunks[index] if index is not None else None
+
+    def search(self, query: str, n: int, topic: Topic | None = None) -> list[tuple[Chunk, float]]:
+        """Top `n` chunks by BM25 score (only those sharing at least one term with the query)."""
+        tokens = tokenize(query)
+        with self._lock:
+            bm25, chunks, topics = self._bm25, self._chunks, self._topics
+        if bm25 is None or not tokens:
+            return []
+        ids = bm25.get_tokens_ids(tokens)
+        if not ids:
+            return []
+        scores = bm25.get_scores_from_ids(ids)
+        if topic is not None:
+            scores = np.where(topics == topic.value, scores, 0.0)
+        n = min(n, len(chunks))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top])]
+        return [(chunks[i], float(scores[i])) for i in top if scores[i] > 0]

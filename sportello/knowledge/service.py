@@ -1,0 +1,69 @@
+"""The knowledge base as one object: embedder, both indexes, retriever and indexer, built once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sportello.config import Settings
+from sportello.knowledge.embeddings import Embedder, load_embedder
+from sportello.knowledge.indexing import Indexer
+from sportello.knowledge.keyword_index import KeywordIndex
+from sportello.knowledge.retrieval import Retriever
+from sportello.knowledge.vector_store import ChromaVectorStore, make_chroma_client
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class KnowledgeBase:
+    embedder: Embedder
+    vectors: ChromaVectorStore
+    keywords: KeywordIndex
+    retriever: Retriever
+    indexer: Indexer
+    settings: Settings
+
+    def default_paths(self) -> list[Path]:
+        """What `kb ingest` indexes with no arguments: the curated folder and staff uploads."""
+        paths = [self.settings.kb_dir]
+        uploads = self.settings.resolved_data_dir() / "uploads"
+        if uploads.exists():
+            paths.append(uploads)
+        return paths
+
+
+def build_knowledge(
+    settings: Settings, embedder: Embedder | None = None, *, check_embedder: bool = True
+) -> KnowledgeBase:
+    """Wire the knowledge base for `settings`; loads the model and the persisted indexes."""
+    embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_threads)
+    vectors = ChromaVectorStore(
+        make_chroma_client(settings),
+        settings.chroma_collection,
+        embedder.name,
+        check_embedder=check_embedder,
+    )
+    keywords = KeywordIndex(settings.bm25_path())
+    if not keywords.load() and vectors.count():
+        logger.info("no keyword index on disk: rebuilding it from the vector store")
+        keywords.rebuild(vectors.all_chunks())
+    retriever = Retriever(
+        embedder,
+        vectors,
+        keywords,
+        candidates=settings.retrieval_candidates,
+        rrf_k=settings.rrf_k,
+        default_k=settings.retrieval_k,
+    )
+    indexer = Indexer(
+        embedder,
+        vectors,
+        keywords,
+        kb_dir=settings.kb_dir,
+        chunk_tokens=settings.chunk_tokens,
+        overlap_tokens=settings.chunk_overlap_tokens,
+        max_bytes=settings.upload_max_bytes,
+    )
+    return KnowledgeBase(embedder, vectors, keywords, retriever, indexer, settings)
