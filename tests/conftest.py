@@ -80,3 +80,27 @@ def engine(db_settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+def real_kb_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """Settings of an instance whose index holds the real knowledge base (ingested once)."""
+    from sportello.knowledge.service import build_knowledge
+
+    settings = make_settings(tmp_path_factory.mktemp("realkb"))
+    engine = make_engine(settings)
+    upgrade(engine)
+    kb = build_knowledge(settings, embedder)
+    with make_sessionmaker(engine).begin() as session:
+        report = kb.indexer.ingest([KB_DIR], session=session)
+    engine.dispose()
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_kb(real_kb_settings: Settings, embedder: Embedder):  # type: ignore[no-untyped-def]
+    """The real knowledge base, read-only: tests that change the index build their own."""
+    from sportello.knowledge.service import build_knowledge
+
+    return build_knowledge(real_kb_settings, embedder)

@@ -45,11 +45,14 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "added": len(self.added), "updated": len(self.updated),
-            "unchanged": len(self.unchanged), "removed": len(self.removed),
-            "skipped": len(self.skipped), "failed": [{"file": f, "reason": r}
-                                                     for f, r in self.failed],
-            "chunks_embedded": self.chunks_embedded, "seconds": round(self.seconds, 2),
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "skipped": len(self.skipped),
+            "failed": [{"file": f, "reason": r} for f, r in self.failed],
+            "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 2),
         }
 
 
@@ -122,9 +125,9 @@ class Indexer:
             if not root.exists():
                 report.failed.append((str(root), "percorso inesistente"))
                 continue
-            files = sorted(p for p in root.rglob("*") if is_indexable(p)) if root.is_dir() else [
-                root
-            ]
+            files = (
+                sorted(p for p in root.rglob("*") if is_indexable(p)) if root.is_dir() else [root]
+            )
             for path in files:
                 doc_id = self.doc_id_for(path, root if root.is_dir() else None)
                 seen.add(doc_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ import threading
 import time
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
@@ -35,12 +37,20 @@ _PHRASES = [
 
 
 def _strip_accents(text: str) -> str:
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-    )
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-_STOPWORDS = frozenset(_strip_accents(w) for w in STOPWORDS_ITALIAN) | {"e", "d", "l", "un"}
+# Bump when tokenize() changes: a persisted index built with another version is rebuilt.
+TOKENIZER_VERSION = "2"
+# Modal and light verbs carry no topic ("deve", "può", "vuole", "fare"): treated as stop words.
+_LIGHT_VERBS = """deve devo devono dobbiamo dovete dovrebbe dovremmo puo posso possono possiamo
+potete potrebbe potremmo vuole voglio vogliono vogliamo volete vorrei vorremmo fare fa fanno
+facciamo fate fatto fatta si sa sapere dire detto c ce ci e stato stata essere avere"""
+_STOPWORDS = (
+    frozenset(_strip_accents(w) for w in STOPWORDS_ITALIAN)
+    | {"e", "d", "l", "un"}
+    | frozenset(_LIGHT_VERBS.split())
+)
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +59,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case, accent-free, stop-word-free Snowball stems; "5x1000" and "cinque per mille" meet."""
+    """Accent-free, stop-word-free Snowball stems; "5x1000" and "cinque per mille" meet."""
     text = _strip_accents(text.lower()).replace("'", " ").replace("’", " ")
     for pattern, replacement in _PHRASES:
         text = pattern.sub(replacement, text)
@@ -69,16 +79,21 @@ class KeywordIndex:
         self._topics: np.ndarray = np.array([], dtype=object)
         self._generation = ""
         self._checked_at = 0.0
+        self._doc_freq: Counter[str] = Counter()
+        self._sections = {}
 
     # -- building and persistence -------------------------------------------------------------
     def rebuild(self, chunks: Sequence[Chunk]) -> None:
         """Index `chunks` from scratch and persist the result atomically."""
         chunks = sorted(chunks, key=lambda c: (c.doc_id, c.position))
         bm25 = None
+        doc_freq: Counter[str] = Counter()
         if chunks:
             bm25 = bm25s.BM25(k1=1.2, b=0.75)
             corpus = [tokenize(c.embedding_text()) or ["_"] for c in chunks]
             bm25.index(corpus, show_progress=False)
+            for tokens in corpus:
+                doc_freq.update(set(tokens))
         generation = uuid.uuid4().hex
         tmp = self.path.with_name(self.path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -90,6 +105,8 @@ class KeywordIndex:
                 record = asdict(c)
                 record["topic"] = c.topic.value if c.topic else ""
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        (tmp / "doc_freq.json").write_text(json.dumps(doc_freq))
+        (tmp / "TOKENIZER").write_text(TOKENIZER_VERSION)
         (tmp / "GENERATION").write_text(generation)
         old = self.path.with_name(self.path.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -97,12 +114,16 @@ class KeywordIndex:
             os.replace(self.path, old)
         os.replace(tmp, self.path)
         shutil.rmtree(old, ignore_errors=True)
-        self._install(bm25, chunks, generation)
+        self._install(bm25, chunks, generation, doc_freq)
 
     def load(self) -> bool:
         """Load the persisted index; False when there is none yet."""
         gen_file = self.path / "GENERATION"
+        version_file = self.path / "TOKENIZER"
         if not gen_file.exists():
+            return False
+        if not version_file.exists() or version_file.read_text().strip() != TOKENIZER_VERSION:
+            logger.info("keyword index built by another tokenizer version: rebuild needed")
             return False
         generation = gen_file.read_text().strip()
         chunks = []
@@ -113,7 +134,8 @@ class KeywordIndex:
                 record["sources"] = tuple(record["sources"])
                 chunks.append(Chunk(**record))
         bm25 = bm25s.BM25.load(str(self.path / "bm25")) if chunks else None
-        self._install(bm25, chunks, generation)
+        doc_freq = Counter(json.loads((self.path / "doc_freq.json").read_text()))
+        self._install(bm25, chunks, generation, doc_freq)
         return True
 
     def refresh_if_changed(self, every_s: float = 2.0) -> None:
@@ -131,11 +153,21 @@ class KeywordIndex:
             logger.info("keyword index changed on disk, reloading")
             self.load()
 
-    def _install(self, bm25: bm25s.BM25 | None, chunks: list[Chunk], generation: str) -> None:
+    def _install(
+        self,
+        bm25: bm25s.BM25 | None,
+        chunks: list[Chunk],
+        generation: str,
+        doc_freq: Counter[str],
+    ) -> None:
         with self._lock:
+            self._doc_freq = doc_freq
             self._bm25 = bm25
             self._chunks = chunks
             self._by_id = {c.id: i for i, c in enumerate(chunks)}
+            self._sections: dict[tuple[str, str], list[Chunk]] = {}
+            for c in chunks:  # chunks are sorted by (doc_id, position)
+                self._sections.setdefault((c.doc_id, c.heading), []).append(c)
             self._topics = np.array([c.topic.value if c.topic else "" for c in chunks])
             self._generation = generation
 
@@ -146,6 +178,16 @@ class KeywordIndex:
     @property
     def chunks(self) -> list[Chunk]:
         return self._chunks
+
+    def idf(self, stem: str) -> float:
+        """Inverse document frequency of a stem over the chunks (rare words weigh more)."""
+        n = max(1, len(self._chunks))
+        df = self._doc_freq.get(stem, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def section(self, chunk: Chunk) -> list[Chunk]:
+        """Every chunk of the section `chunk` belongs to, in order (a long section spans several)."""
+        return self._sections.get((chunk.doc_id, chunk.heading), [chunk])
 
     def get(self, chunk_id: str) -> Chunk | None:
         index = self._by_id.get(chunk_id)

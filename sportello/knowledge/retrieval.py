@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates, reciprocal rank fusion."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.embeddings import Embedder
+from sportello.knowledge.expansion import expand
 from sportello.knowledge.keyword_index import KeywordIndex
 from sportello.knowledge.vector_store import ChromaVectorStore
 
@@ -81,20 +82,27 @@ class Retriever:
         t1 = time.perf_counter()
         dense = self.vectors.query(vector, self.candidates, topic)
         t2 = time.perf_counter()
-        lexical = self.keywords.search(query, self.candidates, topic)
+        lexical = self.keywords.search(expand(query), self.candidates, topic)
         t3 = time.perf_counter()
-        self.last_timings = {"embed_ms": (t1 - t0) * 1e3, "dense_ms": (t2 - t1) * 1e3,
-                             "lexical_ms": (t3 - t2) * 1e3}
-        return self.fuse(dense_hits=[(h.chunk_id, h.similarity) for h in dense],
-                         lexical_hits=[(c.id, s) for c, s in lexical], k=k)
+        self.last_timings = {
+            "embed_ms": (t1 - t0) * 1e3,
+            "dense_ms": (t2 - t1) * 1e3,
+            "lexical_ms": (t3 - t2) * 1e3,
+        }
+        return self.fuse(
+            dense_hits=[(h.chunk_id, h.similarity) for h in dense],
+            lexical_hits=[(c.id, s) for c, s in lexical],
+            k=k,
+        )
 
     def dense_search(self, query: str, k: int) -> list[RetrievedChunk]:
         hits = self.vectors.query(self.embedder.embed_query(query), k)
-        return self.fuse(dense_hits=[(h.chunk_id, h.similarity) for h in hits], lexical_hits=[],
-                         k=k)
+        return self.fuse(
+            dense_hits=[(h.chunk_id, h.similarity) for h in hits], lexical_hits=[], k=k
+        )
 
     def lexical_search(self, query: str, k: int) -> list[RetrievedChunk]:
-        hits = self.keywords.search(query, k)
+        hits = self.keywords.search(expand(query), k)
         return self.fuse(dense_hits=[], lexical_hits=[(c.id, s) for c, s in hits], k=k)
 
     def fuse(

@@ -32,9 +32,18 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
-         "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(tmp_path / "chroma-server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -58,9 +67,13 @@ def test_ingest_and_search_through_chroma_server(
     tmp_path: Path, chroma_server: str, embedder: Embedder
 ) -> None:
     kb_dir = tmp_path / "kb"
-    write_doc(kb_dir, "crowdfunding/equity.md", "Crowdfunding di investimento",
-              "## Chi vigila?\n\nSulle piattaforme vigilano Consob e Banca d'Italia.",
-              topic="crowdfunding")
+    write_doc(
+        kb_dir,
+        "crowdfunding/equity.md",
+        "Crowdfunding di investimento",
+        "## Chi vigila?\n\nSulle piattaforme vigilano Consob e Banca d'Italia.",
+        topic="crowdfunding",
+    )
     settings = make_settings(tmp_path, kb_dir=kb_dir, chroma_url=chroma_server)
     engine = make_engine(settings)
     upgrade(engine)
@@ -71,8 +84,9 @@ def test_ingest_and_search_through_chroma_server(
     assert not settings.resolved_chroma_path().exists(), "no embedded store when a URL is set"
 
     # a second process-like instance sees the same vectors through the server
-    other = build_knowledge(make_settings(tmp_path / "other", kb_dir=kb_dir,
-                                          chroma_url=chroma_server), embedder)
+    other = build_knowledge(
+        make_settings(tmp_path / "other", kb_dir=kb_dir, chroma_url=chroma_server), embedder
+    )
     assert other.vectors.count() == kb.vectors.count() > 0
     hit = other.retriever.search("chi controlla l'equity crowdfunding?")[0]
     assert hit.chunk.doc_id == "crowdfunding/equity"

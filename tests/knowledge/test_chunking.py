@@ -9,13 +9,15 @@ from sportello.knowledge.sentences import split_sentences
 
 
 def doc(text: str) -> Document:
-    return Document(id="d", title="Guida", text=text, topic=Topic.RUNTS,
-                    sources=("https://example.org",))
+    return Document(
+        id="d", title="Guida", text=text, topic=Topic.RUNTS, sources=("https://example.org",)
+    )
 
 
 def test_heading_paths() -> None:
-    sections = split_sections(doc("# Guida\n\nIntro.\n\n## A\n\nTesto A.\n\n### A1\n\nTesto A1.\n\n"
-                                  "## B\n\nTesto B."))
+    sections = split_sections(
+        doc("# Guida\n\nIntro.\n\n## A\n\nTesto A.\n\n### A1\n\nTesto A1.\n\n## B\n\nTesto B.")
+    )
     assert [s.path for s in sections] == [(), ("A",), ("A", "A1"), ("B",)]
 
 
@@ -43,8 +45,10 @@ def test_overlong_sentence_is_cut(embedder: Embedder) -> None:
 
 
 def test_sentence_splitter_keeps_legal_abbreviations() -> None:
-    text = ("Secondo l'art. 41 del D.Lgs. n. 117/2017 servono 100 enti. Le reti nazionali "
-            "ne hanno 500.\n\n- Prima voce senza punto\n- Seconda voce.")
+    text = (
+        "Secondo l'art. 41 del D.Lgs. n. 117/2017 servono 100 enti. Le reti nazionali "
+        "ne hanno 500.\n\n- Prima voce senza punto\n- Seconda voce."
+    )
     assert split_sentences(text) == [
         "Secondo l'art. 41 del D.Lgs. n. 117/2017 servono 100 enti.",
         "Le reti nazionali ne hanno 500.",

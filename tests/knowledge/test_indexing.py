@@ -27,8 +27,9 @@ def write_doc(folder: Path, name: str, title: str, body: str, topic: str = "fisc
     return path
 
 
-def setup(tmp_path: Path, embedder: Embedder) -> tuple[Settings, KnowledgeBase, CountingEmbedder,
-                                                       sessionmaker[Session]]:
+def setup(
+    tmp_path: Path, embedder: Embedder
+) -> tuple[Settings, KnowledgeBase, CountingEmbedder, sessionmaker[Session]]:
     kb_dir = tmp_path / "kb"
     kb_dir.mkdir()
     settings = make_settings(tmp_path, kb_dir=kb_dir)
@@ -41,10 +42,19 @@ def setup(tmp_path: Path, embedder: Embedder) -> tuple[Settings, KnowledgeBase, 
 def test_incremental_ingest_and_deletion(tmp_path: Path, embedder: Embedder) -> None:
     settings, kb, counting, sessions = setup(tmp_path, embedder)
     kb_dir = settings.kb_dir
-    write_doc(kb_dir, "fiscale/cinque.md", "Cinque per mille",
-              "## Scadenze\n\nLa remissione in bonis scade il 30 settembre.")
-    write_doc(kb_dir, "runts/iscrizione.md", "Iscrizione al RUNTS",
-              "## Tempi\n\nL'ufficio decide entro 60 giorni.", topic="runts")
+    write_doc(
+        kb_dir,
+        "fiscale/cinque.md",
+        "Cinque per mille",
+        "## Scadenze\n\nLa remissione in bonis scade il 30 settembre.",
+    )
+    write_doc(
+        kb_dir,
+        "runts/iscrizione.md",
+        "Iscrizione al RUNTS",
+        "## Tempi\n\nL'ufficio decide entro 60 giorni.",
+        topic="runts",
+    )
     (kb_dir / "README.md").write_text("# Scheda dei fatti, non indicizzata")
 
     with sessions.begin() as session:
@@ -58,8 +68,12 @@ def test_incremental_ingest_and_deletion(tmp_path: Path, embedder: Embedder) -> 
     assert counting.documents_embedded == embedded_once, "an unchanged KB must embed nothing"
     assert sorted(again.unchanged) == ["fiscale/cinque", "runts/iscrizione"]
 
-    write_doc(kb_dir, "fiscale/cinque.md", "Cinque per mille",
-              "## Scadenze\n\nLa remissione in bonis scade il 30 settembre e costa 250 euro.")
+    write_doc(
+        kb_dir,
+        "fiscale/cinque.md",
+        "Cinque per mille",
+        "## Scadenze\n\nLa remissione in bonis scade il 30 settembre e costa 250 euro.",
+    )
     with sessions.begin() as session:
         changed = kb.indexer.ingest([kb_dir], session=session)
     assert changed.updated == ["fiscale/cinque"]

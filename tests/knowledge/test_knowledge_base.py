@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from sportello.db.engine import make_engine, make_sessionmaker
-from sportello.db.migrate import upgrade
 from sportello.knowledge.documents import Topic
-from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.indexing import is_indexable
 from sportello.knowledge.loading import load_file
 from sportello.knowledge.retrieval import SportelloLangChainRetriever
-from sportello.knowledge.service import KnowledgeBase, build_knowledge
-from tests.conftest import EVAL_DIR, KB_DIR, make_settings
+from sportello.knowledge.service import KnowledgeBase
+from tests.conftest import EVAL_DIR, KB_DIR
 
 KB_FILES = sorted(p for p in KB_DIR.rglob("*.md") if is_indexable(p))
 
@@ -46,20 +42,6 @@ def test_front_matter(path: Path) -> None:
 def dev_questions() -> list[dict[str, object]]:
     path = EVAL_DIR / "dev_questions.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="module")
-def real_kb(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[KnowledgeBase]:
-    tmp = tmp_path_factory.mktemp("realkb")
-    settings = make_settings(tmp)
-    engine = make_engine(settings)
-    upgrade(engine)
-    kb = build_knowledge(settings, embedder)
-    with make_sessionmaker(engine).begin() as session:
-        report = kb.indexer.ingest([KB_DIR], session=session)
-    assert not report.failed, report.failed
-    yield kb
-    engine.dispose()
 
 
 def test_fact_recall_at_5_on_dev_questions(real_kb: KnowledgeBase) -> None:

@@ -85,7 +85,7 @@ def test_bad_front_matter_is_rejected_with_reason(front: str, reason: str) -> No
 
 
 def test_plain_text_without_front_matter() -> None:
-    doc = load_bytes("Prima riga.\n\nSeconda riga.".encode(), "note_utili.txt", "note")
+    doc = load_bytes(b"Prima riga.\n\nSeconda riga.", "note_utili.txt", "note")
     assert doc.title == "Note utili"
     assert doc.format == "txt"
     assert doc.topic is None
@@ -106,8 +106,9 @@ def test_corrupt_pdf_is_rejected() -> None:
 
 
 def test_docx_headings_become_markdown() -> None:
-    doc = load_bytes(make_docx("Guida ODV", "Chi può aderire?", "Almeno sette persone."),
-                     "guida.docx", "guida")
+    doc = load_bytes(
+        make_docx("Guida ODV", "Chi può aderire?", "Almeno sette persone."), "guida.docx", "guida"
+    )
     assert doc.title == "Guida ODV"
     assert "## Chi può aderire?" in doc.text
     assert "Almeno sette persone." in doc.text

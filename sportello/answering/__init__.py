@@ -1,0 +1,1 @@
+"""Answering: guards, follow-up context, the answer/clarify/escalate/refuse decision, composers."""

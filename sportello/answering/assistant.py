@@ -1,0 +1,239 @@
+"""The Assistant: the one entry point that turns a message into a Reply (all channels, eval, CLI).
+
+Flow: guards → vague? → asks for a person / specific case? → follow-up resolution → hybrid
+retrieval → confidence → answer (extractive or LLM, with citations) or escalate / refuse.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+from sportello.answering import context, decision, guards
+from sportello.answering.extractive import ExtractiveComposer, render
+from sportello.answering.language import detect_language
+from sportello.answering.llm import LLMComposer, LLMError
+from sportello.answering.prompts import Prompts
+from sportello.answering.schemas import Action, Reply, Turn
+from sportello.config import Settings
+from sportello.knowledge.retrieval import RetrievedChunk, Retriever
+
+logger = logging.getLogger(__name__)
+SEARCH_K = 8  # chunks fetched per question: the composer uses the best few, suggestions the rest
+
+
+class Assistant:
+    def __init__(
+        self,
+        retriever: Retriever,
+        settings: Settings,
+        prompts: Prompts | None = None,
+        llm: LLMComposer | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.prompts = prompts or Prompts()
+        self.extractive = ExtractiveComposer(retriever.keywords)
+        self.llm = llm
+
+    # -- public API ---------------------------------------------------------------------------
+    def reply(self, history: list[Turn], text: str) -> Reply:
+        """The reply to `text`, given the conversation so far (oldest turn first)."""
+        final: Reply | None = None
+        for item in self.stream(history, text):
+            if isinstance(item, Reply):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(self, history: list[Turn], text: str) -> Iterator[str | Reply]:
+        """Pieces of the reply text as they are ready, then the complete Reply."""
+        started = time.perf_counter()
+        language = detect_language(text)
+        plan = self._plan(history, text, language)
+        if isinstance(plan, Reply):
+            yield plan.text
+            yield plan
+            return
+        query, hits, confidence = plan
+        reply: Reply | None = None
+        if self.llm is not None:
+            pieces: list[str] = []
+            try:
+                for piece in self.llm.stream(query, hits, language):
+                    pieces.append(piece)
+                    yield piece
+                body = "".join(pieces).strip()
+                reply = self._answer(
+                    body, self.llm.citations(body, hits), hits, confidence, language, query
+                )
+            except LLMError as exc:
+                logger.warning("LLM composer failed, answering extractively: %s", exc)
+                reply = None
+        if reply is None:
+            reply = self._extractive_answer(
+                query, hits, confidence, language, fallback=self.llm is not None
+            )
+            yield reply.text
+        logger.info(
+            "reply action=%s confidence=%.2f in %.0f ms",
+            reply.action,
+            confidence,
+            (time.perf_counter() - started) * 1e3,
+        )
+        yield reply
+
+    # -- steps --------------------------------------------------------------------------------
+    def _plan(
+        self, history: list[Turn], text: str, language: str
+    ) -> Reply | tuple[str, list[RetrievedChunk], float]:
+        """Either a finished non-answer Reply, or (query, hits, confidence) to compose from."""
+        verdict = guards.check(text, self.settings.max_message_chars)
+        if verdict is not None:
+            return self._fixed(
+                Action.REFUSE, verdict.message_key, language, verdict.reason, **verdict.values
+            )
+        resolved = context.resolve(text, history)
+        if decision.is_vague(text) and not resolved.follow_up:
+            return self._fixed(Action.CLARIFY, "clarify", language, "vague")
+        if decision.asks_for_human(text):
+            return self._escalate("escalate_requested", "requested", resolved.query, language)
+        if decision.is_specific_case(text):
+            return self._escalate("escalate_case", "specific_case", resolved.query, language)
+        hits = self.retriever.search(resolved.query, SEARCH_K)
+        evidence = decision.evidence(
+            resolved.query,
+            hits,
+            self.settings.confidence_dense_floor,
+            self.settings.confidence_dense_span,
+        )
+        if (
+            not guards.mentions_domain(resolved.query)
+            and evidence.confidence < self.settings.off_topic_threshold
+        ):
+            return self._fixed(
+                Action.REFUSE,
+                "refuse_off_topic",
+                language,
+                "off_topic",
+                confidence=evidence.confidence,
+                query=resolved.query,
+            )
+        if evidence.confidence < self.settings.answer_threshold:
+            return self._escalate(
+                "escalate_low_confidence",
+                "low_confidence",
+                resolved.query,
+                language,
+                hits=hits,
+                confidence=evidence.confidence,
+            )
+        return resolved.query, hits, evidence.confidence
+
+    def _fixed(
+        self,
+        action: Action,
+        key: str,
+        language: str,
+        reason: str,
+        confidence: float = 0.0,
+        query: str = "",
+        **values: object,
+    ) -> Reply:
+        return Reply(
+            text=self.prompts.text(key, language, **values),
+            action=action,
+            confidence=confidence,
+            language=language,
+            reason=reason,
+            query=query,
+        )
+
+    def _escalate(
+        self,
+        key: str,
+        reason: str,
+        query: str,
+        language: str,
+        hits: list[RetrievedChunk] | None = None,
+        confidence: float = 0.0,
+    ) -> Reply:
+        """Offer an expert; the topic (for routing the ticket) comes from retrieval."""
+        hits = hits if hits is not None else self.retriever.search(query, SEARCH_K)
+        return Reply(
+            text=self.prompts.text(key, language),
+            action=Action.ESCALATE,
+            confidence=confidence,
+            topic=_topic(hits),
+            offer_expert=True,
+            language=language,
+            reason=reason,
+            query=query,
+            suggestions=self._suggestions(hits, set()),
+        )
+
+    def _extractive_answer(
+        self,
+        query: str,
+        hits: list[RetrievedChunk],
+        confidence: float,
+        language: str,
+        *,
+        fallback: bool = False,
+    ) -> Reply:
+        composition = self.extractive.compose(query, hits)
+        opening = self.prompts.text("answer_opening", language)
+        note = self.prompts.text("english_note", language)
+        body = render(composition, f"{opening} {note}".strip())
+        reply = self._answer(body, composition.citations, hits, confidence, language, query)
+        return Reply(**{**reply.__dict__, "fallback": fallback})
+
+    def _answer(
+        self,
+        body: str,
+        citations: tuple,
+        hits: list[RetrievedChunk],  # type: ignore[type-arg]
+        confidence: float,
+        language: str,
+        query: str,
+    ) -> Reply:
+        used = {c.chunk_id for c in citations}
+        return Reply(
+            text=body,
+            action=Action.ANSWER,
+            confidence=confidence,
+            citations=citations,
+            topic=_topic(hits),
+            suggestions=self._suggestions(hits, used),
+            offer_expert=True,
+            language=language,
+            reason="answered",
+            query=query,
+        )
+
+    def _suggestions(self, hits: list[RetrievedChunk], used_chunks: set[str]) -> tuple[str, ...]:
+        """2–3 questions the knowledge base answers near this one: question-shaped headings of
+        the retrieved chunks that were not used in the reply."""
+        seen: set[str] = set()
+        out: list[str] = []
+        used_headings = {h.chunk.heading for h in hits if h.chunk.id in used_chunks}
+        for hit in hits:
+            heading = hit.chunk.heading.split(" › ")[-1].strip()
+            if (
+                not heading.endswith("?")
+                or hit.chunk.heading in used_headings
+                or heading.lower() in seen
+            ):
+                continue
+            seen.add(heading.lower())
+            out.append(heading)
+            if len(out) == 3:
+                break
+        return tuple(out)
+
+
+def _topic(hits: list[RetrievedChunk]) -> str | None:
+    topics = Counter(h.chunk.topic.value for h in hits[:3] if h.chunk.topic)
+    return topics.most_common(1)[0][0] if topics else None

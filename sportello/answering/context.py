@@ -1,0 +1,89 @@
+"""Resolve follow-ups ("e per le APS?", "entro quando?") against the previous question.
+
+Heuristic (no LLM needed):
+1. Only the last user question that got an answer or a clarifying question is used; a refused
+   turn never leaks into the next one.
+2. A message is a follow-up when it opens with a connective ("e", "ma", "invece", "anche",
+   "and", "what about"…) or has at most three content words ("entro quando?", "serve il notaio?").
+3. If the follow-up names a kind of entity (APS, ODV, impresa sociale…) and the previous question
+   named another, the previous question is reused with the entity swapped; otherwise the
+   follow-up is appended to the previous question. The previous reply's topic is returned too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sportello.answering.schemas import Turn
+from sportello.knowledge.keyword_index import tokenize
+
+_CONNECTIVE = re.compile(
+    r"^\s*(?:e|ed|ma|però|invece|anche|pure|quindi|allora|e se|e nel caso|and|but|what about|"
+    r"how about|also)\b",
+    re.IGNORECASE,
+)
+
+ENTITIES = [
+    ("odv", r"\bodv\b|organizzazion\w* di volontariato"),
+    ("aps", r"\baps\b|associazion\w* di promozione sociale"),
+    ("impresa sociale", r"impres\w* social\w*"),
+    ("cooperativa sociale", r"cooperativ\w* social\w*"),
+    ("ente filantropico", r"ent\w* filantropic\w*"),
+    ("rete associativa", r"ret\w* associativ\w*"),
+    ("società di mutuo soccorso", r"mutuo soccorso"),
+    ("fondazione", r"\bfondazion\w*"),
+    ("onlus", r"\bonlus\b"),
+    ("asd", r"\basd\b|associazion\w* sportiv\w* dilettantistic\w*"),
+]
+_ENTITY_RE = [(name, re.compile(p, re.IGNORECASE)) for name, p in ENTITIES]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    query: str
+    follow_up: bool
+    previous_topic: str | None = None
+
+
+def _entity(text: str) -> tuple[str, re.Match[str]] | None:
+    for name, pattern in _ENTITY_RE:
+        match = pattern.search(text)
+        if match:
+            return name, match
+    return None
+
+
+def _previous_question(history: list[Turn]) -> tuple[str, str | None] | None:
+    """The last user message whose reply was an answer or a clarification, with its topic."""
+    for index in range(len(history) - 1, -1, -1):
+        turn = history[index]
+        if turn.role != "assistant":
+            continue
+        if turn.action not in ("answer", "clarify"):
+            return None
+        for earlier in range(index - 1, -1, -1):
+            if history[earlier].role == "user":
+                return history[earlier].text, turn.topic
+        return None
+    return None
+
+
+def resolve(text: str, history: list[Turn]) -> Resolved:
+    previous = _previous_question(history)
+    if previous is None:
+        return Resolved(text, False)
+    prev_text, prev_topic = previous
+    content_words = tokenize(text)
+    if not (_CONNECTIVE.search(text) or len(content_words) <= 3):
+        return Resolved(text, False)
+    new_entity, old_entity = _entity(text), _entity(prev_text)
+    if new_entity and old_entity and new_entity[0] != old_entity[0]:
+        _, match = old_entity
+        swapped = prev_text[: match.start()] + new_entity[0] + prev_text[match.end() :]
+        rest = _ENTITY_RE[[n for n, _ in ENTITIES].index(new_entity[0])][1].sub("", text)
+        rest = _CONNECTIVE.sub("", rest).strip(" ?.!,")
+        query = f"{swapped} {rest}".strip() if len(tokenize(rest)) > 1 else swapped
+        return Resolved(query, True, prev_topic)
+    cleaned = _CONNECTIVE.sub("", text).strip()
+    return Resolved(f"{prev_text} {cleaned}", True, prev_topic)

@@ -1,0 +1,144 @@
+"""Guards that run before retrieval: empty, too long, injection, abuse, unlawful, off-topic.
+
+Each guard is a list of patterns over a normalised text (lower case, accents kept, spacing
+folded), in Italian and English. A match refuses politely; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sportello.knowledge.keyword_index import tokenize
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reason: str  # empty | too_long | injection | abuse | unlawful | off_topic
+    message_key: str
+    values: dict[str, object]
+
+
+def _compile(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+INJECTION = _compile(
+    [
+        r"\bignor\w*\s+(?:(?:tutte|tutti|le|gli|i|ogni|qualsiasi|all|the|any|your|tue|previous|"
+        r"prior|above|precedenti|sopra)\s+){0,3}(?:istruzion|regol|indicazion|instruction|rule|"
+        r"prompt|vincol)",
+        r"\b(?:dimentica|forget|disregard|scorda)\w*\s+(?:\w+\s+){0,4}(?:istruzion|regol|instruction|"
+        r"rule|prompt|detto|said)",
+        r"system\s*(?:prompt|override|message)|prompt\s+di\s+sistema|messaggio\s+di\s+sistema",
+        r"(?:nuove|new)\s+(?:istruzioni|instructions|rules|regole)",
+        r"(?:rivela|mostra|mostrami|stampa|ripeti|dimmi|scrivi|print|reveal|show|repeat|tell me|"
+        r"output|leak)\s+(?:\w+\s+){0,4}(?:istruzion|prompt|configurazion|instruction|"
+        r"regole interne|system)",
+        r"\b(?:(?:ora|adesso|da ora|d'ora in poi|da adesso)\s+sei|sei\s+(?:ora|adesso)|diventa|"
+        r"comportati\s+come|agisci\s+come|fingi\s+di|fai\s+finta\s+di|immagina\s+di\s+essere|"
+        r"you\s+are\s+now|act\s+as|pretend|roleplay|from\s+now\s+on\s+you)\b",
+        r"\bjailbreak|\bdan mode|developer mode|modalit[aà] (?:sviluppatore|sviluppo|admin|debug|"
+        r"senza filtri)|\bsudo\b|\bprompt injection",
+        r"(?:non|never|don't|do not)\s+(?:citare|citar|cite|mention)\w*\s+(?:mai\s+)?(?:le\s+)?"
+        r"(?:fonti|sources)",
+        r"rispondi\s+sempre\s+che|always\s+(?:answer|reply|say)\s+that",
+        r"(?:sono|i am|i'm)\s+(?:l'|il |un |the |an? )?(?:amministrator|admin|sviluppator|developer|"
+        r"creator|creatore|programmator)\w*.{0,60}(?:autorizz|permess|accesso|access|mostra|show|"
+        r"disattiva|disable|sblocca|unlock|override)",
+        r"<\s*/?\s*(?:system|assistant|instructions?)\s*>|\[\s*(?:system|inst)\s*\]|#{3,}\s*system",
+        r"(?:disattiva|disable|bypass|aggira)\w*\s+(?:\w+\s+){0,3}(?:filtr|guard|controll|safety|"
+        r"restriction|restrizion|regol)",
+    ]
+)
+
+ABUSE = _compile(
+    [
+        r"\b(?:vaffanculo|fanculo|stronz\w*|coglion\w*|cazz\w*|merd\w*|idiot\w*|imbecill\w*|"
+        r"deficient\w*|cretin\w*|fuck\w*|shit\w*|bitch\w*|asshole|stupid bot|bot stupido|"
+        r"ti odio|i hate you|crepa|muori)\b",
+    ]
+)
+
+UNLAWFUL = _compile(
+    [
+        r"ricevut\w*\s+(?:\w+\s+){0,3}(?:fals|finte?|gonfiat|fittizi)|(?:fals|finte?)\w*\s+ricevut",
+        r"(?:fake|false|forged)\s+(?:receipt|invoice|donation)",
+        r"(?:evadere|eludere|non pagare|nascondere)\s+(?:\w+\s+){0,3}(?:tasse|imposte|fisco|iva|"
+        r"all'agenzia|guardia di finanza)|\bin nero\b|evasione fiscale",
+        r"(?:riciclare|ripulire)\s+(?:\w+\s+){0,2}(?:denaro|soldi)|money laundering",
+        r"(?:dammi|dimmi|mostrami|give me|show me)\s+(?:\w+\s+){0,4}(?:dati|numero|email|indirizzo|"
+        r"telefono|conversazion|messaggi|data|phone|address)\s+(?:\w+\s+){0,3}(?:di altr|"
+        r"degli altri|di un altro|di un'altra|dell'utente|other users?|another user|someone else)",
+        r"(?:diffama|screditare|calunnia|infangare)\w*",
+    ]
+)
+
+OFF_TOPIC = _compile(
+    [
+        r"cripto\w*|crypto\w*|bitcoin|ethereum|\bnft\b|trading|forex|investi\w*\s+in\s+borsa|"
+        r"\bazioni\s+(?:da|su cui)\s+compr|stock market|which stocks",
+        r"\bsanremo|serie a\b|champions|calcio\w*|partita di|scudetto|formula 1|motogp|fantacalcio|"
+        r"football|soccer|\bnba\b",
+        r"\bmeteo\b|previsioni del tempo|che tempo fa|weather",
+        r"\bricett\w*|come si cucina|recipe|oroscopo|horoscope|lotto\s+numeri|numeri del lotto|"
+        r"\bgratta e vinci",
+        r"\bdiagnosi|sintom\w*|farmac\w*|medicin\w*\s+per|mal di (?:testa|pancia|gola)|"
+        r"\bsymptoms?\b",
+        r"(?:compiti|tema|versione)\s+(?:di|per)\s+(?:scuola|latino|greco|italiano|matematica)|"
+        r"homework|barzellett\w*|\bjoke\b|poesia d'amore|love poem",
+        r"(?:chi|who)\s+(?:vincer|votare|vota|will win|should i vote)|elezioni|election",
+        r"(?:scrivimi|write me|scrivi)\s+(?:\w+\s+){0,3}(?:codice|programma|script|code|python)",
+    ]
+)
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def check(text: str, max_chars: int) -> Verdict | None:
+    """The first guard that refuses `text`, or None when it may go on to retrieval."""
+    clean = normalise(text)
+    if not clean or not any(c.isalnum() for c in clean):
+        return Verdict("empty", "refuse_empty", {})
+    if len(text) > max_chars:
+        return Verdict("too_long", "refuse_too_long", {"length": len(text), "limit": max_chars})
+    if INJECTION.search(clean):
+        return Verdict("injection", "refuse_injection", {})
+    if ABUSE.search(clean):
+        return Verdict("abuse", "refuse_abuse", {})
+    if UNLAWFUL.search(clean):
+        return Verdict("unlawful", "refuse_unlawful", {})
+    if OFF_TOPIC.search(clean):
+        return Verdict("off_topic", "refuse_off_topic", {})
+    return None
+
+
+# Stems of the words that place a question inside Sportello's subject.
+_DOMAIN_WORDS = """
+associazione associazioni associati soci socio ente enti ets odv aps onlus terzo settore runts
+registro volontario volontari volontariato statuto statuti atto costitutivo assemblea consiglio
+direttivo presidente bilancio rendiconto contabilità fiscale fisco tasse imposta imposte iva
+tributi detrazione deduzione donazione donazioni donatori erogazioni cinquepermille raccolta
+fondi fundraising crowdfunding campagna bando bandi fondazione fondazioni finanziamento contributo
+contributi comune comuni pubblica amministrazione coprogettazione coprogrammazione convenzione
+convenzioni accreditamento patto patti collaborazione beni comuni sussidiarietà impresa sociale
+cooperativa cooperative filantropico rete reti associativa mutuo soccorso lavoratori dipendenti
+rimborsi rimborso assicurazione polizza sportello esperto esperti appuntamento prenotazione
+prenotare consulenza operatore notaio personalità giuridica patrimonio libri verbali revisore
+organo controllo trasparenza compensi lotteria tombola pesca beneficenza lasciti lascito
+testamento sponsorizzazione sponsor art bonus social codice riforma ministero agenzia entrate
+spid pec cie iscrizione iscriversi cancellazione trasmigrazione nonprofit non profit charity
+volunteer volunteers association associations donation donations fundraising tax register
+members charity grant grants municipality statute accounts
+"""
+DOMAIN_STEMS = frozenset(tokenize(_DOMAIN_WORDS))
+
+
+def mentions_domain(text: str) -> bool:
+    """Whether the text uses at least one word of Sportello's subject."""
+    return any(stem in DOMAIN_STEMS for stem in tokenize(text))

@@ -1,0 +1,48 @@
+"""Follow-ups are resolved against the last answered question."""
+
+from __future__ import annotations
+
+from sportello.answering.context import resolve
+from sportello.answering.schemas import Turn
+
+
+def conversation(question: str, action: str = "answer", topic: str = "riforma") -> list[Turn]:
+    return [Turn("user", question), Turn("assistant", "…", topic=topic, action=action)]
+
+
+def test_entity_swap() -> None:
+    resolved = resolve("e per le APS?", conversation("Quanti associati servono per una ODV?"))
+    assert resolved.follow_up
+    assert resolved.query.startswith("Quanti associati servono per una aps")
+    assert "odv" not in resolved.query.lower()
+    assert resolved.previous_topic == "riforma"
+
+
+def test_short_follow_up_is_appended() -> None:
+    resolved = resolve("entro quando?", conversation("Come si deposita il bilancio al RUNTS?"))
+    assert resolved.follow_up
+    assert resolved.query == "Come si deposita il bilancio al RUNTS? entro quando?"
+
+
+def test_connective_follow_up() -> None:
+    resolved = resolve(
+        "E se l'associazione ha personalità giuridica cosa cambia?",
+        conversation("Quale bilancio deve fare un ETS piccolo?"),
+    )
+    assert resolved.follow_up
+    assert "bilancio" in resolved.query and "personalità giuridica" in resolved.query
+
+
+def test_new_full_question_stands_alone() -> None:
+    text = "Come funziona la convenzione con il comune per i servizi sociali?"
+    resolved = resolve(text, conversation("Quanti associati servono per una ODV?"))
+    assert not resolved.follow_up and resolved.query == text
+
+
+def test_refused_turn_does_not_leak() -> None:
+    resolved = resolve("e quanto costa?", conversation("chi vince Sanremo?", action="refuse"))
+    assert not resolved.follow_up and resolved.query == "e quanto costa?"
+
+
+def test_no_history() -> None:
+    assert resolve("entro quando?", []).query == "entro quando?"
