@@ -20,6 +20,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/sportello db upgrade
 	$(BIN)/sportello kb ingest
+	$(BIN)/sportello desk seed-demo --if-empty
 	$(BIN)/sportello serve
 
 test: install

@@ -11,9 +11,14 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sportello.answering.assistant import Assistant
+from sportello.answering.llm import LLMComposer, build_chat_model
+from sportello.answering.prompts import Prompts
 from sportello.config import Settings
+from sportello.conversations.exchange import Exchange
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import upgrade
+from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
 
 logger = logging.getLogger(__name__)
@@ -27,14 +32,35 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     knowledge: KnowledgeBase
+    assistant: Assistant
+    exchange: Exchange
 
 
-def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+def build_assistant(settings: Settings, knowledge: KnowledgeBase) -> Assistant:
+    prompts = Prompts()
+    model = build_chat_model(settings)
+    llm = LLMComposer(model, prompts) if model is not None else None
+    return Assistant(knowledge.retriever, settings, prompts, llm)
+
+
+def build_services(
+    settings: Settings, *, migrate: bool = True, embedder: Embedder | None = None
+) -> Services:
+    """Build every service once; `embedder` lets tests share one loaded model."""
     engine = make_engine(settings)
     if migrate:
         upgrade(engine)
-    knowledge = build_knowledge(settings)
-    return Services(settings, engine, make_sessionmaker(engine), knowledge)
+    sessions = make_sessionmaker(engine)
+    knowledge = build_knowledge(settings, embedder)
+    assistant = build_assistant(settings, knowledge)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        knowledge=knowledge,
+        assistant=assistant,
+        exchange=Exchange(sessions, assistant),
+    )
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -43,13 +69,22 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or build_services(settings)
-        yield
+        async with (
+            web.background(app.state.services),
+            telegram_bot(settings, app.state.services) as bot,  # None without a token
+        ):
+            app.state.telegram = bot
+            yield
         if services is None:
             app.state.services.engine.dispose()
 
+    from sportello.channels import web
+    from sportello.channels.telegram.bot import telegram_bot
+    from sportello.channels.telegram.webhook import router as telegram_webhook
+    from sportello.channels.web import ops
+
     app = FastAPI(title="Sportello", version="0.1.0", lifespan=lifespan)
-
-    from sportello.channels.web.routes import router
-
-    app.include_router(router)
+    web.install(app)
+    app.include_router(telegram_webhook)
+    ops.install(app)  # /readyz, /metrics, request ids and timing, warm-up (channels/web/ops.py)
     return app

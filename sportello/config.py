@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,12 +41,17 @@ class Settings(BaseSettings):
             "all-MiniLM-L6-v2), or any sentence-transformers name or path."
         ),
     )
-    embedding_threads: int = Field(0, description="Threads for embedding; 0 = all cores.")
+    embedding_threads: int = Field(
+        0, ge=0, description="Threads for embedding; 0 = the cores this process may use."
+    )
+    embedding_cache_size: int = Field(
+        1024, ge=0, description="Query embeddings kept for repeated questions; 0 = no cache."
+    )
     chunk_tokens: int = Field(
-        200, ge=32, le=512, description="Chunk size bound, in tokens of the embedding model."
+        300, ge=32, le=512, description="Chunk size bound, in tokens of the embedding model."
     )
     chunk_overlap_tokens: int = Field(
-        30, ge=0, le=128, description="Tokens repeated between consecutive chunks of a section."
+        40, ge=0, le=128, description="Tokens repeated between consecutive chunks of a section."
     )
     retrieval_k: int = Field(5, ge=1, le=50, description="Chunks returned by a search.")
     retrieval_candidates: int = Field(
@@ -54,9 +60,133 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     upload_max_bytes: int = Field(10_000_000, description="Largest document accepted at ingest.")
 
+    # --- help desk -------------------------------------------------------------------------
+    desk_timezone: str = Field(
+        "Europe/Rome", description="Time zone of the help desks' opening hours and messages."
+    )
+    desk_reminder_hours: list[int] = Field(
+        [24, 1], description="Reminders before an appointment, in hours (JSON list, e.g. [24,1])."
+    )
+    desk_cancel_notice_hours: int = Field(
+        2, ge=0, description="A volunteer may cancel up to this many hours before the appointment."
+    )
+    desk_reschedule_notice_hours: int = Field(
+        24, ge=0, description="A volunteer may reschedule up to this many hours before."
+    )
+    desk_slot_horizon_days: int = Field(
+        28, ge=1, le=366, description="How many days ahead bookable slots are offered."
+    )
+    desk_ticket_prefix: str = Field(
+        "SPT", min_length=1, max_length=8, description="Prefix of ticket codes (SPT-2026-0042)."
+    )
+    desk_outbox_lease_seconds: int = Field(
+        300, ge=1, description="A message being sent is retried after this long without a mark."
+    )
+    desk_outbox_max_attempts: int = Field(
+        8, ge=1, description="Failed deliveries of one message before it is parked as failed."
+    )
+
+    # --- answering ---------------------------------------------------------------------------
+    max_message_chars: int = Field(
+        4000, ge=100, description="Longest message the assistant accepts, in characters."
+    )
+    answer_threshold: float = Field(
+        0.55, ge=0, le=1, description="Confidence below which the assistant escalates."
+    )
+    off_topic_threshold: float = Field(
+        0.85, ge=0, le=1,
+        description="Below this confidence a question without any domain word is off-topic.",
+    )
+    confidence_dense_floor: float = Field(
+        0.78, description="Dense similarity that counts as no evidence (confidence 0)."
+    )
+    confidence_dense_span: float = Field(
+        0.12, gt=0, description="Dense similarity above the floor that counts as full evidence."
+    )
+    confidence_lexical_full: float = Field(
+        10.0, gt=0, description="BM25 score of the best chunk that counts as full evidence."
+    )
+    composer: Literal["extractive", "llm"] = Field(
+        "extractive", description="How replies are written: extractive (no LLM) or llm."
+    )
+    llm_provider: Literal["openai", "ollama"] = Field(
+        "openai", description="openai = any OpenAI-compatible endpoint; ollama = an Ollama server."
+    )
+    llm_base_url: str = Field("", description="Base URL of the LLM endpoint (…/v1 for OpenAI).")
+    llm_api_key: SecretStr = Field(SecretStr("none"), description="API key of the LLM endpoint.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name at the LLM endpoint.")
+    llm_timeout_s: float = Field(
+        20.0, gt=0, description="Seconds before an LLM call is abandoned for the extractive reply."
+    )
+    llm_temperature: float = Field(0.1, ge=0, le=2, description="LLM sampling temperature.")
+
+    # --- telegram ------------------------------------------------------------------------------
+    telegram_token: SecretStr = Field(
+        SecretStr(""), description="Bot token from BotFather; empty = the Telegram bot is off."
+    )
+    telegram_base_url: str = Field(
+        "https://api.telegram.org/bot", description="Bot API base URL (the token is appended)."
+    )
+    telegram_base_file_url: str = Field(
+        "https://api.telegram.org/file/bot", description="Bot API file download base URL."
+    )
+    telegram_webhook_url: str = Field(
+        "", description="Public HTTPS URL of /telegram/webhook; empty = long polling."
+    )
+    telegram_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).",
+    )
+    telegram_poll_timeout: int = Field(
+        30, ge=0, le=60, description="Seconds a getUpdates long poll waits for new messages."
+    )
+    telegram_flood_messages: int = Field(
+        15, ge=1, description="Updates (messages, button taps) one chat may send per window."
+    )
+    telegram_flood_seconds: int = Field(60, ge=1, description="Length of the flood window.")
+    telegram_outbox_interval: float = Field(
+        5.0, gt=0, description="Seconds between two deliveries of the desk outbox to Telegram."
+    )
+    telegram_privacy_url: str = Field(
+        "", description="Link to the full privacy notice shown by /start and /privacy."
+    )
+
+    # --- operations ----------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of `sportello serve`, the ASGI app and the bot."
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Log lines as JSON objects (production) or as plain text."
+    )
+
     # --- web ---------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `sportello serve` binds to.")
     port: int = Field(8000, description="Port `sportello serve` listens on.")
+    web_session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="Staff and expert sessions expire after this many hours."
+    )
+    web_login_max_failures: int = Field(
+        5, ge=1, le=100, description="Wrong passwords in a row before an account is locked."
+    )
+    web_login_lockout_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="How long a locked account stays locked."
+    )
+    web_cookie_secure: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Secure cookies: 'auto' when the request came over HTTPS, or always/never.",
+    )
+    web_chat_cookie_days: int = Field(
+        180, ge=1, le=730, description="Lifetime of the anonymous chat cookie of a browser."
+    )
+    web_poll_seconds: float = Field(
+        3.0, gt=0, le=300, description="How often the web delivers its outbox messages."
+    )
+    kb_review_overdue_months: int = Field(
+        12, ge=1, le=120, description="A document not reviewed for this long is flagged overdue."
+    )
+    gaps_low_confidence: float = Field(
+        0.6, ge=0, le=1, description="Answered replies below this confidence count as gaps."
+    )
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.resolve()

@@ -19,6 +19,7 @@ class ErrorCode(Enum):
     SLOT_TAKEN = ("slot_taken", 409)
     ILLEGAL_TRANSITION = ("illegal_transition", 409)
     UNAVAILABLE = ("unavailable", 503)
+    TOO_MANY_ATTEMPTS = ("too_many_attempts", 429)
 
     def __init__(self, code: str, status: int) -> None:
         self.code = code

@@ -93,7 +93,7 @@ class Assistant:
         verdict = guards.check(text, self.settings.max_message_chars)
         if verdict is not None:
             return self._fixed(
-                Action.REFUSE, verdict.message_key, language, verdict.reason, **verdict.values
+                Action.REFUSE, verdict.message_key, language, verdict.reason, values=verdict.values
             )
         resolved = context.resolve(text, history)
         if decision.is_vague(text) and not resolved.follow_up:
@@ -108,6 +108,9 @@ class Assistant:
             hits,
             self.settings.confidence_dense_floor,
             self.settings.confidence_dense_span,
+            self.settings.confidence_lexical_full,
+            self.retriever.keywords.idf,
+            dense_only=language == "en",
         )
         if (
             not guards.mentions_domain(resolved.query)
@@ -140,10 +143,10 @@ class Assistant:
         reason: str,
         confidence: float = 0.0,
         query: str = "",
-        **values: object,
+        values: dict[str, object] | None = None,
     ) -> Reply:
         return Reply(
-            text=self.prompts.text(key, language, **values),
+            text=self.prompts.text(key, language, **(values or {})),
             action=action,
             confidence=confidence,
             language=language,

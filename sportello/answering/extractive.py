@@ -32,7 +32,8 @@ class Selected:
     position: int
     sentence: str
     score: float
-    stems: frozenset[str] = frozenset()
+    stems: frozenset[str] = frozenset()  # the question's stems this sentence contains
+    words: frozenset[str] = frozenset()  # all its stems, to spot repetitions
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,12 @@ class ExtractiveComposer:
                     score += 0.15
                 candidates.append(
                     Selected(
-                        hit_index, position, sentence, score, frozenset(stems & sentence_stems)
+                        hit_index,
+                        position,
+                        sentence,
+                        score,
+                        frozenset(stems & sentence_stems),
+                        frozenset(sentence_stems),
                     )
                 )
         if not candidates:
@@ -129,6 +135,8 @@ class ExtractiveComposer:
             pool.remove(candidate)
             if len(chosen) >= self.min_sentences and candidate.score < self.relative_cutoff * best:
                 break
+            if any(_similar(candidate, c) for c in chosen):
+                continue  # several documents often say the same thing: say it once
             chosen.append(candidate)
             covered |= candidate.stems
             # The next sentence usually completes this one ("… entro il 30 settembre",
@@ -139,6 +147,7 @@ class ExtractiveComposer:
                 and follower in pool
                 and len(chosen) < self.max_sentences
                 and follower.score >= self.follow_cutoff * best
+                and not any(_similar(follower, c) for c in chosen)
             ):
                 pool.remove(follower)
                 chosen.append(follower)
@@ -166,6 +175,12 @@ class ExtractiveComposer:
                 )
             sentences.append((item.sentence, numbers[item.hit_index]))
         return Composition(sentences, tuple(citations))
+
+
+def _similar(a: Selected, b: Selected, threshold: float = 0.65) -> bool:
+    """Whether most of the shorter sentence's words are in the other (a paraphrase)."""
+    shorter = min(len(a.words), len(b.words))
+    return shorter > 0 and len(a.words & b.words) / shorter >= threshold
 
 
 def render(composition: Composition, opening: str) -> str:

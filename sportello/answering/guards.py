@@ -36,7 +36,7 @@ INJECTION = _compile(
         r"(?:rivela|mostra|mostrami|stampa|ripeti|dimmi|scrivi|print|reveal|show|repeat|tell me|"
         r"output|leak)\s+(?:\w+\s+){0,4}(?:istruzion|prompt|configurazion|instruction|"
         r"regole interne|system)",
-        r"\b(?:(?:ora|adesso|da ora|d'ora in poi|da adesso)\s+sei|sei\s+(?:ora|adesso)|diventa|"
+        r"\b(?:(?:ora|adesso|da ora|d'ora in poi|da adesso)\s+sei|sei\s+(?:ora|adesso)|"
         r"comportati\s+come|agisci\s+come|fingi\s+di|fai\s+finta\s+di|immagina\s+di\s+essere|"
         r"you\s+are\s+now|act\s+as|pretend|roleplay|from\s+now\s+on\s+you)\b",
         r"\bjailbreak|\bdan mode|developer mode|modalit[aà] (?:sviluppatore|sviluppo|admin|debug|"
@@ -121,7 +121,7 @@ def check(text: str, max_chars: int) -> Verdict | None:
 # Stems of the words that place a question inside Sportello's subject.
 _DOMAIN_WORDS = """
 associazione associazioni associati soci socio ente enti ets odv aps onlus terzo settore runts
-registro volontario volontari volontariato statuto statuti atto costitutivo assemblea consiglio
+registro volontario volontari volontariato statuto statuti atto costitutivo assemblea
 direttivo presidente bilancio rendiconto contabilità fiscale fisco tasse imposta imposte iva
 tributi detrazione deduzione donazione donazioni donatori erogazioni cinquepermille raccolta
 fondi fundraising crowdfunding campagna bando bandi fondazione fondazioni finanziamento contributo
@@ -135,6 +135,12 @@ testamento sponsorizzazione sponsor art bonus social codice riforma ministero ag
 spid pec cie iscrizione iscriversi cancellazione trasmigrazione nonprofit non profit charity
 volunteer volunteers association associations donation donations fundraising tax register
 members charity grant grants municipality statute accounts
+sagra sagre festa feste evento eventi manifestazione manifestazioni iniziativa iniziative
+comitato comitati circolo circoli parrocchia oratorio pro loco quartiere cittadini cittadinanza
+gruppo gruppi volontariato solidarietà sociale sociali beneficenza scia somministrazione
+partita iva fattura fatture ricevuta ricevute contabile commercialista consulente firma soci
+tesseramento tessera quota quote sede locali immobile comodato affitto sponsor regione
+provincia ministero bandi progetti rendicontazione rendicontare
 """
 DOMAIN_STEMS = frozenset(tokenize(_DOMAIN_WORDS))
 

@@ -6,7 +6,9 @@ import logging
 
 import typer
 
-from sportello.cli import db, kb, serve
+from sportello.cli import answer, db, desk, kb, serve, user
+from sportello.config import get_settings
+from sportello.logging_setup import configure_logging
 
 app = typer.Typer(
     help="Sportello: sportello tecnico per gli enti del Terzo settore.",
@@ -15,14 +17,14 @@ app = typer.Typer(
 )
 app.add_typer(kb.app, name="kb", help="Knowledge base: ingest, list, search, stats.")
 app.add_typer(db.app, name="db", help="Database migrations.")
+app.add_typer(desk.app, name="desk", help="Help desk: demo data, free slots, tickets, reminders.")
+app.add_typer(user.app, name="user", help="Staff and expert accounts of the web console.")
 serve.register(app)
+answer.register(app)
 
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG.")) -> None:
-    """Configure logging once for every command."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Configure logging once for every command (long-running ones raise it to the setting)."""
+    # httpx stays at WARNING whatever the level: the Bot API URL carries the token.
+    configure_logging(get_settings(), logging.DEBUG if verbose else logging.WARNING)

@@ -80,8 +80,8 @@ def list_documents(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("id", "titolo", "tema", "chunk", "revisione", "stato")
     for d in data:
-        table.add_row(d["id"], d["title"], d["topic"] or "", str(d["chunks"]),
-                      d["reviewed"] or "", d["status"])
+        table.add_row(*(str(d[key] or "") for key in
+                         ("id", "title", "topic", "chunks", "reviewed", "status")))
     console.print(table)
 
 

@@ -17,6 +17,10 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from sportello.app import create_app
+        from sportello.logging_setup import configure_logging
 
         cfg = settings()
-        uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port)
+        configure_logging(cfg)
+        uvicorn.run(
+            create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_config=None
+        )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.answering.schemas import Reply, Turn
 from sportello.conversations import service
 from sportello.conversations.models import Channel
+from sportello.logging_setup import bind_conversation
 
 
 class Answerer(Protocol):
@@ -88,6 +89,7 @@ class Exchange:
                 )
             else:
                 conversation = service.start(session=session, channel=channel)
+            bind_conversation(conversation.public_id)  # the log lines that follow carry it
             history = service.history(session=session, conversation=conversation)
             service.record_user_message(session=session, conversation=conversation, text=text)
             return history, conversation.id, conversation.public_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -34,9 +35,27 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        # Threads of one process queue on a lock before BEGIN IMMEDIATE instead of polling
+        # SQLite's busy handler (which sleeps and retries: ~2.5x slower with 20 writers).
+        # The timeout keeps a thread that nests two transactions from waiting forever: it then
+        # falls back to SQLite's own locking.
+        write_lock = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.info["sportello_locked"] = write_lock.acquire(timeout=30)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except Exception:
+                _release(conn)
+                raise
+
+        def _release(conn: Any) -> None:
+            if conn.info.pop("sportello_locked", False):
+                write_lock.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

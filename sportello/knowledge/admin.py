@@ -50,8 +50,20 @@ def uploads_dir(settings: Settings) -> Path:
 def months_before(day: date, months: int) -> date:
     month_index = day.year * 12 + day.month - 1 - months
     year, month = divmod(month_index, 12)
-    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30,
-                31, 30, 31, 31, 30, 31, 30, 31][month]
+    last_day = [
+        31,
+        29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][month]
     return date(year, month + 1, min(day.day, last_day))
 
 
@@ -80,7 +92,12 @@ def list_documents(*, session: Session, settings: Settings, today: date) -> list
 def safe_stem(name: str) -> str:
     """A browser's file name reduced to lowercase ASCII words joined by dashes."""
     stem = PurePosixPath(name.replace("\\", "/")).stem
-    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    # Accents come off ("è" → "e"); any other non-ASCII character separates words.
+    ascii_stem = "".join(
+        c if c.isascii() else "-"
+        for c in unicodedata.normalize("NFKD", stem)
+        if not unicodedata.combining(c)
+    )
     cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")
     return cleaned[:80].strip("-") or "documento"
 
@@ -150,7 +167,9 @@ def write_faq(
     """A reviewed expert answer as a curated Markdown document (front matter + Q&A)."""
     title, question, answer = title.strip(), question.strip(), answer.strip()
     if not (title and question and answer):
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Titolo, domanda e risposta sono obbligatori.")
+        raise SportelloError(
+            ErrorCode.INVALID_INPUT, "Titolo, domanda e risposta sono obbligatori."
+        )
     try:
         topic_value = Topic(topic).value
     except ValueError:

@@ -41,7 +41,9 @@ def split_sections(document: Document) -> list[Section]:
             continue
         flush()
         level, heading = len(match.group(1)), match.group(2).strip()
-        if level == 1 and heading.casefold() == document.title.casefold():
+        if level == 1 and (heading.casefold() == document.title.casefold() or not sections):
+            # The document's own title line (even when worded a little differently from the
+            # front-matter title) is not a section of it.
             stack.clear()
             continue
         while stack and stack[-1][0] >= level:
@@ -53,7 +55,9 @@ def split_sections(document: Document) -> list[Section]:
 
 def _split_long(sentence: str, budget: int, count: TokenCounter) -> list[str]:
     """Cut a sentence that alone exceeds the budget into word runs that fit."""
-    words, parts, current = sentence.split(), [], []
+    words = sentence.split()
+    parts: list[str] = []
+    current: list[str] = []
     for word in words:
         candidate = " ".join([*current, word])
         if current and count(candidate) > budget:

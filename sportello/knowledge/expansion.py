@@ -10,17 +10,28 @@ from __future__ import annotations
 import re
 
 _EXPANSIONS: list[tuple[str, str]] = [
-    (r"cosa succede se|cosa rischi|cosa si rischia|che succede se|conseguenz", "sanzioni conseguenze"),
-    (r"entro quando|che scadenz|quando (?:va|vanno|si deve|bisogna|devo|dobbiamo)|deadline",
-     "termine scadenza entro"),
-    (r"quanto tempo|quanti giorni|in quanto tempo|quanto ci (?:vuole|mette)|how long",
-     "tempi termine giorni"),
-    (r"chi (?:vigila|controlla|sorveglia)|chi fa i controlli|who supervises",
-     "vigilanza autorità controllo"),
+    (
+        r"cosa succede se|cosa rischi|cosa si rischia|che succede se|conseguenz",
+        "sanzioni conseguenze",
+    ),
+    (
+        r"entro quando|che scadenz|quando (?:va|vanno|si deve|bisogna|devo|dobbiamo)|deadline",
+        "termine scadenza entro",
+    ),
+    (
+        r"quanto tempo|quanti giorni|in quanto tempo|quanto ci (?:vuole|mette)|how long",
+        "tempi termine giorni",
+    ),
+    (
+        r"chi (?:vigila|controlla|sorveglia)|chi fa i controlli|who supervises",
+        "vigilanza autorità controllo",
+    ),
     (r"quanto costa|quanto si paga|costi?\b|how much does", "costo importo euro"),
     (r"\bsoldi\b|denaro|quattrini", "fondi somme importi"),
-    (r"requisit\w*|cosa (?:serve|servono|ci vuole)|che cosa serve|condizion\w*",
-     "requisiti condizioni minimo"),
+    (
+        r"requisit\w*|cosa (?:serve|servono|ci vuole)|che cosa serve|condizion\w*",
+        "requisiti condizioni minimo",
+    ),
     (r"quant[ie] (?:soci|associati|persone|membri)", "numero minimo associati"),
     (r"dimenticat\w*|in ritardo|\btardi\b|scadut\w*|recuperare", "tardiva ritardo termine"),
     (r"consiglier\w*|amministrator\w*|direttivo", "organo di amministrazione consiglio"),

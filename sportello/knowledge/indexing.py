@@ -24,7 +24,7 @@ from sportello.knowledge.vector_store import ChromaVectorStore
 logger = logging.getLogger(__name__)
 
 # Bump when chunking changes in a way that must re-embed every document.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 Progress = Callable[[str], None]
 
 

@@ -80,7 +80,7 @@ class KeywordIndex:
         self._generation = ""
         self._checked_at = 0.0
         self._doc_freq: Counter[str] = Counter()
-        self._sections = {}
+        self._sections: dict[tuple[str, str], list[Chunk]] = {}
 
     # -- building and persistence -------------------------------------------------------------
     def rebuild(self, chunks: Sequence[Chunk]) -> None:
@@ -165,7 +165,7 @@ class KeywordIndex:
             self._bm25 = bm25
             self._chunks = chunks
             self._by_id = {c.id: i for i, c in enumerate(chunks)}
-            self._sections: dict[tuple[str, str], list[Chunk]] = {}
+            self._sections = {}
             for c in chunks:  # chunks are sorted by (doc_id, position)
                 self._sections.setdefault((c.doc_id, c.heading), []).append(c)
             self._topics = np.array([c.topic.value if c.topic else "" for c in chunks])

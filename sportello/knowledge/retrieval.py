@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -68,6 +69,8 @@ class Retriever:
         self.rrf_k = rrf_k
         self.default_k = default_k
         self.last_timings: dict[str, float] = {}
+        # Called with the timings of every search (ms); the web app attaches its metrics here.
+        self.observer: Callable[[dict[str, float]], None] | None = None
 
     def search(
         self, query: str, k: int | None = None, topic: Topic | None = None
@@ -88,7 +91,10 @@ class Retriever:
             "embed_ms": (t1 - t0) * 1e3,
             "dense_ms": (t2 - t1) * 1e3,
             "lexical_ms": (t3 - t2) * 1e3,
+            "total_ms": (t3 - t0) * 1e3,
         }
+        if self.observer is not None:
+            self.observer(self.last_timings)
         return self.fuse(
             dense_hits=[(h.chunk_id, h.similarity) for h in dense],
             lexical_hits=[(c.id, s) for c, s in lexical],

@@ -112,8 +112,8 @@ class ChromaVectorStore:
         self._collection.delete(where={"doc_id": doc_id})
 
     def query(self, vector: np.ndarray, n: int, topic: Topic | None = None) -> list[DenseHit]:
-        if self.count() == 0:
-            return []
+        # No count() first: an empty collection answers [[]] (Chroma 1.x), and on a Chroma
+        # server that check was a second HTTP round trip on every search (~40% of dense time).
         result = self._collection.query(
             query_embeddings=[vector.tolist()],
             n_results=n,

@@ -1,24 +1,18 @@
-"""Web routes available so far: health and knowledge-base search."""
+"""Health and public knowledge-base search."""
 
 from __future__ import annotations
 
 import asyncio
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
 
-from sportello.app import Services
+from sportello.channels.web.security import services
 from sportello.knowledge.documents import Topic
 
-router = APIRouter()
+router = APIRouter(tags=["knowledge"])
 
 
-def services(request: Request) -> Services:
-    svc: Services = request.app.state.services
-    return svc
-
-
-@router.get("/healthz")
+@router.get("/healthz", tags=["health"])
 def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
@@ -35,14 +29,3 @@ async def kb_search(
     retriever = services(request).knowledge.retriever
     hits = await asyncio.to_thread(retriever.search, q, k, topic)
     return {"query": q, "results": [h.as_dict() for h in hits]}
-
-
-@router.get("/", response_class=HTMLResponse)
-def home() -> str:
-    """A placeholder home until the chat page lands."""
-    return (
-        "<!doctype html><html lang='it'><head><meta charset='utf-8'><title>Sportello</title>"
-        "</head><body><h1>Sportello</h1><p>Lo sportello tecnico per gli enti del Terzo "
-        "settore. Cerca nella base di conoscenza: <code>/api/kb/search?q=...</code></p>"
-        "</body></html>"
-    )

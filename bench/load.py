@@ -1,0 +1,95 @@
+"""Reply latency through HTTP: volunteers asking /api/chat/messages on a real uvicorn server.
+
+Each simulated volunteer is an httpx client with its own chat cookie (a new chat every few
+questions, as people come and go), asking its questions one after the other; N of them run at
+once. Loopback only, bounded request counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+from sportello.config import Settings
+
+QUESTIONS_PER_CHAT = 5
+
+
+@dataclass
+class LoadResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    actions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+
+def question_pool(settings: Settings, dev_questions: list[str]) -> list[str]:
+    """Distinct, realistic questions: the dev set, then every question-shaped KB heading."""
+    seen, pool = set(), []
+    headings = []
+    for path in sorted(settings.kb_dir.rglob("*.md")):
+        headings += re.findall(r"^#+\s+(.+\?)\s*$", path.read_text(encoding="utf-8"), re.M)
+    for question in [*dev_questions, *headings]:
+        if question.lower() not in seen:
+            seen.add(question.lower())
+            pool.append(question)
+    return pool
+
+
+async def _volunteer(base: str, questions: list[str], result: LoadResult) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        csrf = ""
+        for index, question in enumerate(questions):
+            if index % QUESTIONS_PER_CHAT == 0:
+                client.cookies.clear()
+                csrf = (await client.get("/api/chat")).json()["csrf_token"]
+            started = time.perf_counter()
+            response = await client.post(
+                "/api/chat/messages", json={"text": question}, headers={"X-CSRF-Token": csrf}
+            )
+            elapsed = (time.perf_counter() - started) * 1e3
+            if response.status_code != 200:
+                result.errors += 1
+                continue
+            result.latencies_ms.append(elapsed)
+            message = response.json().get("message") or {}
+            action = str(message.get("action") or "handover")
+            result.actions[action] = result.actions.get(action, 0) + 1
+
+
+async def _run(base: str, questions: list[str], clients: int, per_client: int) -> LoadResult:
+    result = LoadResult()
+    shares = [questions[k::clients][:per_client] for k in range(clients)]
+    started = time.perf_counter()
+    await asyncio.gather(*(_volunteer(base, share, result) for share in shares))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run_load(base: str, questions: list[str], clients: int, per_client: int) -> LoadResult:
+    """`clients` volunteers at once, each asking `per_client` questions of `questions`."""
+    return asyncio.run(_run(base, questions, clients, per_client))
+
+
+def peak_rss_mb(pid: int) -> tuple[float, float]:
+    """(largest, total) peak resident memory of the server process and its workers, in MB."""
+    peaks = []
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        status = Path(f"/proc/{proc.pid}/status")
+        try:
+            found = re.search(r"^VmHWM:\s+(\d+) kB", status.read_text(), re.M)
+        except OSError:
+            continue
+        peaks.append(int(found.group(1)) / 1024 if found else proc.memory_info().rss / 2**20)
+    return max(peaks), sum(peaks)

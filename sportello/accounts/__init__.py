@@ -1,0 +1,1 @@
+"""Accounts: staff and expert users, Argon2id passwords, server-side web sessions, lock-out."""

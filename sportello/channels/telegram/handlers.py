@@ -1,0 +1,401 @@
+"""Telegram handlers: parse the update, run one unit of work in a thread, render, reply.
+
+The hand-over state lives in the database (`sportello.desk.handover.Step`), not in PTB, so the
+handlers return nothing and a restarted bot continues every conversation where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from sportello.channels.telegram import flows, keyboards
+from sportello.channels.telegram.context import BotContext
+from sportello.channels.telegram.flows import ExpertReplied
+from sportello.channels.telegram.render import (
+    escape,
+    reply_html,
+    safe_link,
+    split_html,
+    step_html,
+)
+from sportello.desk.handover import StepResult
+from sportello.errors import SportelloError
+
+logger = logging.getLogger(__name__)
+TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _chat(update: Update) -> tuple[int, str]:
+    chat = update.effective_chat
+    assert chat is not None  # every handler is registered for private chats only
+    return chat.id, str(chat.id)
+
+
+async def send(
+    context: BotContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send HTML in parts below Telegram's limit; the keyboard goes with the last part."""
+    parts = split_html(text)
+    sent = None
+    for i, part in enumerate(parts):
+        sent = await context.bot.send_message(
+            chat_id, part, reply_markup=markup if i == len(parts) - 1 else None
+        )
+    return sent
+
+
+async def send_step(context: BotContext, chat_id: int, result: StepResult) -> None:
+    if result.text:
+        await send(
+            context, chat_id, step_html(result, context.texts), keyboards.step_keyboard(result)
+        )
+    if result.queued:
+        context.outbox_now()
+
+
+@contextlib.asynccontextmanager
+async def typing(context: BotContext, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" while the work inside runs (renewed, as Telegram shows it ~5 s)."""
+
+    async def keep_typing() -> None:
+        while True:
+            try:
+                await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except TelegramError as exc:  # only cosmetic: never fail the reply over it
+                logger.info("typing action failed: %s", type(exc).__name__)
+                return
+            await asyncio.sleep(TYPING_EVERY)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _drop_keyboard(update: Update) -> None:
+    """Remove the buttons of the message just used, so old choices cannot be pressed again."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    with contextlib.suppress(BadRequest):  # already without buttons
+        await query.edit_message_reply_markup(None)
+
+
+def _privacy(context: BotContext) -> str:
+    text = context.texts.html("privacy")
+    url = safe_link(context.settings.telegram_privacy_url)
+    if url:
+        text += "\n" + context.texts.html("privacy_link", url=url)
+    return text
+
+
+def _callback(update: Update) -> tuple[str, list[str]]:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    prefix, *args = query.data.split(":")
+    return prefix, args
+
+
+# --- guard (runs before every handler) ---------------------------------------------------------
+
+
+async def guard(update: Update, context: BotContext) -> None:
+    """Drop an update handled before, and slow down a chat that writes too fast."""
+    fresh = await asyncio.to_thread(flows.claim_update, context.services, update.update_id)
+    if not fresh:
+        logger.info("update %s already handled: not answering twice", update.update_id)
+        raise ApplicationHandlerStop
+    chat = update.effective_chat
+    if chat is None:
+        return
+    verdict = context.runtime.flood.hit(chat.id)
+    if verdict == "ok":
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    if verdict == "warn":
+        await context.bot.send_message(chat.id, context.texts.html("flood"))
+    raise ApplicationHandlerStop
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet, say what the bot can do and show the privacy notice."""
+    chat_id, _ = _chat(update)
+    await send(context, chat_id, f"{context.texts.html('welcome')}\n\n{_privacy(context)}")
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explain the commands."""
+    chat_id, _ = _chat(update)
+    await send(context, chat_id, context.texts.html("help"))
+
+
+async def privacy_command(update: Update, context: BotContext) -> None:
+    """Show the privacy notice with the link to the full text."""
+    chat_id, _ = _chat(update)
+    await send(context, chat_id, _privacy(context))
+
+
+async def expert_command(update: Update, context: BotContext) -> None:
+    """Start the hand-over to an expert."""
+    chat_id, ref = _chat(update)
+    result = await asyncio.to_thread(flows.start_handover, context.services, ref, appointment=False)
+    await send_step(context, chat_id, result)
+
+
+async def book_command(update: Update, context: BotContext) -> None:
+    """Start the hand-over straight to an appointment."""
+    chat_id, ref = _chat(update)
+    result = await asyncio.to_thread(flows.start_handover, context.services, ref, appointment=True)
+    await send_step(context, chat_id, result)
+
+
+async def appointments_command(update: Update, context: BotContext) -> None:
+    """List the person's appointments, each with Cancel / Change buttons."""
+    chat_id, ref = _chat(update)
+    found = await asyncio.to_thread(flows.appointments, context.services, ref)
+    texts = context.texts
+    if not found:
+        await send(context, chat_id, texts.html("no_appointments"))
+        return
+    await send(context, chat_id, texts.html("appointments_heading"))
+    for item in found:
+        body = escape(item.details)
+        if not (item.can_cancel or item.can_move):
+            body += "\n" + texts.html("appointment_notice")
+        await send(context, chat_id, body, keyboards.appointment_keyboard(item, texts))
+
+
+async def leave_command(update: Update, context: BotContext) -> None:
+    """Leave the current flow (or the expert's thread) and go back to the assistant."""
+    chat_id, ref = _chat(update)
+    result = await asyncio.to_thread(flows.leave, context.services, ref)
+    await send_step(context, chat_id, result)
+
+
+async def erase_command(update: Update, context: BotContext) -> None:
+    """Ask for confirmation before erasing the person's data."""
+    chat_id, _ = _chat(update)
+    await send(
+        context,
+        chat_id,
+        context.texts.html("erase_confirm"),
+        keyboards.erase_keyboard(context.texts),
+    )
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Answer an unknown command with the list of commands."""
+    await help_command(update, context)
+
+
+# --- messages ----------------------------------------------------------------------------------
+
+
+async def answer_text(
+    context: BotContext, chat_id: int, text: str, replied_to: str | None = None
+) -> None:
+    """Route free text to the flow, the expert's ticket or the assistant; reply."""
+    ref, texts = str(chat_id), context.texts
+    routed = await asyncio.to_thread(flows.route_text, context.services, ref, text, replied_to)
+    if isinstance(routed, ExpertReplied):
+        await send(context, chat_id, texts.html("expert_reply_sent", code=routed.code))
+        context.outbox_now()
+        return
+    if routed is not None:  # a hand-over step, or a message for the expert: no "typing…"
+        await send_step(context, chat_id, routed)
+        return
+    async with typing(context, chat_id):
+        answered = await asyncio.to_thread(flows.ask, context.services, ref, text)
+    reply = answered.exchange.reply
+    await send(
+        context,
+        chat_id,
+        reply_html(reply, texts),
+        keyboards.reply_keyboard(answered.exchange.message_id, reply, texts),
+    )
+    if answered.handover is not None:
+        await send_step(context, chat_id, answered.handover)
+
+
+async def text_message(update: Update, context: BotContext) -> None:
+    """Answer a text message."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    replied = message.reply_to_message
+    replied_text = (replied.text or replied.caption) if replied is not None else None
+    await answer_text(context, message.chat_id, message.text, replied_text)
+
+
+async def media_message(update: Update, context: BotContext) -> None:
+    """Ask politely for text: photos, voice notes, stickers and files are not read."""
+    chat_id, _ = _chat(update)
+    await send(context, chat_id, context.texts.html("text_only"))
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+
+async def feedback_button(update: Update, context: BotContext) -> None:
+    """Store 👍 / 👎 on a reply and take the thumbs away."""
+    _, ref = _chat(update)
+    _, (message_id, value) = _callback(update)
+    await asyncio.to_thread(flows.feedback, context.services, ref, int(message_id), int(value))
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.texts.plain("feedback_up" if value == "1" else "feedback_down"))
+    if isinstance(query.message, Message):
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(
+                keyboards.without_feedback(query.message.reply_markup)
+            )
+
+
+async def expert_button(update: Update, context: BotContext) -> None:
+    """Start the hand-over from a reply's "Parla con un esperto"."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await expert_command(update, context)
+
+
+async def suggestion_button(update: Update, context: BotContext) -> None:
+    """Ask the suggested question written on the button."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat_id, _ = _chat(update)
+    markup = query.message.reply_markup if isinstance(query.message, Message) else None
+    question = keyboards.button_label(markup, query.data)
+    if question is None:
+        await query.answer(context.texts.plain("suggestion_gone"))
+        return
+    await query.answer()
+    await send(context, chat_id, f"❓ <i>{escape(question)}</i>")
+    await answer_text(context, chat_id, question)
+
+
+async def handover_button(update: Update, context: BotContext) -> None:
+    """Apply a hand-over choice and show the next step."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat_id, ref = _chat(update)
+    key = query.data.removeprefix("ho:")
+    result = await asyncio.to_thread(flows.choose, context.services, ref, key)
+    await query.answer()
+    await _drop_keyboard(update)
+    await send_step(context, chat_id, result)
+
+
+async def booking_button(update: Update, context: BotContext) -> None:
+    """Cancel (after confirmation) or move one of the person's appointments."""
+    query = update.callback_query
+    assert query is not None
+    chat_id, ref = _chat(update)
+    _, (action, raw_id) = _callback(update)
+    booking_id, texts, services = int(raw_id), context.texts, context.services
+    await query.answer()
+    if action == "ask":
+        details = await asyncio.to_thread(flows.describe_appointment, services, ref, booking_id)
+        await send(
+            context,
+            chat_id,
+            texts.html("cancel_booking_confirm", details=details),
+            keyboards.cancel_booking_keyboard(booking_id, texts),
+        )
+        return
+    await _drop_keyboard(update)
+    if action == "move":
+        result = await asyncio.to_thread(flows.move_appointment, services, ref, booking_id)
+        await send_step(context, chat_id, result)
+    elif action == "yes":
+        code = await asyncio.to_thread(flows.cancel_appointment, services, ref, booking_id)
+        await send(context, chat_id, texts.html("booking_cancelled", code=code))
+        context.outbox_now()
+    else:
+        await send(context, chat_id, texts.html("booking_kept"))
+
+
+async def erase_button(update: Update, context: BotContext) -> None:
+    """Erase the person's data once they confirmed."""
+    query = update.callback_query
+    assert query is not None
+    chat_id, ref = _chat(update)
+    await query.answer()
+    await _drop_keyboard(update)
+    if query.data != "er:yes":
+        await send(context, chat_id, context.texts.html("erase_kept"))
+        return
+    done = await asyncio.to_thread(flows.erase, context.services, ref)
+    await send(
+        context,
+        chat_id,
+        context.texts.html(
+            "erased",
+            conversations=done.conversations,
+            messages=done.messages,
+            tickets=done.tickets,
+        ),
+    )
+    context.outbox_now()
+
+
+async def rating_button(update: Update, context: BotContext) -> None:
+    """Store the satisfaction score (1–5) of a closed request."""
+    query = update.callback_query
+    assert query is not None
+    chat_id, ref = _chat(update)
+    _, (code, score) = _callback(update)
+    await asyncio.to_thread(flows.rate, context.services, ref, code, int(score))
+    await query.answer()
+    await _drop_keyboard(update)
+    await send(context, chat_id, context.texts.html("rated", score=score))
+
+
+async def claim_button(update: Update, context: BotContext) -> None:
+    """Let an expert take a new ticket ("Prendo io")."""
+    query = update.callback_query
+    assert query is not None
+    chat_id, ref = _chat(update)
+    _, (code,) = _callback(update)
+    claimed = await asyncio.to_thread(flows.claim, context.services, ref, code)
+    await query.answer()
+    await _drop_keyboard(update)
+    await send(context, chat_id, context.texts.html("claimed", code=claimed))
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Tell the person what went wrong, politely; log failures without the message text."""
+    error = context.error
+    if not isinstance(update, Update):
+        logger.error("bot failure outside an update", exc_info=error)
+        return
+    if isinstance(error, SportelloError):
+        logger.info("update %s refused: %s", update.update_id, error.code.code)
+        text = escape(error.detail)
+    else:
+        logger.error("update %s failed", update.update_id, exc_info=error)
+        text = context.texts.html("error")
+    with contextlib.suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text)

@@ -1,0 +1,216 @@
+"""The volunteer's chat as JSON, with replies streamed as server-sent events.
+
+The browser's chat cookie is the identity: `GET /api/chat` hands it out (with the CSRF token
+every change must carry in X-CSRF-Token); nothing here reads another browser's conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import iterate_in_threadpool
+
+from sportello.channels.web import security
+from sportello.channels.web.operations import chat as ops
+from sportello.channels.web.operations.views import MessageView
+from sportello.channels.web.templating import render_partial
+from sportello.conversations.exchange import ExchangeResult
+from sportello.errors import SportelloError
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/chat", tags=["chat"])
+Volunteer = Depends(security.volunteer_guard)
+
+
+class ChatSession(BaseModel):
+    csrf_token: str
+    state: ops.ChatState
+
+
+class Question(BaseModel):
+    text: str = Field(..., min_length=1, max_length=ops.MAX_TEXT)
+
+
+class Answer(BaseModel):
+    """The non-streamed reply: either the assistant's message or the hand-over's step."""
+
+    message: MessageView | None = None
+    offer_expert: bool = False
+    handover: ops.HandoverView | None = None
+
+
+class Vote(BaseModel):
+    value: int = Field(..., description="+1 (utile) o -1 (non utile)")
+
+
+class HandoverStart(BaseModel):
+    topic: str | None = Field(None, max_length=40)
+    appointment: bool = False
+
+
+class HandoverKey(BaseModel):
+    key: str = Field(..., max_length=60)
+
+
+class NewMessages(BaseModel):
+    messages: list[MessageView]
+    html: str
+
+
+@router.get("")
+def session(request: Request, response: Response) -> ChatSession:
+    """This browser's conversation; gives the browser its chat cookie the first time."""
+    svc = security.services(request)
+    token = security.chat_token(request) or security.new_chat_token()
+    security.set_cookie(
+        response,
+        request,
+        security.CHAT_COOKIE,
+        token,
+        max_age=svc.settings.web_chat_cookie_days * 86400,
+    )
+    return ChatSession(
+        csrf_token=security.chat_csrf(token),
+        state=ops.state(svc, security.volunteer_ref(token)),
+    )
+
+
+def _sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+
+def _message_html(request: Request, message: MessageView, offer_expert: bool) -> str:
+    token = security.chat_token(request) or ""
+    shown = message.model_copy(update={"offer_expert": offer_expert})
+    return render_partial(
+        request,
+        "_partials/message.html",
+        m=shown,
+        with_feedback=True,
+        chat_csrf=security.chat_csrf(token),
+    )
+
+
+@router.post(
+    "/messages",
+    response_model=Answer,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE when asked"}},
+)
+async def ask(request: Request, body: Question, ref: str = Volunteer) -> Response:
+    """Ask a question. With `Accept: text/event-stream` the reply streams as events
+    `delta` ({text}) then `done` ({message, html, offer_expert}); `handover` when the text
+    belonged to a hand-over step; `error` ({error, detail}) if it failed."""
+    svc = security.services(request)
+    text = ops.clean_text(body.text)
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        step = await asyncio.to_thread(ops.handle_text, svc, ref, text)
+        if step is not None:
+            return _json(Answer(handover=step))
+        result = await asyncio.to_thread(ops.ask, svc, ref, text)
+        stored = await asyncio.to_thread(ops.stored_message, svc, ref, result.message_id)
+        return _json(Answer(message=stored, offer_expert=result.reply.offer_expert))
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            step = await asyncio.to_thread(ops.handle_text, svc, ref, text)
+            if step is not None:
+                yield _sse("handover", {"handover": step.model_dump()})
+                return
+            async for item in iterate_in_threadpool(ops.stream(svc, ref, text)):
+                if isinstance(item, ExchangeResult):
+                    stored = await asyncio.to_thread(ops.stored_message, svc, ref, item.message_id)
+                    yield _sse(
+                        "done",
+                        {
+                            "message": stored.model_dump(mode="json"),
+                            "offer_expert": item.reply.offer_expert,
+                            "html": _message_html(request, stored, item.reply.offer_expert),
+                        },
+                    )
+                else:
+                    yield _sse("delta", {"text": item})
+        except SportelloError as exc:
+            yield _sse("error", {"error": exc.code.code, "detail": exc.detail})
+        except Exception:  # the stream has started: tell the page instead of cutting it off
+            logger.exception("chat stream failed")
+            yield _sse(
+                "error", {"error": "internal", "detail": "Si è verificato un errore interno."}
+            )
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _json(model: BaseModel) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+@router.get("/messages")
+def messages(request: Request, after: int = 0, ref: str = Volunteer) -> NewMessages:
+    """Messages after `after` (an expert's reply, a notice), with their HTML."""
+    rows = ops.messages_after(security.services(request), ref, after)
+    html = "".join(_message_html(request, m, m.offer_expert) for m in rows)
+    return NewMessages(messages=rows, html=html)
+
+
+@router.post("/messages/{message_id}/feedback")
+def feedback(request: Request, message_id: int, body: Vote, ref: str = Volunteer) -> dict[str, int]:
+    """👍 (+1) or 👎 (-1) on one of this conversation's replies."""
+    ops.feedback(security.services(request), ref, message_id, body.value)
+    return {"message_id": message_id, "value": body.value}
+
+
+@router.post("/handover/start")
+def handover_start(request: Request, body: HandoverStart, ref: str = Volunteer) -> ops.HandoverView:
+    """Start the hand-over to an expert (optionally straight to an appointment)."""
+    return ops.handover_start(
+        security.services(request), ref, topic=body.topic, appointment=body.appointment
+    )
+
+
+@router.post("/handover/choose")
+def handover_choose(request: Request, body: HandoverKey, ref: str = Volunteer) -> ops.HandoverView:
+    """Press one of the step's buttons (`choices[].key`)."""
+    return ops.handover_choose(security.services(request), ref, body.key)
+
+
+@router.post("/handover/leave")
+def handover_leave(request: Request, ref: str = Volunteer) -> ops.HandoverView:
+    """Leave the hand-over."""
+    return ops.handover_leave(security.services(request), ref)
+
+
+@router.get("/appointments")
+def appointments(request: Request, ref: str = Volunteer) -> list[ops.AppointmentItem]:
+    """This browser's upcoming appointments."""
+    return ops.state(security.services(request), ref).appointments
+
+
+@router.get("/appointments/{booking_id}")
+def appointment(request: Request, booking_id: int, ref: str = Volunteer) -> ops.AppointmentPage:
+    """One of this browser's appointments (404 for anyone else's)."""
+    return ops.appointment(security.services(request), ref, booking_id)
+
+
+@router.post("/appointments/{booking_id}/cancel")
+def cancel_appointment(request: Request, booking_id: int, ref: str = Volunteer) -> dict[str, str]:
+    """Cancel one of this browser's appointments."""
+    code = ops.cancel_appointment(security.services(request), ref, booking_id)
+    return {"ticket_code": code}
+
+
+@router.delete("")
+def erase(request: Request, response: Response, ref: str = Volunteer) -> dict[str, int]:
+    """Forget this browser's conversations and personal data."""
+    done = ops.erase(security.services(request), ref)
+    security.clear_cookie(response, request, security.CHAT_COOKIE)
+    return dict(done.__dict__)

@@ -1,0 +1,152 @@
+"""The public chat pages: ask, vote, hand over to an expert, pick a slot, see the appointment.
+
+Everything works without JavaScript (forms and redirects); static/chat.js adds streamed
+replies (the JSON API's SSE endpoint), in-place votes and new messages as they arrive.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from sportello.channels.web import security
+from sportello.channels.web.operations import chat as ops
+from sportello.channels.web.templating import page
+
+router = APIRouter(include_in_schema=False)
+Volunteer = Depends(security.volunteer_guard)
+
+
+def chat_page(request: Request, context: dict[str, object] | None = None) -> Response:
+    """Render a chat page, giving the browser its chat cookie on the first visit."""
+    svc = security.services(request)
+    token = security.chat_token(request) or security.new_chat_token()
+    ref = security.volunteer_ref(token)
+    values: dict[str, object] = {"chat_csrf": security.chat_csrf(token), "ref": ref}
+    values.update(context or {})
+    template = str(values.pop("template", "chat/index.html"))
+    if template == "chat/index.html":
+        values["state"] = ops.state(svc, ref)
+        values["poll_seconds"] = svc.settings.web_poll_seconds
+    response = page(request, template, values, csrf=security.chat_csrf(token))
+    # Re-set on every view: the cookie lives `web_chat_cookie_days` after the last visit.
+    security.set_cookie(
+        response,
+        request,
+        security.CHAT_COOKIE,
+        token,
+        max_age=svc.settings.web_chat_cookie_days * 86400,
+    )
+    return response
+
+
+@router.get("/")
+def index(request: Request) -> Response:
+    """The chat: the conversation so far, the hand-over if one is going on, the composer."""
+    return chat_page(request)
+
+
+def _anchor(view: ops.HandoverView) -> str:
+    """Where the page should land: the step's buttons, or the text box when text is wanted."""
+    if view.step == "describe_case":
+        return "question"
+    return "handover" if view.choices else "composer"
+
+
+def _to_chat(anchor: str = "composer", notice: str = "") -> RedirectResponse:
+    query = f"?ok={notice}" if notice else ""
+    return RedirectResponse(f"/{query}#{anchor}", status_code=303)
+
+
+@router.post("/chat")
+def ask(
+    request: Request, text: str = Form(..., max_length=ops.MAX_TEXT), ref: str = Volunteer
+) -> Response:
+    """Ask without JavaScript: the reply is on the page we redirect to."""
+    svc = security.services(request)
+    text = ops.clean_text(text)
+    step = ops.handle_text(svc, ref, text)
+    if step is None:
+        ops.ask(svc, ref, text)
+        return _to_chat("composer")
+    return _to_chat(_anchor(step))
+
+
+@router.post("/chat/feedback")
+def feedback(
+    request: Request, message_id: int = Form(...), value: int = Form(...), ref: str = Volunteer
+) -> Response:
+    """👍 or 👎 on a reply."""
+    ops.feedback(security.services(request), ref, message_id, value)
+    return _to_chat(f"msg-{message_id}", "feedback")
+
+
+@router.post("/chat/handover/start")
+def handover_start(
+    request: Request,
+    topic: str = Form("", max_length=40),
+    appointment: bool = Form(False),
+    ref: str = Volunteer,
+) -> Response:
+    """ "Parla con un esperto" / "Prenota un appuntamento": start the hand-over."""
+    view = ops.handover_start(security.services(request), ref, topic=topic, appointment=appointment)
+    return _to_chat(_anchor(view))
+
+
+@router.post("/chat/handover/choose")
+def handover_choose(
+    request: Request, key: str = Form(..., max_length=60), ref: str = Volunteer
+) -> Response:
+    """A button of the hand-over (topic, mode, slot, confirm…)."""
+    view = ops.handover_choose(security.services(request), ref, key)
+    if view.booking_id is not None:
+        return RedirectResponse(f"/chat/appointments/{view.booking_id}", status_code=303)
+    return _to_chat(_anchor(view))
+
+
+@router.post("/chat/handover/leave")
+def handover_leave(request: Request, ref: str = Volunteer) -> Response:
+    """Leave the hand-over: the assistant answers again."""
+    ops.handover_leave(security.services(request), ref)
+    return _to_chat("composer")
+
+
+@router.get("/chat/appointments/{booking_id}.ics")
+def appointment_ics(request: Request, booking_id: int, ref: str = Volunteer) -> Response:
+    """The appointment for the person's calendar."""
+    name, text = ops.ics(security.services(request), ref, booking_id)
+    return Response(
+        text,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/chat/appointments/{booking_id}")
+def appointment(request: Request, booking_id: int, ref: str = Volunteer) -> Response:
+    """The confirmation page: when, where, with whom, and the calendar file."""
+    view = ops.appointment(security.services(request), ref, booking_id)
+    return chat_page(request, {"template": "chat/appointment.html", "view": view})
+
+
+@router.post("/chat/appointments/{booking_id}/cancel")
+def cancel_appointment(request: Request, booking_id: int, ref: str = Volunteer) -> Response:
+    """Cancel the appointment (up to the notice the desk asks for)."""
+    ops.cancel_appointment(security.services(request), ref, booking_id)
+    return _to_chat("appointments", "unbooked")
+
+
+@router.post("/chat/appointments/{booking_id}/move")
+def move_appointment(request: Request, booking_id: int, ref: str = Volunteer) -> Response:
+    """Pick another time for the appointment."""
+    ops.reschedule(security.services(request), ref, booking_id)
+    return _to_chat("handover")
+
+
+@router.post("/chat/erase")
+def erase(request: Request, ref: str = Volunteer) -> Response:
+    """Forget this browser's conversations; the cookie goes too."""
+    ops.erase(security.services(request), ref)
+    response = RedirectResponse("/?ok=erased", status_code=303)
+    security.clear_cookie(response, request, security.CHAT_COOKIE)
+    return response

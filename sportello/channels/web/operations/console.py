@@ -1,0 +1,285 @@
+"""The experts' console use cases: queue, ticket, claim, reply, notes, close, agenda, availability."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from sportello.accounts.service import Principal
+from sportello.app import Services
+from sportello.channels.web.operations import views
+from sportello.channels.web.security import linked_expert
+from sportello.conversations import reading
+from sportello.db.base import utcnow
+from sportello.desk import availability, notes, queue, service
+from sportello.desk.ics import booking_ics
+from sportello.desk.models import TicketStatus
+from sportello.desk.states import ALLOWED, Action, Actor
+from sportello.errors import ErrorCode, SportelloError
+
+AGENDA_DAYS = 14
+
+
+class DeskOption(BaseModel):
+    id: int
+    name: str
+
+
+class QueueFilters(BaseModel):
+    topic: str | None = None
+    status: str = "open"  # "open", "all" or one TicketStatus
+    desk_id: int | None = None
+    mine: bool = False
+
+
+class QueueView(BaseModel):
+    filters: QueueFilters
+    tickets: list[views.TicketRow]
+    desks: list[DeskOption]
+
+
+class TicketPage(BaseModel):
+    ticket: views.TicketRow
+    messages: list[views.MessageView]
+    events: list[views.EventView]
+    notes: list[views.NoteView]
+    bookings: list[views.AppointmentView]
+    is_mine: bool
+    can_claim: bool
+    can_reply: bool
+    can_close: bool
+    can_cancel: bool
+    unbook_booking_id: int | None
+
+
+class AvailabilityView(BaseModel):
+    rules: list[views.RuleView]
+    absences: list[views.AbsenceView]
+    desks: list[DeskOption]
+
+
+def actor(who: Principal) -> Actor:
+    return Actor.expert(who.expert_id) if who.expert_id is not None else Actor.staff(who.username)
+
+
+def _statuses(value: str) -> list[TicketStatus] | None:
+    if value == "all":
+        return None
+    if value == "open":
+        return list(queue.OPEN_STATUSES)
+    try:
+        return [TicketStatus(value)]
+    except ValueError:
+        raise SportelloError(ErrorCode.INVALID_INPUT, f"Stato sconosciuto «{value}».") from None
+
+
+def queue_view(svc: Services, who: Principal, filters: QueueFilters) -> QueueView:
+    expert_id = linked_expert(who) if filters.mine else None
+    with svc.sessions.begin() as session:
+        tickets = queue.queue(
+            session=session,
+            statuses=_statuses(filters.status),
+            topic=filters.topic or None,
+            desk_id=filters.desk_id,
+            expert_id=expert_id,
+        )
+        return QueueView(
+            filters=filters,
+            tickets=[views.ticket_row(t) for t in tickets],
+            desks=[DeskOption(id=d.id, name=d.name) for d in queue.desks(session=session)],
+        )
+
+
+def ticket_page(svc: Services, who: Principal, ticket_id: int) -> TicketPage:
+    with svc.sessions.begin() as session:
+        ticket = queue.ticket_detail(ticket_id, session=session)
+        messages: list[views.MessageView] = []
+        if ticket.conversation_id is not None:
+            rows = reading.transcript(session=session, conversation_id=ticket.conversation_id)
+            votes = reading.feedback_values(session=session, message_ids=[m.id for m in rows])
+            messages = [views.message(m, votes.get(m.id)) for m in rows]
+        status = TicketStatus(ticket.status)
+        owner = ticket.assigned_expert_id
+        is_mine = owner is not None and owner == who.expert_id
+        free_or_mine = owner is None or is_mine
+        booking = views.active_booking(ticket)
+        return TicketPage(
+            ticket=views.ticket_row(ticket),
+            messages=messages,
+            events=[views.event(e) for e in ticket.events],
+            notes=[views.note(n) for n in notes.notes_of(ticket.id, session=session)],
+            bookings=[views.appointment(b) for b in ticket.bookings],
+            is_mine=is_mine,
+            can_claim=who.expert_id is not None
+            and status in ALLOWED[Action.CLAIM]
+            and owner is None,
+            can_reply=who.expert_id is not None
+            and status in ALLOWED[Action.REPLY]
+            and free_or_mine,
+            can_close=status in ALLOWED[Action.CLOSE] and (who.is_staff or is_mine),
+            can_cancel=status in ALLOWED[Action.CANCEL] and (who.is_staff or free_or_mine),
+            unbook_booking_id=booking.id
+            if booking is not None and (who.is_staff or is_mine)
+            else None,
+        )
+
+
+def claim(svc: Services, who: Principal, ticket_id: int) -> views.TicketRow:
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        service.claim(ticket_id, expert_id, session=session)
+        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+
+
+def reply(svc: Services, who: Principal, ticket_id: int, text: str) -> views.TicketRow:
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        service.reply(ticket_id, expert_id, text, session=session)
+        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+
+
+def add_note(svc: Services, who: Principal, ticket_id: int, text: str) -> views.NoteView:
+    with svc.sessions.begin() as session:
+        return views.note(notes.add_note(ticket_id, who.display_name, text, session=session))
+
+
+def close(svc: Services, who: Principal, ticket_id: int, outcome: str) -> views.TicketRow:
+    with svc.sessions.begin() as session:
+        service.close(ticket_id, outcome, session=session, settings=svc.settings, actor=actor(who))
+        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+
+
+def cancel(svc: Services, who: Principal, ticket_id: int, reason: str) -> views.TicketRow:
+    with svc.sessions.begin() as session:
+        ticket = queue.ticket_detail(ticket_id, session=session)
+        owner = ticket.assigned_expert_id
+        if not who.is_staff and owner is not None and owner != who.expert_id:
+            raise SportelloError(ErrorCode.FORBIDDEN, f"Il ticket {ticket.code} è di un collega.")
+        service.cancel_ticket(
+            ticket_id,
+            session=session,
+            settings=svc.settings,
+            actor=actor(who),
+            reason=reason.strip() or None,
+        )
+        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+
+
+def unbook(svc: Services, who: Principal, booking_id: int, reason: str) -> views.AppointmentView:
+    with svc.sessions.begin() as session:
+        booking = queue.booking_detail(booking_id, session=session)
+        if not who.is_staff and booking.slot.expert_id != who.expert_id:
+            raise SportelloError(ErrorCode.FORBIDDEN, "Non è un tuo appuntamento.")
+        service.cancel(
+            booking_id,
+            session=session,
+            settings=svc.settings,
+            actor=actor(who),
+            reason=reason.strip() or None,
+        )
+        return views.appointment(queue.booking_detail(booking_id, session=session))
+
+
+def appointments(svc: Services, who: Principal) -> list[views.AppointmentView]:
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        rows = queue.appointments(expert_id, session=session, now=utcnow(), days=AGENDA_DAYS)
+        return [views.appointment(b) for b in rows]
+
+
+def ics(svc: Services, who: Principal, booking_id: int) -> tuple[str, str]:
+    """(file name, calendar) of one of the expert's appointments (staff: any)."""
+    with svc.sessions.begin() as session:
+        booking = queue.booking_detail(booking_id, session=session)
+        if not who.is_staff and booking.slot.expert_id != who.expert_id:
+            raise SportelloError(ErrorCode.FORBIDDEN, "Non è un tuo appuntamento.")
+        return f"{booking.ticket.code}.ics", booking_ics(booking, now=utcnow())
+
+
+def availability_view(svc: Services, who: Principal) -> AvailabilityView:
+    expert_id = linked_expert(who)
+    tz = ZoneInfo(svc.settings.desk_timezone)
+    today = utcnow().astimezone(tz).date()
+    with svc.sessions.begin() as session:
+        desks = {d.id: d for d in queue.desks(session=session)}
+        rules = availability.rules_of(expert_id, session=session)
+        return AvailabilityView(
+            rules=[
+                views.RuleView(
+                    id=r.id,
+                    desk_id=r.desk_id,
+                    desk_name=desks[r.desk_id].name if r.desk_id in desks else f"#{r.desk_id}",
+                    weekday=r.weekday,
+                    weekday_label=availability.WEEKDAY_LABELS[r.weekday],
+                    start=r.start_time.strftime("%H:%M"),
+                    end=r.end_time.strftime("%H:%M"),
+                    slot_minutes=r.slot_minutes,
+                )
+                for r in rules
+            ],
+            absences=[
+                views.AbsenceView(
+                    id=a.id, first_day=a.first_day, last_day=a.last_day, reason=a.reason
+                )
+                for a in availability.absences_of(expert_id, session=session, since=today)
+            ],
+            desks=[DeskOption(id=d.id, name=d.name) for d in desks.values()],
+        )
+
+
+def add_rule(
+    svc: Services,
+    who: Principal,
+    *,
+    desk_id: int,
+    weekday: int,
+    start: time,
+    end: time,
+    slot_minutes: int,
+) -> None:
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        availability.add_rule(
+            expert_id,
+            session=session,
+            settings=svc.settings,
+            desk_id=desk_id,
+            weekday=weekday,
+            start=start,
+            end=end,
+            slot_minutes=slot_minutes,
+        )
+
+
+def delete_rule(svc: Services, who: Principal, rule_id: int) -> None:
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        availability.delete_rule(expert_id, rule_id, session=session, settings=svc.settings)
+
+
+def add_absence(
+    svc: Services, who: Principal, *, first_day: date, last_day: date | None, reason: str
+) -> None:
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        availability.add_absence(
+            expert_id,
+            session=session,
+            settings=svc.settings,
+            first_day=first_day,
+            last_day=last_day,
+            reason=reason,
+        )
+
+
+def delete_absence(svc: Services, who: Principal, absence_id: int) -> None:
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        availability.delete_absence(expert_id, absence_id, session=session, settings=svc.settings)
+
+
+def horizon(svc: Services) -> tuple[datetime, datetime]:
+    now = utcnow()
+    return now, now + timedelta(days=AGENDA_DAYS)

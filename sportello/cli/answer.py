@@ -1,0 +1,98 @@
+"""`sportello ask` and `sportello eval`: one question, or an evaluation file, through the assistant."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+
+import typer
+
+from sportello.answering.assistant import Assistant
+from sportello.app import build_assistant
+from sportello.cli.common import fail, settings
+from sportello.knowledge.service import build_knowledge
+
+
+def _assistant() -> Assistant:
+    cfg = settings()
+    kb = build_knowledge(cfg)
+    if len(kb.keywords) == 0:
+        raise fail("L'indice è vuoto: esegui prima `sportello kb ingest`.")
+    return build_assistant(cfg, kb)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ask(
+        question: str,
+        as_json: bool = typer.Option(False, "--json", help="Print the Reply as JSON."),
+    ) -> None:
+        """Ask one question (a fresh conversation): prints reply, action, confidence, citations."""
+        reply = _assistant().reply([], question)
+        if as_json:
+            typer.echo(json.dumps({
+                "action": reply.action.value, "confidence": reply.confidence,
+                "answer": reply.full_text(), "citations": [c.as_dict() for c in reply.citations],
+                "suggestions": list(reply.suggestions), "reason": reply.reason,
+            }, ensure_ascii=False))
+            return
+        typer.echo(reply.full_text())
+        typer.echo(f"\n— azione: {reply.action.value} · confidenza: {reply.confidence:.2f} "
+                   f"· motivo: {reply.reason} · tema: {reply.topic or '—'}")
+        for suggestion in reply.suggestions:
+            typer.echo(f"  ? {suggestion}")
+
+    @app.command("eval")
+    def evaluate(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Questions (JSONL)."),
+        out: Path = typer.Option(None, "--out", help="Write one JSON line per question here."),
+    ) -> None:
+        """Run every question of FILE through the assistant and print the summary metrics."""
+        assistant = _assistant()
+        questions = [json.loads(line) for line in file.read_text("utf-8").splitlines()
+                     if line.strip()]
+        results = []
+        for q in questions:
+            started = time.perf_counter()
+            reply = assistant.reply([], q["question"])
+            latency = (time.perf_counter() - started) * 1e3
+            results.append({
+                "id": q.get("id"), "action": reply.action.value, "answer": reply.full_text(),
+                "citations": [c.doc_id for c in reply.citations], "latency_ms": round(latency, 1),
+                "confidence": reply.confidence, "reason": reply.reason,
+            })
+        if out:
+            out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
+        typer.echo(json.dumps(summarise(questions, results), ensure_ascii=False, indent=1))
+
+
+def summarise(questions: list[dict], results: list[dict]) -> dict[str, object]:  # type: ignore[type-arg]
+    """Fact hit rate over `answer` items, action accuracy, citation share, latency."""
+    answers = hits = correct = cited = 0
+    misses = []
+    for q, r in zip(questions, results, strict=True):
+        expected = q.get("expected_action")
+        if r["action"] == expected:
+            correct += 1
+        else:
+            misses.append({"id": q.get("id"), "expected": expected, "got": r["action"]})
+        if expected == "answer":
+            answers += 1
+            facts = q.get("expected_facts") or []
+            if r["action"] == "answer" and all(re.search(f, r["answer"], re.I) for f in facts):
+                hits += 1
+            if r["action"] == "answer" and r["citations"]:
+                cited += 1
+    latencies = [r["latency_ms"] for r in results]
+    summary: dict[str, object] = {
+        "questions": len(questions),
+        "fact_hit_rate": round(hits / answers, 3) if answers else None,
+        "action_accuracy": round(correct / len(results), 3) if results else None,
+        "answers_with_citation": round(cited / answers, 3) if answers else None,
+        "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
+        "action_misses": misses,
+    }
+    return summary

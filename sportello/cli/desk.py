@@ -1,0 +1,134 @@
+"""`sportello desk …`: demo data, free slots, tickets, reminders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sportello.cli.common import database, edge, settings
+from sportello.desk import service
+from sportello.desk.messages import WEEKDAYS
+from sportello.desk.models import TicketStatus
+from sportello.knowledge.documents import Topic
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+
+@app.command("seed-demo")
+def seed_demo(
+    file: Annotated[Path, typer.Option("--file", help="YAML of desks and experts.")] = (
+        service.DEMO_FILE
+    ),
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Skip if desks exist.")] = False,
+) -> None:
+    """Load desks, experts and weekly availability (default: the example data)."""
+    cfg = settings()
+    sessions = database(cfg)
+    with edge():
+        data = service.load_seed(file)
+        with sessions.begin() as session:
+            report = service.apply_seed(data, session=session, settings=cfg, if_empty=if_empty)
+    if report.skipped:
+        typer.echo("Sportelli già presenti: nessun dato caricato.")
+        return
+    note = " (DATI DIMOSTRATIVI)" if data.example else ""
+    typer.echo(
+        f"Caricati {report.desks} sportelli, {report.experts} esperti, {report.rules} fasce "
+        f"orarie, {report.exceptions} chiusure; {report.slots.created} nuovi orari "
+        f"prenotabili{note}."
+    )
+
+
+@app.command()
+def slots(
+    topic: Annotated[Topic | None, typer.Option(help="Only experts covering TOPIC.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The next free slots (for one topic, or for every topic)."""
+    cfg = settings()
+    sessions = database(cfg)
+    topics = [topic] if topic else list(Topic)
+    with edge(), sessions.begin() as session:
+        seen: dict[int, service.SlotOffer] = {}
+        for t in topics:
+            for offer in service.offer_slots(t, session=session, settings=cfg, limit=limit):
+                seen.setdefault(offer.slot_id, offer)
+    offers = sorted(seen.values(), key=lambda o: (o.starts_at, o.slot_id))[:limit]
+    if as_json:
+        typer.echo(json.dumps([o.model_dump(mode="json") for o in offers], ensure_ascii=False))
+        return
+    if not offers:
+        typer.echo("Nessun orario libero.")
+        return
+    table = Table("id", "quando", "sportello", "esperto", "dove")
+    for o in offers:
+        table.add_row(
+            str(o.slot_id),
+            f"{WEEKDAYS[o.local_start.weekday()][:3]} {o.local_start:%d/%m/%Y %H:%M}",
+            o.desk_name,
+            o.expert_name,
+            o.location,
+        )
+    console.print(table)
+
+
+@app.command()
+def tickets(
+    status: Annotated[TicketStatus | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The most recent tickets, with their status and expert."""
+    cfg = settings()
+    sessions = database(cfg)
+    tz = ZoneInfo(cfg.desk_timezone)
+    with edge(), sessions.begin() as session:
+        rows = service.list_tickets(
+            session=session, statuses=[status] if status else None, limit=limit
+        )
+        data = [
+            {
+                "code": t.code,
+                "status": str(t.status),
+                "topic": t.topic,
+                "expert": t.assigned_expert.name if t.assigned_expert else None,
+                "created_at": t.created_at.astimezone(tz).isoformat(timespec="minutes"),
+                "summary": t.summary,
+            }
+            for t in rows
+        ]
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    if not data:
+        typer.echo("Nessuna richiesta.")
+        return
+    table = Table("codice", "stato", "tema", "esperto", "aperto il", "richiesta")
+    for d in data:
+        table.add_row(
+            str(d["code"]),
+            str(d["status"]),
+            str(d["topic"]),
+            str(d["expert"] or "—"),
+            str(d["created_at"]),
+            str(d["summary"])[:60],
+        )
+    console.print(table)
+
+
+@app.command()
+def remind() -> None:
+    """Queue the reminders due now (run every few minutes; never queues one twice)."""
+    cfg = settings()
+    sessions = database(cfg)
+    with edge(), sessions.begin() as session:
+        added = service.queue_due_reminders(session=session, settings=cfg)
+    typer.echo(f"Promemoria messi in coda: {added}.")

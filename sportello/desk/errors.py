@@ -1,0 +1,20 @@
+"""The desk's own failures: a slot lost to someone else, carrying what is still free."""
+
+from __future__ import annotations
+
+from sportello.desk.schemas import SlotOffer
+from sportello.errors import ErrorCode, SportelloError
+
+
+class SlotTaken(SportelloError):
+    """The slot was booked by someone else a moment ago; `alternatives` are the next free ones."""
+
+    def __init__(self, slot_id: int, alternatives: list[SlotOffer]) -> None:
+        detail = "Questo orario è appena stato prenotato da un'altra persona."
+        if alternatives:
+            detail += " Ecco i prossimi orari liberi."
+        else:
+            detail += " Al momento non ci sono altri orari liberi per questo tema."
+        super().__init__(ErrorCode.SLOT_TAKEN, detail)
+        self.slot_id = slot_id
+        self.alternatives = alternatives

@@ -1,0 +1,686 @@
+"""The hand-over from the bot to a human expert: one state machine shared by every chat channel.
+
+Steps, kept in `Conversation.state["handover"]` so a restart resumes exactly where it was:
+
+    confirm_topic → describe_case → choose_mode ── written ─────────────────────────┐
+                                         └─ appointment → pick_slot → confirm ───────┴→ done
+                                                          ↑ "altre date"   │ slot taken: apology
+                                                          └────────────────┘ + fresh slots
+
+`done` means a ticket is open with an expert: the person's messages go to the ticket (the bot
+says so once and does not answer them) until the ticket is closed or the person leaves.
+
+Using it — each call inside the caller's `with sessions.begin() as session:` (none commits):
+
+    handover.start(conv, session=s, settings=cfg, topic="fiscale")    # "talk to an expert"
+    handover.start(conv, session=s, settings=cfg, appointment=True)   # "book an appointment"
+    handover.choose(conv, key, session=s, settings=cfg)               # a button was pressed
+    handover.handle_text(conv, text, session=s, settings=cfg)         # free text; None = not
+                                                                      #   ours: the bot answers
+    handover.leave(conv, session=s)                                   # /annulla, "Annulla"
+    handover.current(conv, session=s, settings=cfg)                   # show the step again
+    handover.start_reschedule(conv, booking_id, session=s, settings=cfg)  # "Sposta"
+
+Every call returns a `StepResult`: `text` is plain Italian (the channel escapes it; empty =
+say nothing), `choices` are buttons whose `key` goes back to `choose`, `queued` says the desk
+outbox has new messages to deliver now (the booking confirmation with its .ics travels that
+way, like every desk message). The step functions (`confirm_topic`, `describe_case`,
+`choose_mode`, `more_slots`, `pick_slot`, `confirm`) can also be called directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy.orm import Session
+
+from sportello.answering.prompts import PROMPTS_DIR, fill
+from sportello.config import Settings
+from sportello.conversations import service as conversations
+from sportello.conversations.models import Conversation, Role
+from sportello.db.base import utcnow
+from sportello.desk import messages
+from sportello.desk import service as desk
+from sportello.desk.models import Booking, Ticket, TicketStatus
+from sportello.desk.schemas import SlotOffer
+from sportello.errors import ErrorCode, SportelloError
+from sportello.knowledge.documents import TOPIC_LABELS, Topic
+
+STATE_KEY = "handover"
+SLOTS_PER_PAGE = 5
+MIN_CASE_CHARS = 15
+CLOSED_STATUSES = frozenset({TicketStatus.CLOSED, TicketStatus.CANCELLED})
+WEEKDAYS_SHORT = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"]
+MONTHS_SHORT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
+
+
+class Step(StrEnum):
+    IDLE = "idle"  # no flow: the assistant answers
+    CONFIRM_TOPIC = "confirm_topic"
+    DESCRIBE_CASE = "describe_case"
+    CHOOSE_MODE = "choose_mode"
+    PICK_SLOT = "pick_slot"
+    CONFIRM = "confirm"
+    DONE = "done"  # a ticket is open with an expert: messages go to it
+
+
+class Mode(StrEnum):
+    WRITTEN = "written"
+    APPOINTMENT = "appointment"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button: show `label`, send `key` back to `choose`."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    text: str
+    choices: tuple[Choice, ...] = ()
+    ticket_code: str | None = None
+    queued: bool = False  # the desk outbox has new messages: deliver now
+    relayed: bool = False  # the message went to the expert's ticket
+
+
+class _Stale(Exception):
+    """A button or message that does not fit the current step."""
+
+
+# --- texts -------------------------------------------------------------------------------------
+
+
+@cache
+def _texts() -> dict[str, str]:
+    data = yaml.safe_load((PROMPTS_DIR / "handover.it.yaml").read_text("utf-8"))
+    return {str(k): str(v).strip() for k, v in data.items()}
+
+
+def text(key: str, **values: object) -> str:
+    """A fixed sentence of the hand-over, with its placeholders filled."""
+    return fill(_texts()[key], dict(values), key)
+
+
+def _choice(key: str, label_key: str) -> Choice:
+    return Choice(key, text(label_key))
+
+
+CANCEL = "cancel"
+
+
+# --- state -------------------------------------------------------------------------------------
+
+
+def _flow(conversation: Conversation) -> dict[str, Any]:
+    flow = (conversation.state or {}).get(STATE_KEY)
+    return dict(flow) if isinstance(flow, dict) else {}
+
+
+def _save(conversation: Conversation, flow: dict[str, Any] | None) -> None:
+    # A new dict, so SQLAlchemy sees the JSON column change.
+    state = dict(conversation.state or {})
+    if flow is None:
+        state.pop(STATE_KEY, None)
+    else:
+        state[STATE_KEY] = flow
+    conversation.state = state
+
+
+def _step(flow: dict[str, Any]) -> Step:
+    return Step(flow.get("step", Step.IDLE))
+
+
+def _expect(flow: dict[str, Any], *steps: Step) -> None:
+    if _step(flow) not in steps:
+        raise _Stale
+
+
+def _offers(flow: dict[str, Any]) -> list[SlotOffer]:
+    return [SlotOffer.model_validate(o) for o in flow.get("offers", [])]
+
+
+def _set_offers(flow: dict[str, Any], offers: list[SlotOffer]) -> None:
+    flow["offers"] = [o.model_dump(mode="json") for o in offers]
+
+
+def short_label(offer: SlotOffer) -> str:
+    """A slot on a button: 'lun 7 dic · 9:30 · Sportello di Ascoli Piceno'."""
+    t = offer.local_start
+    return (
+        f"{WEEKDAYS_SHORT[t.weekday()]} {t.day} {MONTHS_SHORT[t.month - 1]} · "
+        f"{t.hour}:{t.minute:02d} · {offer.desk_name}"
+    )
+
+
+def _tz(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(settings.desk_timezone)
+
+
+# --- rendering a step --------------------------------------------------------------------------
+
+
+def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None) -> StepResult:
+    step = _step(flow)
+    code = flow.get("ticket_code")
+    choices: list[Choice] = []
+    if step == Step.CONFIRM_TOPIC:
+        topic = flow.get("topic")
+        if topic:
+            body = text("confirm_topic", topic=messages.topic_label(topic))
+            choices = [
+                _choice("topic:yes", "button_yes_topic"),
+                _choice("topic:other", "button_other_topic"),
+            ]
+        else:
+            body = text("choose_topic")
+            choices = [Choice(f"topic:{t.value}", label) for t, label in TOPIC_LABELS.items()]
+    elif step == Step.DESCRIBE_CASE:
+        body = text("describe_case")
+    elif step == Step.CHOOSE_MODE:
+        body = text("choose_mode")
+        choices = [
+            _choice("mode:written", "button_written"),
+            _choice("mode:appointment", "button_appointment"),
+        ]
+    elif step == Step.PICK_SLOT:
+        offers = _offers(flow)
+        if offers:
+            listed = "\n".join(f"{i}. {o.label}" for i, o in enumerate(offers, 1))
+            body = text("pick_slot_more" if flow.get("page", 0) else "pick_slot", slots=listed)
+            choices = [
+                Choice(f"slot:{o.slot_id}", f"{i} · {short_label(o)}")
+                for i, o in enumerate(offers, 1)
+            ]
+            choices.append(_choice("slots:more", "button_more"))
+        else:
+            body = text("no_slots")
+        if not flow.get("booking_id"):  # a new request may always fall back to a written answer
+            choices.append(_choice("mode:written", "button_written"))
+    elif step == Step.CONFIRM:
+        offer = SlotOffer.model_validate(flow["slot"])
+        where = f"{offer.desk_name} — {offer.location}" if offer.location else offer.desk_name
+        body = text(
+            "confirm",
+            when=messages.when(offer.starts_at, _tz(settings)),
+            where=where,
+            expert=offer.expert_name,
+        )
+        choices = [_choice("confirm:yes", "button_confirm"), _choice("confirm:back", "button_back")]
+    elif step == Step.DONE:
+        body = text("relayed", code=code)
+        return StepResult(step, _join(notice, body), (), code)
+    else:
+        return StepResult(Step.IDLE, _join(notice, text("nothing_to_leave")))
+    choices.append(_choice(CANCEL, "button_cancel"))
+    return StepResult(step, _join(notice, body), tuple(choices), code)
+
+
+def _join(notice: str | None, body: str) -> str:
+    return f"{notice}\n\n{body}" if notice else body
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def start(
+    conversation: Conversation,
+    *,
+    session: Session,
+    settings: Settings,
+    topic: str | None = None,
+    appointment: bool = False,
+    now: datetime | None = None,
+) -> StepResult:
+    """Begin a hand-over; the topic is the one given, or the last one the assistant saw.
+
+    Starting again while a ticket is open begins a new request; the open ticket keeps its
+    expert, and the expert's replies still reach the person through the outbox.
+    """
+    if topic is None:
+        for turn in reversed(conversations.history(session=session, conversation=conversation)):
+            if turn.topic:
+                topic = turn.topic
+                break
+    if topic not in {t.value for t in Topic}:
+        topic = None
+    flow: dict[str, Any] = {
+        "step": Step.CONFIRM_TOPIC,
+        "topic": topic,
+        "mode": Mode.APPOINTMENT if appointment else None,
+    }
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def current(
+    conversation: Conversation, *, session: Session, settings: Settings
+) -> StepResult | None:
+    """The current step shown again (after a restart, or a stray message); None = no flow."""
+    flow = _flow(conversation)
+    if _step(flow) == Step.IDLE:
+        return None
+    return _render(flow, settings)
+
+
+def leave(conversation: Conversation, *, session: Session) -> StepResult:
+    """Abandon the flow, or stop sending messages to the expert: the assistant answers again."""
+    flow = _flow(conversation)
+    _save(conversation, None)
+    code = flow.get("ticket_code")
+    if code and _ticket_open(session, flow.get("ticket_id")):
+        return StepResult(Step.IDLE, text("left_ticket_open", code=code), ticket_code=code)
+    if _step(flow) == Step.IDLE:
+        return StepResult(Step.IDLE, text("nothing_to_leave"))
+    return StepResult(Step.IDLE, text("left"))
+
+
+def choose(
+    conversation: Conversation,
+    key: str,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> StepResult:
+    """Apply a pressed button; one that belongs to an earlier step shows the current step again."""
+    if key == CANCEL:
+        return leave(conversation, session=session)
+    kind, _, value = key.partition(":")
+    try:
+        if kind == "topic":
+            return confirm_topic(
+                conversation,
+                None if value == "other" else value,
+                session=session,
+                settings=settings,
+            )
+        if kind == "mode":
+            return choose_mode(
+                conversation, Mode(value), session=session, settings=settings, now=now
+            )
+        if kind == "slots" and value == "more":
+            return more_slots(conversation, session=session, settings=settings, now=now)
+        if kind == "slot":
+            return pick_slot(conversation, int(value), session=session, settings=settings)
+        if key == "confirm:yes":
+            return confirm(conversation, session=session, settings=settings, now=now)
+        if key == "confirm:back":
+            return back_to_slots(conversation, session=session, settings=settings)
+        raise _Stale
+    except (_Stale, ValueError):
+        flow = _flow(conversation)
+        if _step(flow) == Step.IDLE:
+            return StepResult(Step.IDLE, text("stale"))
+        return _render(flow, settings, notice=text("stale"))
+
+
+def handle_text(
+    conversation: Conversation,
+    message: str,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> StepResult | None:
+    """Free text during the flow: the case description, or a message for the expert's ticket.
+
+    None means no flow is active (or the ticket was closed): the assistant should answer.
+    """
+    flow = _flow(conversation)
+    step = _step(flow)
+    if step == Step.IDLE:
+        return None
+    if step == Step.DESCRIBE_CASE:
+        return describe_case(conversation, message, session=session, settings=settings, now=now)
+    if step == Step.DONE:
+        return route_to_ticket(conversation, message, session=session)
+    return _render(flow, settings, notice=text("use_buttons"))
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def confirm_topic(
+    conversation: Conversation, topic: str | None, *, session: Session, settings: Settings
+) -> StepResult:
+    """confirm_topic: 'yes' keeps the proposed topic, None asks for one, a topic picks it."""
+    flow = _flow(conversation)
+    _expect(flow, Step.CONFIRM_TOPIC)
+    if topic is None:
+        flow["topic"] = None
+    else:
+        if topic != "yes":
+            flow["topic"] = Topic(topic).value
+        if not flow.get("topic"):
+            raise _Stale
+        flow["step"] = Step.DESCRIBE_CASE
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def describe_case(
+    conversation: Conversation,
+    case: str,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> StepResult:
+    """describe_case: keep the description; then ask how to help (or offer slots for /prenota)."""
+    flow = _flow(conversation)
+    _expect(flow, Step.DESCRIBE_CASE)
+    case = case.strip()
+    if len(case) < MIN_CASE_CHARS:
+        return StepResult(
+            Step.DESCRIBE_CASE, text("describe_too_short"), (_choice(CANCEL, "button_cancel"),)
+        )
+    conversations.record_message(
+        session=session, conversation=conversation, role=Role.USER, text=case
+    )
+    flow["summary"] = case
+    if flow.get("mode") == Mode.APPOINTMENT:
+        return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
+    flow["step"] = Step.CHOOSE_MODE
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def choose_mode(
+    conversation: Conversation,
+    mode: Mode,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> StepResult:
+    """choose_mode: a written answer opens the ticket now; an appointment offers slots."""
+    flow = _flow(conversation)
+    allowed = [Step.CHOOSE_MODE]
+    if mode == Mode.WRITTEN and not flow.get("booking_id"):
+        allowed.append(Step.PICK_SLOT)  # "no slots: ask in writing"
+    _expect(flow, *allowed)
+    flow["mode"] = mode
+    if mode == Mode.APPOINTMENT:
+        return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
+    ticket = _ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
+    done = _done(flow, ticket)
+    _save(conversation, done)
+    body = text("written_opened", code=ticket.code, topic=messages.topic_label(ticket.topic))
+    return StepResult(Step.DONE, body, (), ticket.code, queued=True)
+
+
+def more_slots(
+    conversation: Conversation,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> StepResult:
+    """pick_slot, "altre date": the next free slots after the last one shown."""
+    flow = _flow(conversation)
+    _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
+    shown = _offers(flow)
+    after = max((o.starts_at for o in shown), default=None)
+    offers = _find_slots(flow, session=session, settings=settings, now=now, after=after)
+    if not offers:
+        flow["step"] = Step.PICK_SLOT
+        _save(conversation, flow)
+        return _render(flow, settings, notice=text("no_more_slots"))
+    flow.update(step=Step.PICK_SLOT, page=int(flow.get("page", 0)) + 1, slot=None)
+    _set_offers(flow, offers)
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def pick_slot(
+    conversation: Conversation, slot_id: int, *, session: Session, settings: Settings
+) -> StepResult:
+    """pick_slot: one of the offered slots; ask to confirm it."""
+    flow = _flow(conversation)
+    _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
+    offer = next((o for o in _offers(flow) if o.slot_id == slot_id), None)
+    if offer is None:
+        raise _Stale
+    flow.update(step=Step.CONFIRM, slot=offer.model_dump(mode="json"))
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def back_to_slots(
+    conversation: Conversation, *, session: Session, settings: Settings
+) -> StepResult:
+    """confirm, "another time": the same slots again."""
+    flow = _flow(conversation)
+    _expect(flow, Step.CONFIRM)
+    flow.update(step=Step.PICK_SLOT, slot=None)
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def confirm(
+    conversation: Conversation,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> StepResult:
+    """confirm: book (or move) the appointment; a slot lost meanwhile gets fresh slots."""
+    flow = _flow(conversation)
+    _expect(flow, Step.CONFIRM)
+    offer = SlotOffer.model_validate(flow["slot"])
+    booking_id = flow.get("booking_id")
+    try:
+        if booking_id:
+            booking = desk.reschedule(
+                int(booking_id), offer.slot_id, session=session, settings=settings, now=now
+            )
+            ticket = booking.ticket
+            body = text("rescheduled", code=ticket.code)
+        else:
+            ticket = _ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
+            _save(conversation, flow)  # the ticket stays open even if the slot is lost
+            desk.book(ticket.id, offer.slot_id, session=session, settings=settings, now=now)
+            body = text("booked", code=ticket.code)
+    except desk.SlotTaken as exc:
+        return _fresh_slots(conversation, flow, exc.alternatives, text("slot_taken"), settings)
+    except SportelloError as exc:
+        if exc.code not in (ErrorCode.NOT_FOUND, ErrorCode.INVALID_INPUT, ErrorCode.CONFLICT):
+            raise
+        notice = exc.detail or text("slot_unavailable")
+        offers = _find_slots(
+            flow, session=session, settings=settings, now=now, exclude=offer.slot_id
+        )
+        return _fresh_slots(conversation, flow, offers, notice, settings)
+    _save(conversation, _done(flow, ticket))
+    return StepResult(Step.DONE, body, (), ticket.code, queued=True)
+
+
+def route_to_ticket(
+    conversation: Conversation, message: str, *, session: Session
+) -> StepResult | None:
+    """done: store the message in the ticket's conversation for the expert; None if it closed."""
+    flow = _flow(conversation)
+    _expect(flow, Step.DONE)
+    if not _ticket_open(session, flow.get("ticket_id")):
+        _save(conversation, None)
+        return None
+    conversations.record_message(
+        session=session, conversation=conversation, role=Role.USER, text=message
+    )
+    code = flow.get("ticket_code")
+    if flow.get("noticed"):
+        return StepResult(Step.DONE, "", (), code, relayed=True)
+    flow["noticed"] = True
+    _save(conversation, flow)
+    return StepResult(Step.DONE, text("relayed", code=code), (), code, relayed=True)
+
+
+def start_reschedule(
+    conversation: Conversation,
+    booking_id: int,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> StepResult:
+    """Offer new slots for one of the person's appointments (same expert); confirm moves it."""
+    booking = owned_booking(
+        conversation.channel, conversation.external_ref, booking_id, session=session
+    )
+    moment = now or utcnow()
+    notice = timedelta(hours=settings.desk_reschedule_notice_hours)
+    if booking.slot.starts_at - moment < notice:
+        raise SportelloError(
+            ErrorCode.CONFLICT,
+            f"Mancano meno di {settings.desk_reschedule_notice_hours} ore all'appuntamento: "
+            "non è più possibile spostarlo da qui. Scrivi allo sportello o all'esperto.",
+        )
+    ticket = booking.ticket
+    flow: dict[str, Any] = {
+        "step": Step.PICK_SLOT,
+        "topic": ticket.topic,
+        "mode": Mode.APPOINTMENT,
+        "ticket_id": ticket.id,
+        "ticket_code": ticket.code,
+        "booking_id": booking.id,
+    }
+    offers = _find_slots(flow, session=session, settings=settings, now=now, exclude=booking.slot_id)
+    _set_offers(flow, offers)
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def owned_booking(
+    channel: str, external_ref: str | None, booking_id: int, *, session: Session
+) -> Booking:
+    """The booking, if its ticket came from this person on this channel (else NOT_FOUND)."""
+    booking = session.get(Booking, booking_id)
+    if (
+        booking is None
+        or external_ref is None
+        or booking.ticket.channel != str(channel)
+        or booking.ticket.volunteer_ref != external_ref
+    ):
+        raise SportelloError(ErrorCode.NOT_FOUND, "Appuntamento non trovato.")
+    return booking
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _ticket_open(session: Session, ticket_id: object) -> bool:
+    if not isinstance(ticket_id, int):
+        return False
+    ticket = session.get(Ticket, ticket_id)
+    return ticket is not None and TicketStatus(ticket.status) not in CLOSED_STATUSES
+
+
+def _ensure_ticket(
+    conversation: Conversation,
+    flow: dict[str, Any],
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None,
+) -> Ticket:
+    """The flow's ticket, opened now (experts are told) if it has none yet."""
+    if flow.get("ticket_id"):
+        ticket = session.get(Ticket, int(flow["ticket_id"]))
+        if ticket is not None:
+            return ticket
+    ticket = desk.open_ticket(
+        conversation,
+        str(flow["topic"]),
+        str(flow.get("summary") or ""),
+        session=session,
+        settings=settings,
+        now=now,
+    )
+    flow.update(ticket_id=ticket.id, ticket_code=ticket.code)
+    return ticket
+
+
+def _done(flow: dict[str, Any], ticket: Ticket) -> dict[str, Any]:
+    return {
+        "step": Step.DONE,
+        "topic": flow.get("topic"),
+        "ticket_id": ticket.id,
+        "ticket_code": ticket.code,
+        "noticed": False,
+    }
+
+
+def _find_slots(
+    flow: dict[str, Any],
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None,
+    after: datetime | None = None,
+    exclude: int | None = None,
+) -> list[SlotOffer]:
+    ticket_id = flow.get("ticket_id")
+    if ticket_id:  # an existing ticket keeps its expert once assigned
+        offers = desk.offer_slots_for_ticket(
+            int(ticket_id),
+            session=session,
+            settings=settings,
+            now=now,
+            limit=SLOTS_PER_PAGE + 1,
+            after=after,
+        )
+    else:
+        offers = desk.offer_slots(
+            str(flow["topic"]),
+            session=session,
+            settings=settings,
+            now=now,
+            limit=SLOTS_PER_PAGE + 1,
+            after=after,
+        )
+    return [o for o in offers if o.slot_id != exclude][:SLOTS_PER_PAGE]
+
+
+def _offer_first_page(
+    conversation: Conversation,
+    flow: dict[str, Any],
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None,
+) -> StepResult:
+    offers = _find_slots(flow, session=session, settings=settings, now=now)
+    flow.update(step=Step.PICK_SLOT, page=0, slot=None)
+    _set_offers(flow, offers)
+    _save(conversation, flow)
+    return _render(flow, settings)
+
+
+def _fresh_slots(
+    conversation: Conversation,
+    flow: dict[str, Any],
+    offers: list[SlotOffer],
+    notice: str,
+    settings: Settings,
+) -> StepResult:
+    flow.update(step=Step.PICK_SLOT, page=0, slot=None)
+    _set_offers(flow, offers[:SLOTS_PER_PAGE])
+    _save(conversation, flow)
+    result = _render(flow, settings, notice=notice)
+    return StepResult(
+        result.step,
+        result.text,
+        result.choices,
+        result.ticket_code,
+        queued=bool(flow.get("ticket_id")),
+    )

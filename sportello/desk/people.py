@@ -1,0 +1,267 @@
+"""What people do from a chat outside the hand-over flow, for every chat channel.
+
+Volunteers, identified by (channel, external_ref) — the Telegram chat id, the web token:
+
+    appointments(channel, ref, session=s, settings=cfg)        -> list[Appointment]  (/appuntamenti)
+    cancel_appointment(channel, ref, booking_id, session=s, settings=cfg) -> Ticket
+    rate_ticket(channel, ref, code, score, session=s)          -> Ticket  (1–5 after closure)
+    erase_person(channel, ref, session=s, settings=cfg)        -> Erasure (/cancella_dati)
+
+Experts who linked a chat (`Expert.telegram_chat_id`):
+
+    expert_for_chat(chat_ref, session=s)                        -> Expert | None
+    expert_claim(chat_ref, code, session=s)                     -> Ticket  ("Prendo io")
+    expert_reply(chat_ref, code, text, session=s)               -> Ticket  (reply to a message)
+
+Like every desk function: the caller owns the session and the transaction; nothing commits.
+The few SELECTs here are specific to these chat-side views (person's bookings, expert by chat).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, false, or_, select
+from sqlalchemy.orm import Session
+
+from sportello.config import Settings
+from sportello.conversations.models import Conversation
+from sportello.db.base import utcnow
+from sportello.desk import service as desk
+from sportello.desk.handover import owned_booking
+from sportello.desk.models import (
+    Booking,
+    BookingStatus,
+    EventKind,
+    Expert,
+    OutboxMessage,
+    OutboxStatus,
+    Slot,
+    Ticket,
+    TicketStatus,
+)
+from sportello.desk.states import ALLOWED, Action, Actor
+from sportello.errors import ErrorCode, SportelloError
+
+logger = logging.getLogger(__name__)
+
+ERASED = "[cancellato su richiesta della persona]"
+ERASE_REASON = "la persona ha chiesto la cancellazione dei suoi dati"
+PERSONAL_EVENT_KEYS = ("text", "reason", "outcome")
+
+
+@dataclass(frozen=True)
+class Appointment:
+    booking_id: int
+    ticket_code: str
+    details: str  # plain Italian: when, where, with whom
+    can_cancel: bool
+    can_move: bool
+
+
+@dataclass(frozen=True)
+class Erasure:
+    conversations: int
+    messages: int
+    tickets: int
+
+
+def appointments(
+    channel: str,
+    external_ref: str,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> list[Appointment]:
+    """The person's appointments still ahead, earliest first."""
+    moment = now or utcnow()
+    stmt = (
+        select(Booking)
+        .join(Ticket, Ticket.id == Booking.ticket_id)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(
+            Booking.status == BookingStatus.ACTIVE,
+            Ticket.channel == str(channel),
+            Ticket.volunteer_ref == external_ref,
+            Slot.starts_at > moment,
+        )
+        .order_by(Slot.starts_at)
+    )
+    cancel_by = timedelta(hours=settings.desk_cancel_notice_hours)
+    move_by = timedelta(hours=settings.desk_reschedule_notice_hours)
+    found = []
+    for booking in session.scalars(stmt):
+        ahead = booking.slot.starts_at - moment
+        found.append(
+            Appointment(
+                booking_id=booking.id,
+                ticket_code=booking.ticket.code,
+                details=desk.describe(booking, settings),
+                can_cancel=ahead >= cancel_by,
+                can_move=ahead >= move_by,
+            )
+        )
+    return found
+
+
+def cancel_appointment(
+    channel: str,
+    external_ref: str,
+    booking_id: int,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Ticket:
+    """Cancel one of the person's appointments (the notice rule applies); the ticket stays open."""
+    booking = owned_booking(channel, external_ref, booking_id, session=session)
+    desk.cancel(booking.id, session=session, settings=settings, now=now, actor=Actor.volunteer())
+    return booking.ticket
+
+
+def rate_ticket(
+    channel: str, external_ref: str, code: str, score: int, *, session: Session
+) -> Ticket:
+    """Store the person's satisfaction (1–5) on the closure of their ticket.
+
+    Kept in the detail of the ticket's `closed` event: the question is asked at closure and
+    the desk has no column for it yet.
+    """
+    if score not in range(1, 6):
+        raise SportelloError(ErrorCode.INVALID_INPUT, "Il voto va da 1 a 5.")
+    ticket = desk.find_ticket(code, session=session)
+    if ticket.channel != str(channel) or ticket.volunteer_ref != external_ref:
+        raise SportelloError(ErrorCode.NOT_FOUND, f"Nessuna richiesta con codice {code}.")
+    closed = [e for e in ticket.events if e.kind == EventKind.CLOSED]
+    if TicketStatus(ticket.status) != TicketStatus.CLOSED or not closed:
+        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "La richiesta non è ancora chiusa.")
+    event = closed[-1]
+    event.detail = {**event.detail, "satisfaction": score}
+    session.flush()
+    return ticket
+
+
+def erase_person(
+    channel: str,
+    external_ref: str,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Erasure:
+    """Forget a person: their conversations and messages go, their tickets stay anonymised.
+
+    Open tickets are cancelled first (the expert is told, without the person's description);
+    messages still to be sent to the person are dropped, and the texts of messages already
+    sent about their tickets are blanked. Bookings and the ticket history stay for the
+    statistics, with no personal text in them.
+    """
+    channel = str(channel)
+    owned = select(Conversation.id).where(
+        Conversation.channel == channel, Conversation.external_ref == external_ref
+    )
+    convs = list(session.scalars(select(Conversation).where(Conversation.id.in_(owned))))
+    conv_ids = [c.id for c in convs]
+    tickets = list(
+        session.scalars(
+            select(Ticket).where(
+                or_(
+                    (Ticket.channel == channel) & (Ticket.volunteer_ref == external_ref),
+                    Ticket.conversation_id.in_(conv_ids) if conv_ids else false(),
+                )
+            )
+        )
+    )
+    ticket_ids = [t.id for t in tickets]
+    # Messages queued before now quote the description: the ones not yet sent are dropped
+    # (the cancellation below tells the experts), the sent ones are blanked.
+    earlier = (
+        list(session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id.in_(ticket_ids))))
+        if ticket_ids
+        else []
+    )
+    for ticket in tickets:
+        ticket.summary = ERASED
+    session.flush()
+    for ticket in tickets:
+        if TicketStatus(ticket.status) not in ALLOWED[Action.CANCEL]:
+            continue
+        try:
+            desk.cancel_ticket(
+                ticket.id,
+                session=session,
+                settings=settings,
+                now=now,
+                actor=Actor.system(),
+                reason=ERASE_REASON,
+            )
+        except SportelloError:
+            # An appointment already under way cannot be cancelled: the ticket stays open for
+            # the expert to close, anonymised like the others.
+            logger.warning("erasure: ticket %s left open (%s)", ticket.code, ticket.status)
+    for ticket in tickets:
+        ticket.volunteer_ref = None
+        ticket.conversation_id = None
+        if ticket.outcome:
+            ticket.outcome = ERASED
+        for event in ticket.events:
+            if any(k in event.detail for k in PERSONAL_EVENT_KEYS):
+                event.detail = {
+                    k: v for k, v in event.detail.items() if k not in PERSONAL_EVENT_KEYS
+                }
+    for row in earlier:
+        if row.channel == channel and row.recipient == external_ref:
+            continue  # deleted below with every message to the person
+        if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+            session.delete(row)
+        else:
+            row.body, row.payload = ERASED, {}
+    session.flush()
+    session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.channel == channel, OutboxMessage.recipient == external_ref
+        )
+    )
+    messages = sum(len(c.messages) for c in convs)
+    for conversation in convs:
+        session.delete(conversation)
+    session.flush()
+    return Erasure(conversations=len(convs), messages=messages, tickets=len(tickets))
+
+
+# --- experts on their linked chat ----------------------------------------------------------------
+
+
+def expert_for_chat(chat_ref: str, *, session: Session) -> Expert | None:
+    """The active expert who linked this chat, if any."""
+    return session.scalar(
+        select(Expert).where(Expert.telegram_chat_id == chat_ref, Expert.active.is_(True))
+    )
+
+
+def _expert(chat_ref: str, session: Session) -> Expert:
+    expert = expert_for_chat(chat_ref, session=session)
+    if expert is None:
+        raise SportelloError(ErrorCode.FORBIDDEN, "Questa chat non è collegata a un esperto.")
+    return expert
+
+
+def expert_claim(
+    chat_ref: str, code: str, *, session: Session, now: datetime | None = None
+) -> Ticket:
+    """The expert of this chat takes the ticket ("Prendo io"); CONFLICT if someone was faster."""
+    expert = _expert(chat_ref, session)
+    ticket = desk.find_ticket(code, session=session)
+    return desk.claim(ticket.id, expert.id, session=session, now=now)
+
+
+def expert_reply(
+    chat_ref: str, code: str, reply: str, *, session: Session, now: datetime | None = None
+) -> Ticket:
+    """The expert of this chat answers the ticket in writing (queued to the volunteer)."""
+    expert = _expert(chat_ref, session)
+    ticket = desk.find_ticket(code, session=session)
+    return desk.reply(ticket.id, expert.id, reply, session=session, now=now)

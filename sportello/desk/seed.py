@@ -1,0 +1,125 @@
+"""Desks, experts and weekly availability from a YAML file (`sportello desk seed-demo`).
+
+Loading is idempotent: desks and experts are matched by `slug` and updated, an expert's topics
+and rules are replaced by the file's, identical exceptions are not added twice, and the slots
+are then brought in line with the new rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from sportello.config import Settings
+from sportello.desk import queries
+from sportello.desk.models import (
+    AvailabilityException,
+    AvailabilityRule,
+    Expert,
+    ExpertTopic,
+    HelpDesk,
+)
+from sportello.desk.schemas import SeedData, SeedReport
+from sportello.desk.slots import aware, refresh_slots
+from sportello.errors import ErrorCode, SportelloError
+
+DEMO_FILE = Path(__file__).resolve().with_name("demo_data.yaml")
+
+
+def load_seed(path: Path = DEMO_FILE) -> SeedData:
+    """Read and validate a desks/experts file; errors name the file and the bad entries."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SportelloError(ErrorCode.NOT_FOUND, f"File non leggibile: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise SportelloError(ErrorCode.INVALID_INPUT, f"YAML non valido in {path}: {exc}") from exc
+    try:
+        return SeedData.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        message = f"{path.name} non valido: {problems}"
+        raise SportelloError(ErrorCode.INVALID_INPUT, message) from exc
+
+
+def apply_seed(
+    data: SeedData,
+    *,
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+    if_empty: bool = False,
+) -> SeedReport:
+    """Create or update desks, experts, rules and exceptions from `data`, then the slots."""
+    moment = aware(now)
+    if if_empty and queries.count_desks(session) > 0:
+        return SeedReport(skipped=True)
+    report = SeedReport()
+    desks: dict[str, HelpDesk] = {}
+    for item in data.desks:
+        desk = queries.desk_by_slug(session, item.slug) or HelpDesk(slug=item.slug)
+        desk.name, desk.kind, desk.address = item.name, item.kind, item.address
+        desk.meeting_link, desk.opening_notes = item.meeting_link, item.opening_notes
+        desk.is_example, desk.active = data.example, True
+        session.add(desk)
+        desks[item.slug] = desk
+        report.desks += 1
+    session.flush()
+    experts: dict[str, Expert] = {}
+    for person in data.experts:
+        expert = queries.expert_by_slug(session, person.slug) or Expert(slug=person.slug)
+        expert.name, expert.contact = person.name, person.contact
+        expert.telegram_chat_id, expert.is_example, expert.active = (
+            person.telegram_chat_id,
+            data.example,
+            True,
+        )
+        expert.topics = [ExpertTopic(topic=str(t)) for t in dict.fromkeys(person.topics)]
+        session.add(expert)
+        session.flush()
+        queries.delete_rules_of(session, expert.id)
+        for rule in person.availability:
+            session.add(
+                AvailabilityRule(
+                    expert_id=expert.id,
+                    desk_id=desks[rule.desk].id,
+                    weekday=rule.weekday,
+                    start_time=rule.start,
+                    end_time=rule.end,
+                    slot_minutes=rule.slot_minutes,
+                )
+            )
+            report.rules += 1
+        experts[person.slug] = expert
+        report.experts += 1
+    session.flush()
+    for closure in data.exceptions:
+        exc = AvailabilityException(
+            first_day=closure.first_day,
+            last_day=closure.last_day or closure.first_day,
+            reason=closure.reason,
+            desk_id=_resolve(desks, closure.desk, "sportello"),
+            expert_id=_resolve(experts, closure.expert, "esperto"),
+        )
+        if not queries.exception_exists(session, exc):
+            session.add(exc)
+            report.exceptions += 1
+    session.flush()
+    report.slots = refresh_slots(session=session, settings=settings, now=moment)
+    return report
+
+
+def _resolve(
+    known: dict[str, HelpDesk] | dict[str, Expert], slug: str | None, what: str
+) -> int | None:
+    if slug is None:
+        return None
+    if slug not in known:
+        raise SportelloError(ErrorCode.INVALID_INPUT, f"Eccezione per {what} sconosciuto: {slug}")
+    return known[slug].id

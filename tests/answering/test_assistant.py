@@ -1,0 +1,149 @@
+"""The assistant end to end on the real knowledge base: the dev questions, follow-ups, English."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from sportello.answering.assistant import Assistant
+from sportello.answering.prompts import Prompts
+from sportello.answering.schemas import Action, Turn
+from sportello.app import build_assistant
+from sportello.config import Settings
+from sportello.knowledge.service import KnowledgeBase
+from tests.answering.test_guards import INJECTIONS_EN, INJECTIONS_IT
+from tests.conftest import EVAL_DIR
+
+EVAL_FILE = EVAL_DIR / "dev_questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def assistant(real_kb: KnowledgeBase, real_kb_settings: Settings) -> Assistant:
+    return build_assistant(real_kb_settings, real_kb)
+
+
+def test_dev_questions_meet_the_bar(assistant: Assistant) -> None:
+    questions = [json.loads(line) for line in EVAL_FILE.read_text().splitlines() if line.strip()]
+    answerable = [q for q in questions if q["expected_action"] == "answer"]
+    correct = sum(
+        assistant.reply([], q["question"]).action == q["expected_action"] for q in questions
+    )
+    hits = 0
+    for q in answerable:
+        reply = assistant.reply([], q["question"])
+        assert reply.action is not Action.ANSWER or reply.citations, q["id"]
+        text = reply.full_text()
+        hits += reply.action is Action.ANSWER and all(
+            re.search(f, text, re.IGNORECASE) for f in q["expected_facts"]
+        )
+    assert correct / len(questions) >= 0.95
+    assert hits / len(answerable) >= 0.9
+
+
+def test_answer_shape(assistant: Assistant) -> None:
+    reply = assistant.reply([], "Quali libri sociali deve tenere un ETS?")
+    assert reply.action is Action.ANSWER
+    assert reply.text.startswith(Prompts().text("answer_opening", "it"))
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", reply.text) if s]
+    assert 3 <= len(sentences) <= 8  # opening line + 2–6 selected sentences
+    for citation in reply.citations:
+        assert f"[{citation.number}]" in reply.text
+        assert citation.link.startswith("http")
+        assert real_chunk(assistant, citation.chunk_id)
+    assert "Fonti:" in reply.full_text()
+    assert reply.offer_expert
+    assert 1 <= len(reply.suggestions) <= 3
+    assert all(s.endswith("?") for s in reply.suggestions)
+
+
+def real_chunk(assistant: Assistant, chunk_id: str) -> bool:
+    return assistant.retriever.keywords.get(chunk_id) is not None
+
+
+def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
+    first = assistant.reply([], "Quanti associati servono per costituire una ODV?")
+    history = [
+        Turn("user", "Quanti associati servono per costituire una ODV?"),
+        Turn("assistant", first.text, topic=first.topic, action=first.action.value),
+    ]
+    follow = assistant.reply(history, "e per le APS?")
+    assert follow.action is Action.ANSWER
+    assert "aps" in follow.query.lower()
+    assert any(
+        "associazioni-di-promozione-sociale" in c.doc_id or "aps" in c.doc_id
+        for c in follow.citations
+    )
+
+
+@pytest.mark.parametrize("text", INJECTIONS_IT + INJECTIONS_EN)
+def test_injection_never_leaks_or_obeys(assistant: Assistant, text: str) -> None:
+    reply = assistant.reply([], text)
+    assert reply.action is Action.REFUSE
+    system_prompt = (Prompts().folder / "llm_system.txt").read_text()
+    for line in system_prompt.splitlines():
+        if len(line) > 30:
+            assert line.strip() not in reply.text
+    assert "detraibili" not in reply.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "reason"),
+    [
+        ("aiuto", Action.CLARIFY, "vague"),
+        ("Vorrei parlare con un esperto", Action.ESCALATE, "requested"),
+        ("Potete controllare il nostro statuto? Ve lo mando", Action.ESCALATE, "specific_case"),
+        (
+            "Come si registra un marchio per la nostra associazione?",
+            Action.ESCALATE,
+            "low_confidence",
+        ),
+        ("Qual è la capitale dell'Australia?", Action.REFUSE, "off_topic"),
+        ("x" * 5000, Action.REFUSE, "too_long"),
+    ],
+)
+def test_decisions(assistant: Assistant, text: str, action: Action, reason: str) -> None:
+    reply = assistant.reply([], text)
+    assert (reply.action, reply.reason) == (action, reason)
+    assert reply.text.strip()
+    if action is Action.ESCALATE:
+        assert reply.offer_expert and reply.topic
+
+
+def test_refusal_says_what_sportello_does(assistant: Assistant) -> None:
+    reply = assistant.reply([], "chi vincerà Sanremo?")
+    assert "Posso aiutarti su" in reply.text and "RUNTS" in reply.text
+
+
+def test_english_gets_english_fixed_texts(assistant: Assistant) -> None:
+    reply = assistant.reply([], "Who can receive the 5 per mille?")
+    assert reply.language == "en"
+    assert reply.action is Action.ANSWER
+    assert reply.text.startswith("Here is what our guides say")
+    assert "quoted in Italian" in reply.text
+    assert "Sources:" in reply.full_text()
+    refused = assistant.reply([], "What is the best football team in Italy?")
+    assert refused.action is Action.REFUSE and "I can help with" in refused.text
+
+
+def test_eval_cli_writes_the_documented_format(
+    real_kb_settings: Settings,
+    tmp_path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sportello.cli import app
+    from sportello.config import get_settings
+
+    monkeypatch.setenv("SPORTELLO_DATA_DIR", str(real_kb_settings.data_dir))
+    get_settings.cache_clear()
+    out = tmp_path / "results.jsonl"
+    result = CliRunner().invoke(app, ["eval", str(EVAL_FILE), "--out", str(out)])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["fact_hit_rate"] >= 0.9 and summary["action_accuracy"] >= 0.95
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == summary["questions"]
+    assert {"id", "action", "answer", "citations", "latency_ms"} <= rows[0].keys()
