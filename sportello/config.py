@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     desk_ticket_prefix: str = Field(
         "SPT", min_length=1, max_length=8, description="Prefix of ticket codes (SPT-2026-0042)."
     )
+    desk_reminder_check_seconds: int = Field(
+        60, ge=0, description="How often the app queues due reminders; 0 turns the loop off."
+    )
     desk_outbox_lease_seconds: int = Field(
         300, ge=1, description="A message being sent is retried after this long without a mark."
     )
@@ -94,7 +97,9 @@ class Settings(BaseSettings):
         0.55, ge=0, le=1, description="Confidence below which the assistant escalates."
     )
     off_topic_threshold: float = Field(
-        0.85, ge=0, le=1,
+        0.85,
+        ge=0,
+        le=1,
         description="Below this confidence a question without any domain word is off-topic.",
     )
     confidence_dense_floor: float = Field(

@@ -33,15 +33,25 @@ def register(app: typer.Typer) -> None:
         """Ask one question (a fresh conversation): prints reply, action, confidence, citations."""
         reply = _assistant().reply([], question)
         if as_json:
-            typer.echo(json.dumps({
-                "action": reply.action.value, "confidence": reply.confidence,
-                "answer": reply.full_text(), "citations": [c.as_dict() for c in reply.citations],
-                "suggestions": list(reply.suggestions), "reason": reply.reason,
-            }, ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {
+                        "action": reply.action.value,
+                        "confidence": reply.confidence,
+                        "answer": reply.full_text(),
+                        "citations": [c.as_dict() for c in reply.citations],
+                        "suggestions": list(reply.suggestions),
+                        "reason": reply.reason,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             return
         typer.echo(reply.full_text())
-        typer.echo(f"\n— azione: {reply.action.value} · confidenza: {reply.confidence:.2f} "
-                   f"· motivo: {reply.reason} · tema: {reply.topic or '—'}")
+        typer.echo(
+            f"\n— azione: {reply.action.value} · confidenza: {reply.confidence:.2f} "
+            f"· motivo: {reply.reason} · tema: {reply.topic or '—'}"
+        )
         for suggestion in reply.suggestions:
             typer.echo(f"  ? {suggestion}")
 
@@ -52,18 +62,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run every question of FILE through the assistant and print the summary metrics."""
         assistant = _assistant()
-        questions = [json.loads(line) for line in file.read_text("utf-8").splitlines()
-                     if line.strip()]
+        questions = [
+            json.loads(line) for line in file.read_text("utf-8").splitlines() if line.strip()
+        ]
         results = []
         for q in questions:
             started = time.perf_counter()
             reply = assistant.reply([], q["question"])
             latency = (time.perf_counter() - started) * 1e3
-            results.append({
-                "id": q.get("id"), "action": reply.action.value, "answer": reply.full_text(),
-                "citations": [c.doc_id for c in reply.citations], "latency_ms": round(latency, 1),
-                "confidence": reply.confidence, "reason": reply.reason,
-            })
+            results.append(
+                {
+                    "id": q.get("id"),
+                    "action": reply.action.value,
+                    "answer": reply.full_text(),
+                    "citations": [c.doc_id for c in reply.citations],
+                    "latency_ms": round(latency, 1),
+                    "confidence": reply.confidence,
+                    "reason": reply.reason,
+                }
+            )
         if out:
             out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
         typer.echo(json.dumps(summarise(questions, results), ensure_ascii=False, indent=1))

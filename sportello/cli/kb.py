@@ -71,8 +71,14 @@ def list_documents(as_json: bool = typer.Option(False, "--json")) -> None:
     with sessions.begin() as session:
         rows = list(session.scalars(select(KbDocument).order_by(KbDocument.id)))
         data = [
-            {"id": r.id, "title": r.title, "topic": r.topic, "chunks": r.chunk_count,
-             "reviewed": r.reviewed.isoformat() if r.reviewed else None, "status": r.status}
+            {
+                "id": r.id,
+                "title": r.title,
+                "topic": r.topic,
+                "chunks": r.chunk_count,
+                "reviewed": r.reviewed.isoformat() if r.reviewed else None,
+                "status": r.status,
+            }
             for r in rows
         ]
     if as_json:
@@ -80,14 +86,17 @@ def list_documents(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table("id", "titolo", "tema", "chunk", "revisione", "stato")
     for d in data:
-        table.add_row(*(str(d[key] or "") for key in
-                         ("id", "title", "topic", "chunks", "reviewed", "status")))
+        table.add_row(
+            *(str(d[key] or "") for key in ("id", "title", "topic", "chunks", "reviewed", "status"))
+        )
     console.print(table)
 
 
 @app.command()
 def search(
-    question: str = typer.Argument(None, help="The question; omit to read one per line from stdin."),
+    question: str = typer.Argument(
+        None, help="The question; omit to read one per line from stdin."
+    ),
     k: int = typer.Option(5, "-k", min=1, max=50, help="How many chunks."),
     topic: Topic = typer.Option(None, help="Only this topic."),
     as_json: bool = typer.Option(False, "--json", help="JSON (one line per question on stdin)."),
@@ -102,10 +111,17 @@ def search(
         hits = kb.retriever.search(q, k, topic)
         if as_json:
             results = [
-                {"doc_id": h.chunk.doc_id, "title": h.chunk.title, "heading": h.chunk.heading,
-                 "text": h.chunk.text, "score": round(h.fused_score, 6),
-                 "dense_score": h.dense_score, "lexical_score": h.lexical_score,
-                 "citation": h.chunk.citation, "link": h.chunk.link}
+                {
+                    "doc_id": h.chunk.doc_id,
+                    "title": h.chunk.title,
+                    "heading": h.chunk.heading,
+                    "text": h.chunk.text,
+                    "score": round(h.fused_score, 6),
+                    "dense_score": h.dense_score,
+                    "lexical_score": h.lexical_score,
+                    "citation": h.chunk.citation,
+                    "link": h.chunk.link,
+                }
                 for h in hits
             ]
             typer.echo(json.dumps({"query": q, "results": results}, ensure_ascii=False))

@@ -1,10 +1,10 @@
-"""`sportello serve`: the web app (and, later, the bot) in one process."""
+"""`sportello serve` (web app, plus the bot when a token is set) and `sportello bot` (bot alone)."""
 
 from __future__ import annotations
 
 import typer
 
-from sportello.cli.common import settings
+from sportello.cli.common import fail, settings
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +21,32 @@ def register(app: typer.Typer) -> None:
 
         cfg = settings()
         configure_logging(cfg)
-        uvicorn.run(
-            create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_config=None
-        )
+        uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_config=None)
+
+    @app.command()
+    def bot() -> None:
+        """Run the Telegram bot alone (long polling, or webhook registration when a URL is set;
+        a webhook's updates arrive through `sportello serve`), with its outbox and reminders."""
+        import asyncio
+
+        from sportello.app import build_services
+        from sportello.channels.telegram.bot import running_bot
+        from sportello.desk.scheduler import running_reminders
+        from sportello.logging_setup import configure_logging
+
+        cfg = settings()
+        configure_logging(cfg)
+        if not cfg.telegram_token.get_secret_value():
+            raise fail("SPORTELLO_TELEGRAM_TOKEN non è impostato: il bot non può partire.")
+        if cfg.telegram_webhook_url:
+            raise fail(
+                "Con SPORTELLO_TELEGRAM_WEBHOOK_URL impostato gli aggiornamenti arrivano al "
+                "web: usa `sportello serve`."
+            )
+
+        async def main() -> None:
+            services = build_services(cfg)
+            async with running_reminders(services.sessions, cfg), running_bot(cfg, services):
+                await asyncio.Event().wait()
+
+        asyncio.run(main())

@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.Column("citations", sa.JSON(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["conversation_id"], ["conversations.id"], ondelete="CASCADE",
+            ["conversation_id"],
+            ["conversations.id"],
+            ondelete="CASCADE",
             name=op.f("fk_messages_conversation_id_conversations"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
@@ -58,7 +60,9 @@ def upgrade() -> None:
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["message_id"], ["messages.id"], ondelete="CASCADE",
+            ["message_id"],
+            ["messages.id"],
+            ondelete="CASCADE",
             name=op.f("fk_feedback_message_id_messages"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
