@@ -1,11 +1,12 @@
-# Sportello: `make run` serves on http://127.0.0.1:8000, `make test` runs every test.
+# Sportello: `make run` serves on http://127.0.0.1:8000, `make test` runs the tests,
+# `make trust` the trust suite (tests/trust).
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: install run test check lint typecheck bench clean
+.PHONY: install run test trust check lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +25,12 @@ run: install
 	$(BIN)/sportello serve
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/trust
+
+# The trust suite: hostile input, prompt injection, API fuzzing, access control, races,
+# crashes and faults, privacy. Ends with a table of cases tried and failures per category.
+trust: install
+	$(BIN)/pytest tests/trust
 
 lint: install
 	$(BIN)/ruff check sportello tests bench
@@ -33,7 +39,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-check: lint typecheck test
+check: lint typecheck test trust
 
 bench: install
 	$(PY) -m bench.run

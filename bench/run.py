@@ -370,6 +370,7 @@ def main() -> None:
     results: dict[str, float] = {}
     notes: list[str] = []
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp_name, database() as db_url:
         tmp = Path(tmp_name)
         logs = tmp / "logs"
@@ -442,7 +443,9 @@ def main() -> None:
         "*_20_repeated asks the dev questions over and over (the cache's case).",
         "the synthetic 50k chunks get vectors mixed from the real ones plus noise instead of "
         "being embedded: embedding 50,000 chunks at ~13 chunks/s would take about an hour.",
-        f"CPU: {os.cpu_count()} cores visible; no LLM (extractive composer).",
+        f"CPU: {os.cpu_count()} cores visible; no LLM (extractive composer); load average at "
+        f"the start {load_start:.1f}, at the end {os.getloadavg()[0]:.1f} (other jobs on the "
+        "machine inflate every latency).",
     ]
     print_report(results, notes)
     flat = {k: round(v, 4) for k, v in results.items()}

@@ -71,6 +71,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.state.services = services or build_services(settings)
         async with (
             running_reminders(app.state.services.sessions, settings),
+            running_retention(app.state.services.sessions, settings),
             web.background(app.state.services),
             telegram_bot(settings, app.state.services) as bot,  # None without a token
         ):
@@ -83,6 +84,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     from sportello.channels.telegram.bot import telegram_bot
     from sportello.channels.telegram.webhook import router as telegram_webhook
     from sportello.channels.web import ops
+    from sportello.conversations.retention import running_retention
     from sportello.desk.scheduler import running_reminders
 
     app = FastAPI(title="Sportello", version="0.1.0", lifespan=lifespan)

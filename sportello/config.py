@@ -193,6 +193,16 @@ class Settings(BaseSettings):
         0.6, ge=0, le=1, description="Answered replies below this confidence count as gaps."
     )
 
+    # --- privacy -------------------------------------------------------------------------------
+    retention_days: int = Field(
+        365,
+        ge=0,
+        description=(
+            "Conversations silent for longer than this are deleted (their tickets kept "
+            "anonymised); 0 keeps them until the person asks."
+        ),
+    )
+
     def resolved_data_dir(self) -> Path:
         return self.data_dir.resolve()
 

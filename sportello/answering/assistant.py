@@ -16,6 +16,7 @@ from sportello.answering.extractive import ExtractiveComposer, render
 from sportello.answering.language import detect_language
 from sportello.answering.llm import LLMComposer, LLMError
 from sportello.answering.prompts import Prompts
+from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Action, Reply, Turn
 from sportello.config import Settings
 from sportello.knowledge.retrieval import RetrievedChunk, Retriever
@@ -66,6 +67,8 @@ class Assistant:
                     pieces.append(piece)
                     yield piece
                 body = "".join(pieces).strip()
+                if self.llm.repeats_instructions(body, language):
+                    raise LLMError("the model's reply repeats its instructions")
                 reply = self._answer(
                     body, self.llm.citations(body, hits), hits, confidence, language, query
                 )
@@ -228,6 +231,7 @@ class Assistant:
                 not heading.endswith("?")
                 or hit.chunk.heading in used_headings
                 or heading.lower() in seen
+                or is_instruction(heading)
             ):
                 continue
             seen.add(heading.lower())

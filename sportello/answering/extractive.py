@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Citation
 from sportello.knowledge.expansion import expand
 from sportello.knowledge.keyword_index import KeywordIndex, tokenize
@@ -85,8 +86,8 @@ class ExtractiveComposer:
             sentences = [x for part in section for x in split_sentences(part.text)]
             for position, sentence in enumerate(sentences):
                 key = " ".join(sentence.lower().split())
-                if key in seen or len(sentence) < 25:
-                    continue
+                if key in seen or len(sentence) < 25 or is_instruction(sentence):
+                    continue  # an order to the assistant hidden in a document is not content
                 seen.add(key)
                 sentence_stems = set(tokenize(sentence))
                 cover = sum(weights[s] for s in stems & sentence_stems) / total

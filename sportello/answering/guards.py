@@ -36,7 +36,8 @@ INJECTION = _compile(
         r"(?:rivela|mostra|mostrami|stampa|ripeti|dimmi|scrivi|print|reveal|show|repeat|tell me|"
         r"output|leak)\s+(?:\w+\s+){0,4}(?:istruzion|prompt|configurazion|instruction|"
         r"regole interne|system)",
-        r"\b(?:(?:ora|adesso|da ora|d'ora in poi|da adesso)\s+sei|sei\s+(?:ora|adesso)|"
+        r"\b(?:(?:ora|adesso|da ora|d'ora in poi|da ora in poi|da adesso|d'ora in avanti)\s+"
+        r"(?:tu\s+)?sei|sei\s+(?:ora|adesso)|"
         r"comportati\s+come|agisci\s+come|fingi\s+di|fai\s+finta\s+di|immagina\s+di\s+essere|"
         r"you\s+are\s+now|act\s+as|pretend|roleplay|from\s+now\s+on\s+you)\b",
         r"\bjailbreak|\bdan mode|developer mode|modalit[aà] (?:sviluppatore|sviluppo|admin|debug|"
@@ -94,8 +95,19 @@ OFF_TOPIC = _compile(
 )
 
 
+# Letters of other scripts that look Latin ("іgnora" with a Cyrillic і): folded for matching.
+_LOOKALIKES = str.maketrans(
+    "аеорсухіјѕԁɡѵԝаАЕОРСХІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧνοαι",
+    "aeopcyxijsdgvwaAEOPCXIJSABEZHIKMNOPTYXvoai",
+)
+
+
 def normalise(text: str) -> str:
+    """The text as the guards read it: compatibility forms folded (full-width letters), format
+    characters dropped (a zero-width space inside "ig\u200bnora" must not hide the word),
+    look-alike letters of other scripts made Latin, other controls and spacing folded."""
     text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").translate(_LOOKALIKES)
     text = "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
     return re.sub(r"\s+", " ", text).strip()
 

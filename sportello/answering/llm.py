@@ -15,6 +15,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from sportello.answering.prompts import Prompts
+from sportello.answering.quarantine import is_instruction, strip_instructions
 from sportello.answering.schemas import Citation
 from sportello.config import Settings
 from sportello.knowledge.retrieval import RetrievedChunk
@@ -62,8 +63,9 @@ class LLMComposer:
     def messages(
         self, question: str, hits: list[RetrievedChunk], language: str
     ) -> list[BaseMessage]:
+        # A document's orders to the assistant ("ignora le istruzioni…") never reach the model.
         context = "\n\n".join(
-            f"[{i}] {h.chunk.citation}\n{h.chunk.text}"
+            f"[{i}] {_label(h)}\n{strip_instructions(h.chunk.text)}"
             for i, h in enumerate(hits[: self.chunks], 1)
         )
         system = self.prompts.template(
@@ -81,6 +83,14 @@ class LLMComposer:
                     yield text
         except Exception as exc:  # the client raises many types; all mean "fall back"
             raise LLMError(f"{exc.__class__.__name__}: {exc}") from exc
+
+    def repeats_instructions(self, text: str, language: str) -> bool:
+        """Whether the reply quotes its own instructions (eight words in a row of the system
+        prompt): a model talked into revealing them is answered for extractively instead."""
+        system = self.prompts.template(
+            "llm_system.txt", language_name=LANGUAGE_NAMES.get(language, "italiano")
+        )
+        return bool(_shingles(system) & _shingles(text))
 
     def citations(self, text: str, hits: list[RetrievedChunk]) -> tuple[Citation, ...]:
         """The chunks the text cites, renumbered in order of first use; none is an error."""
@@ -102,3 +112,14 @@ class LLMComposer:
             )
             for n in sorted(used)
         )
+
+
+def _label(hit: RetrievedChunk) -> str:
+    """The chunk's "Titolo › Sezione", or its title alone when the heading gives orders."""
+    chunk = hit.chunk
+    return chunk.title if is_instruction(chunk.citation) else chunk.citation
+
+
+def _shingles(text: str, size: int = 8) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from sportello.cli import answer, db, desk, kb, serve, user
+from sportello.cli import answer, conversations, db, desk, kb, serve, user
 from sportello.config import get_settings
 from sportello.logging_setup import configure_logging
 
@@ -19,6 +19,7 @@ app.add_typer(kb.app, name="kb", help="Knowledge base: ingest, list, search, sta
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(desk.app, name="desk", help="Help desk: demo data, free slots, tickets, reminders.")
 app.add_typer(user.app, name="user", help="Staff and expert accounts of the web console.")
+app.add_typer(conversations.app, name="conversations", help="Conversations: the retention purge.")
 serve.register(app)
 answer.register(app)
 

@@ -6,6 +6,7 @@ Volunteers, identified by (channel, external_ref) — the Telegram chat id, the 
     cancel_appointment(channel, ref, booking_id, session=s, settings=cfg) -> Ticket
     rate_ticket(channel, ref, code, score, session=s)          -> Ticket  (1–5 after closure)
     erase_person(channel, ref, session=s, settings=cfg)        -> Erasure (/cancella_dati)
+    anonymise_tickets(tickets, marker, session=s)               (retention of old conversations)
 
 Experts who linked a chat (`Expert.telegram_chat_id`):
 
@@ -23,7 +24,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, false, or_, select
+from sqlalchemy import delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
@@ -42,6 +43,7 @@ from sportello.desk.models import (
     Ticket,
     TicketStatus,
 )
+from sportello.desk.notes import TicketNote
 from sportello.desk.states import ALLOWED, Action, Actor
 from sportello.errors import ErrorCode, SportelloError
 
@@ -156,7 +158,8 @@ def erase_person(
 
     Open tickets are cancelled first (the expert is told, without the person's description);
     messages still to be sent to the person are dropped, and the texts of messages already
-    sent about their tickets are blanked. Bookings and the ticket history stay for the
+    sent about their tickets are blanked, and so are the experts' notes on them and the reasons
+    given for cancelling their appointments. Bookings and the ticket history stay for the
     statistics, with no personal text in them.
     """
     channel = str(channel)
@@ -202,16 +205,7 @@ def erase_person(
             # An appointment already under way cannot be cancelled: the ticket stays open for
             # the expert to close, anonymised like the others.
             logger.warning("erasure: ticket %s left open (%s)", ticket.code, ticket.status)
-    for ticket in tickets:
-        ticket.volunteer_ref = None
-        ticket.conversation_id = None
-        if ticket.outcome:
-            ticket.outcome = ERASED
-        for event in ticket.events:
-            if any(k in event.detail for k in PERSONAL_EVENT_KEYS):
-                event.detail = {
-                    k: v for k, v in event.detail.items() if k not in PERSONAL_EVENT_KEYS
-                }
+    _strip_personal(tickets, ERASED, session=session)
     for row in earlier:
         if row.channel == channel and row.recipient == external_ref:
             continue  # deleted below with every message to the person
@@ -230,6 +224,44 @@ def erase_person(
         session.delete(conversation)
     session.flush()
     return Erasure(conversations=len(convs), messages=messages, tickets=len(tickets))
+
+
+def anonymise_tickets(tickets: list[Ticket], marker: str, *, session: Session) -> None:
+    """Keep finished tickets for the statistics with no personal text left in them (retention):
+    the description, outcome, event texts, notes, cancel reasons and desk messages go."""
+    for ticket in tickets:
+        ticket.summary = marker
+    _strip_personal(tickets, marker, session=session)
+    ids = [t.id for t in tickets]
+    if not ids:
+        return
+    for row in session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id.in_(ids))):
+        if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+            session.delete(row)
+        else:
+            row.body, row.payload = marker, {}
+    session.flush()
+
+
+def _strip_personal(tickets: list[Ticket], marker: str, *, session: Session) -> None:
+    """Cut a ticket's ties to the person and every text that may quote them."""
+    for ticket in tickets:
+        ticket.volunteer_ref = None
+        ticket.conversation_id = None
+        if ticket.outcome:
+            ticket.outcome = marker
+        for booking in ticket.bookings:
+            if booking.cancel_reason and booking.cancel_reason != ERASE_REASON:
+                booking.cancel_reason = marker
+        for event in ticket.events:
+            if any(k in event.detail for k in PERSONAL_EVENT_KEYS):
+                event.detail = {
+                    k: v for k, v in event.detail.items() if k not in PERSONAL_EVENT_KEYS
+                }
+    # Experts' internal notes quote the person ("ho richiamato la signora Rossi"): blanked too.
+    ids = [t.id for t in tickets]
+    if ids:
+        session.execute(update(TicketNote).where(TicketNote.ticket_id.in_(ids)).values(text=marker))
 
 
 # --- experts on their linked chat ----------------------------------------------------------------

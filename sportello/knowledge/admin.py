@@ -99,7 +99,9 @@ def safe_stem(name: str) -> str:
         if not unicodedata.combining(c)
     )
     cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")
-    return cleaned[:80].strip("-") or "documento"
+    cleaned = cleaned[:80].strip("-") or "documento"
+    # Ingest skips README files (a folder's notes, not content): an upload must not be one.
+    return "documento-readme" if cleaned == "readme" else cleaned
 
 
 def check_upload(filename: str, data: bytes, settings: Settings) -> str:

@@ -32,6 +32,11 @@ TOPIC_LABELS: dict[Topic, str] = {
 }
 
 
+def web_link(sources: tuple[str, ...]) -> str:
+    """The first http(s) source: a link shown to people is never `javascript:` or a file path."""
+    return next((s for s in sources if s.startswith(("http://", "https://"))), "")
+
+
 @dataclass(frozen=True)
 class Document:
     """One source document after loading: metadata plus its text (Markdown headings kept)."""
@@ -47,7 +52,7 @@ class Document:
 
     @property
     def link(self) -> str:
-        return self.sources[0] if self.sources else ""
+        return web_link(self.sources)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class Chunk:
 
     @property
     def link(self) -> str:
-        return self.sources[0] if self.sources else ""
+        return web_link(self.sources)
 
     def embedding_text(self) -> str:
         """The text embedded and indexed: citation first, so the section's context is searchable."""

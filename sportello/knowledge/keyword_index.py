@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
@@ -13,7 +14,8 @@ import time
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -95,6 +97,26 @@ class KeywordIndex:
             for tokens in corpus:
                 doc_freq.update(set(tokens))
         generation = uuid.uuid4().hex
+        with self._file_lock(exclusive=True):
+            self._write_and_swap(bm25, chunks, generation, doc_freq)
+        self._install(bm25, chunks, generation, doc_freq)
+
+    @contextmanager
+    def _file_lock(self, *, exclusive: bool) -> Iterator[None]:
+        """Serialise rebuilds (and reads against a swap) across processes sharing the folder:
+        web workers starting together on an empty data folder each rebuild from Chroma."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_name(self.path.name + ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield  # closing the file releases the lock
+
+    def _write_and_swap(
+        self,
+        bm25: bm25s.BM25 | None,
+        chunks: Sequence[Chunk],
+        generation: str,
+        doc_freq: Counter[str],
+    ) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -114,7 +136,6 @@ class KeywordIndex:
             os.replace(self.path, old)
         os.replace(tmp, self.path)
         shutil.rmtree(old, ignore_errors=True)
-        self._install(bm25, chunks, generation, doc_freq)
 
     def load(self) -> bool:
         """Load the persisted index; False when there is none yet."""
@@ -125,16 +146,19 @@ class KeywordIndex:
         if not version_file.exists() or version_file.read_text().strip() != TOKENIZER_VERSION:
             logger.info("keyword index built by another tokenizer version: rebuild needed")
             return False
-        generation = gen_file.read_text().strip()
-        chunks = []
-        with (self.path / "chunks.jsonl").open(encoding="utf-8") as f:
-            for line in f:
-                record = json.loads(line)
-                record["topic"] = Topic(record["topic"]) if record["topic"] else None
-                record["sources"] = tuple(record["sources"])
-                chunks.append(Chunk(**record))
-        bm25 = bm25s.BM25.load(str(self.path / "bm25")) if chunks else None
-        doc_freq = Counter(json.loads((self.path / "doc_freq.json").read_text()))
+        with self._file_lock(exclusive=False):
+            if not gen_file.exists():  # swapped away while we waited
+                return False
+            generation = gen_file.read_text().strip()
+            chunks = []
+            with (self.path / "chunks.jsonl").open(encoding="utf-8") as f:
+                for line in f:
+                    record = json.loads(line)
+                    record["topic"] = Topic(record["topic"]) if record["topic"] else None
+                    record["sources"] = tuple(record["sources"])
+                    chunks.append(Chunk(**record))
+            bm25 = bm25s.BM25.load(str(self.path / "bm25")) if chunks else None
+            doc_freq = Counter(json.loads((self.path / "doc_freq.json").read_text()))
         self._install(bm25, chunks, generation, doc_freq)
         return True
 

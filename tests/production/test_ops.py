@@ -194,3 +194,31 @@ def test_query_cache_is_a_small_lru_of_read_only_vectors() -> None:
 
 def test_available_cores_is_at_least_one() -> None:
     assert 1 <= available_cores() <= (len(__import__("os").sched_getaffinity(0)))
+
+
+def _rebuild_keywords(path: str, n: int) -> int:
+    from sportello.knowledge.documents import Chunk
+    from sportello.knowledge.keyword_index import KeywordIndex
+
+    chunks = [
+        Chunk(id=f"c{i}", doc_id=f"d{i}", title="Titolo", heading="", text=f"testo {i}", position=0)
+        for i in range(n)
+    ]
+    index = KeywordIndex(Path(path))
+    index.rebuild(chunks)
+    return len(index)
+
+
+def test_workers_rebuilding_the_keyword_index_at_once_do_not_collide(tmp_path: Path) -> None:
+    """Web workers starting together on an empty data folder each rebuild BM25 from Chroma."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sportello.knowledge.keyword_index import KeywordIndex
+
+    path = str(tmp_path / "bm25")
+    with ProcessPoolExecutor(6, mp_context=multiprocessing.get_context("spawn")) as pool:
+        sizes = list(pool.map(_rebuild_keywords, [path] * 12, [3000] * 12))
+    assert sizes == [3000] * 12
+    reopened = KeywordIndex(Path(path))
+    assert reopened.load() and len(reopened) == 3000

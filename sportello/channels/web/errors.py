@@ -8,6 +8,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sportello.desk.errors import SlotTaken
@@ -93,7 +95,43 @@ def install_error_handlers(app: FastAPI) -> None:
             "Dati non validi — " + "; ".join(problems),
         )
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> Response:
+        # An id beyond what the database can hold (SQLite: 64 bits) names nothing we have.
+        return error_response(
+            request, 400, ErrorCode.INVALID_INPUT.code, "Valore fuori dall'intervallo ammesso."
+        )
+
+    # Database errors get their own handler: the catch-all below runs in Starlette's outer
+    # middleware, which re-raises after answering, and the server then drops the connection.
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+            return error_response(request, 500, "internal", "Si è verificato un errore interno.")
+        logger.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__,
+        )
+        response = error_response(request, 503, ErrorCode.UNAVAILABLE.code, UNAVAILABLE_DETAIL)
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "internal", "Si è verificato un errore interno.")
+
+
+UNAVAILABLE_DETAIL = "Il servizio è momentaneamente non disponibile: riprova tra qualche secondo."
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached right now (restarting, connection lost, pool exhausted):
+    a 503 the client may retry, not an internal error."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -2,7 +2,7 @@
 
 It implements the methods the bot uses, records every call, hands out injected updates through
 getUpdates (long polling, offsets confirming like Telegram's), can redeliver an update, and can
-answer the next calls of a method with 429 + retry_after or a 502.
+answer the next calls of a method with 429 + retry_after or a 502, or not in time at all.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ class Call:
 class Failure:
     status: int
     retry_after: int | None = None
+    delay: float = 0.0  # seconds before answering: longer than the client waits = a timeout
 
 
 @dataclass
@@ -137,9 +138,16 @@ class FakeBotApi:
 
     # -- what the tests do ---------------------------------------------------------------------
     def fail_next(
-        self, method: str, status: int, retry_after: int | None = None, times: int = 1
+        self,
+        method: str,
+        status: int,
+        retry_after: int | None = None,
+        times: int = 1,
+        delay: float = 0.0,
     ) -> None:
-        self.failures.setdefault(method, []).extend([Failure(status, retry_after)] * times)
+        """Answer the next `times` calls of `method` with `status` (after `delay` seconds: the
+        call is not carried out, as when a request is lost before reaching Telegram)."""
+        self.failures.setdefault(method, []).extend([Failure(status, retry_after, delay)] * times)
 
     def _user(self, chat_id: int) -> dict[str, Any]:
         return {"id": chat_id, "is_bot": False, "first_name": "Volontaria", "language_code": "it"}
@@ -258,6 +266,8 @@ class FakeBotApi:
         if pending:
             failure = pending.pop(0)
             call.status = failure.status
+            if failure.delay:
+                await asyncio.sleep(failure.delay)
             if failure.status == 429:
                 return JSONResponse(
                     {

@@ -119,17 +119,23 @@ def add_people(svc: Services, world: World) -> People:
     return people
 
 
-@pytest.fixture
-def web(indexed_template: Path, tmp_path: Path, embedder: Embedder) -> Iterator[Web]:
-    settings = instance_settings(indexed_template, tmp_path)
+def build_web(template: Path, root: Path, embedder: Embedder, **overrides: object) -> Web:
+    """A fresh instance in `root`: the indexed subset, desks and experts, the four accounts."""
+    settings = instance_settings(template, root, **overrides)
     svc = build_services(settings, embedder=embedder)
     with svc.sessions.begin() as session:
         world = build_world(session)
     people = add_people(svc, world)
     app = create_app(settings, svc)
     app.state.services = svc  # what the lifespan would do (TestClient without `with`)
-    yield Web(settings, svc, app, world, people)
-    svc.engine.dispose()
+    return Web(settings, svc, app, world, people)
+
+
+@pytest.fixture
+def web(indexed_template: Path, tmp_path: Path, embedder: Embedder) -> Iterator[Web]:
+    instance = build_web(indexed_template, tmp_path, embedder)
+    yield instance
+    instance.services.engine.dispose()
 
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')

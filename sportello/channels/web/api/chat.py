@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
 from sportello.channels.web import security
+from sportello.channels.web.errors import UNAVAILABLE_DETAIL, database_unavailable
 from sportello.channels.web.operations import chat as ops
 from sportello.channels.web.operations.views import MessageView
 from sportello.channels.web.templating import render_partial
@@ -137,7 +138,11 @@ async def ask(request: Request, body: Question, ref: str = Volunteer) -> Respons
                     yield _sse("delta", {"text": item})
         except SportelloError as exc:
             yield _sse("error", {"error": exc.code.code, "detail": exc.detail})
-        except Exception:  # the stream has started: tell the page instead of cutting it off
+        except Exception as exc:  # the stream has started: tell the page instead of cutting it
+            if database_unavailable(exc):
+                logger.warning("chat stream: database unavailable (%s)", type(exc).__name__)
+                yield _sse("error", {"error": "unavailable", "detail": UNAVAILABLE_DETAIL})
+                return
             logger.exception("chat stream failed")
             yield _sse(
                 "error", {"error": "internal", "detail": "Si è verificato un errore interno."}

@@ -1,0 +1,123 @@
+"""Retention: conversations silent for longer than `retention_days` are deleted.
+
+A conversation goes when neither it nor any of its messages changed within the period, unless
+one of its tickets is still open (the person is being helped). Its finished tickets stay for
+the statistics, anonymised like after an erasure request. The web app runs the purge at start
+and every few hours (`running_retention`); `sportello conversations purge` runs it by hand or
+from cron. `retention_days = 0` keeps conversations until the person asks to erase them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from sportello.config import Settings
+from sportello.conversations.models import Conversation, Feedback, Message
+from sportello.db.base import utcnow
+from sportello.desk.models import Ticket, TicketStatus
+from sportello.desk.people import anonymise_tickets
+
+logger = logging.getLogger(__name__)
+
+PURGED = "[rimosso alla scadenza del periodo di conservazione]"
+CHECK_EVERY_S = 6 * 3600.0
+BATCH = 500
+FINISHED = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Purge:
+    conversations: int = 0
+    messages: int = 0
+    tickets: int = 0
+
+
+def expired_conversations(*, session: Session, cutoff: datetime) -> list[int]:
+    """Ids of the conversations with no activity since `cutoff` and no open ticket."""
+    recent_message = exists().where(
+        Message.conversation_id == Conversation.id, Message.created_at >= cutoff
+    )
+    open_ticket = exists().where(
+        Ticket.conversation_id == Conversation.id, Ticket.status.not_in(FINISHED)
+    )
+    stmt = (
+        select(Conversation.id)
+        .where(Conversation.updated_at < cutoff, ~recent_message, ~open_ticket)
+        .order_by(Conversation.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def purge_expired(*, session: Session, settings: Settings, now: datetime | None = None) -> Purge:
+    """Delete the expired conversations (messages and votes with them); nothing commits."""
+    if settings.retention_days <= 0:
+        return Purge()
+    cutoff = (now or utcnow()) - timedelta(days=settings.retention_days)
+    ids = expired_conversations(session=session, cutoff=cutoff)
+    conversations = messages = tickets = 0
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        linked = list(session.scalars(select(Ticket).where(Ticket.conversation_id.in_(batch))))
+        anonymise_tickets(linked, PURGED, session=session)
+        in_batch = select(Message.id).where(Message.conversation_id.in_(batch))
+        session.execute(delete(Feedback).where(Feedback.message_id.in_(in_batch)))
+        messages += session.execute(  # type: ignore[attr-defined]
+            delete(Message).where(Message.conversation_id.in_(batch))
+        ).rowcount
+        conversations += session.execute(  # type: ignore[attr-defined]
+            delete(Conversation).where(Conversation.id.in_(batch))
+        ).rowcount
+        tickets += len(linked)
+    session.expire_all()  # bulk deletes: nothing loaded before may be trusted
+    return Purge(conversations, messages, tickets)
+
+
+def purge_once(sessions: sessionmaker[Session], settings: Settings) -> Purge:
+    """One unit of work: purge what expired now."""
+    with sessions.begin() as session:
+        return purge_expired(session=session, settings=settings)
+
+
+@asynccontextmanager
+async def running_retention(
+    sessions: sessionmaker[Session], settings: Settings
+) -> AsyncIterator[None]:
+    """Purge at start and every CHECK_EVERY_S while the context runs (off at 0 days).
+
+    Several processes may run it at once: a conversation deleted by one is simply not found
+    by the others.
+    """
+    if settings.retention_days <= 0:
+        yield
+        return
+
+    async def loop() -> None:
+        while True:
+            try:
+                done = await asyncio.to_thread(purge_once, sessions, settings)
+                if done.conversations:
+                    logger.info(
+                        "retention: %d conversations (%d messages) deleted, %d tickets anonymised",
+                        done.conversations,
+                        done.messages,
+                        done.tickets,
+                    )
+            except Exception:  # the database may be briefly away: try again next time
+                logger.exception("retention purge failed")
+            await asyncio.sleep(CHECK_EVERY_S)
+
+    task = asyncio.create_task(loop(), name="conversation-retention")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
