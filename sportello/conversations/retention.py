@@ -9,10 +9,8 @@ from cron. `retention_days = 0` keeps conversations until the person asks to era
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +22,7 @@ from sportello.conversations.models import Conversation, Feedback, Message
 from sportello.db.base import utcnow
 from sportello.desk.models import Ticket, TicketStatus
 from sportello.desk.people import anonymise_tickets
+from sportello.periodic import running_every
 
 logger = logging.getLogger(__name__)
 
@@ -86,38 +85,24 @@ def purge_once(sessions: sessionmaker[Session], settings: Settings) -> Purge:
         return purge_expired(session=session, settings=settings)
 
 
-@asynccontextmanager
-async def running_retention(
+def running_retention(
     sessions: sessionmaker[Session], settings: Settings
-) -> AsyncIterator[None]:
+) -> AbstractAsyncContextManager[None]:
     """Purge at start and every CHECK_EVERY_S while the context runs (off at 0 days).
 
     Several processes may run it at once: a conversation deleted by one is simply not found
     by the others.
     """
-    if settings.retention_days <= 0:
-        yield
-        return
 
-    async def loop() -> None:
-        while True:
-            try:
-                done = await asyncio.to_thread(purge_once, sessions, settings)
-                if done.conversations:
-                    logger.info(
-                        "retention: %d conversations (%d messages) deleted, %d tickets anonymised",
-                        done.conversations,
-                        done.messages,
-                        done.tickets,
-                    )
-            except Exception:  # the database may be briefly away: try again next time
-                logger.exception("retention purge failed")
-            await asyncio.sleep(CHECK_EVERY_S)
+    def work() -> None:
+        done = purge_once(sessions, settings)
+        if done.conversations:
+            logger.info(
+                "retention: %d conversations (%d messages) deleted, %d tickets anonymised",
+                done.conversations,
+                done.messages,
+                done.tickets,
+            )
 
-    task = asyncio.create_task(loop(), name="conversation-retention")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    interval = CHECK_EVERY_S if settings.retention_days > 0 else 0
+    return running_every("conversation-retention", interval, work)

@@ -6,15 +6,14 @@ processes running this loop at once never queue one twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
 from sportello.desk.reminders import queue_due_reminders
+from sportello.periodic import running_every
 
 logger = logging.getLogger(__name__)
 
@@ -25,30 +24,14 @@ def queue_reminders_once(sessions: sessionmaker[Session], settings: Settings) ->
         return queue_due_reminders(session=session, settings=settings)
 
 
-@asynccontextmanager
-async def running_reminders(
+def running_reminders(
     sessions: sessionmaker[Session], settings: Settings
-) -> AsyncIterator[None]:
+) -> AbstractAsyncContextManager[None]:
     """Run the reminder loop for the lifetime of the context (0 seconds disables it)."""
-    interval = settings.desk_reminder_check_seconds
-    if interval <= 0:
-        yield
-        return
 
-    async def loop() -> None:
-        while True:
-            try:
-                queued = await asyncio.to_thread(queue_reminders_once, sessions, settings)
-                if queued:
-                    logger.info("queued %d appointment reminders", queued)
-            except Exception:  # a database hiccup must not stop the loop; it retries next tick
-                logger.exception("reminder run failed")
-            await asyncio.sleep(interval)
+    def work() -> None:
+        queued = queue_reminders_once(sessions, settings)
+        if queued:
+            logger.info("queued %d appointment reminders", queued)
 
-    task = asyncio.create_task(loop(), name="desk-reminders")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    return running_every("desk-reminders", settings.desk_reminder_check_seconds, work)
