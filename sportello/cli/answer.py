@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from sportello.answering.assistant import Assistant
+from sportello.answering.schemas import Turn
 from sportello.app import build_assistant
 from sportello.cli.common import fail, settings
 from sportello.knowledge.service import build_knowledge
@@ -59,16 +60,26 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Questions (JSONL)."),
         out: Path = typer.Option(None, "--out", help="Write one JSON line per question here."),
+        split: str = typer.Option(
+            "", "--split", help="Only the items of this split (tune, holdout) of a golden set."
+        ),
     ) -> None:
-        """Run every question of FILE through the assistant and print the summary metrics."""
+        """Run every question of FILE through the assistant and print the summary metrics.
+
+        Each question is a fresh conversation; its `history` turns are sent first, one by one,
+        so a follow-up is answered as it would be in the chat.
+        """
         assistant = _assistant()
         questions = [
             json.loads(line) for line in file.read_text("utf-8").splitlines() if line.strip()
         ]
+        if split:
+            questions = [q for q in questions if q.get("split") == split]
         results = []
         for q in questions:
+            history = replay(assistant, q.get("history") or [])
             started = time.perf_counter()
-            reply = assistant.reply([], q["question"])
+            reply = assistant.reply(history, q["question"])
             latency = (time.perf_counter() - started) * 1e3
             results.append(
                 {
@@ -84,6 +95,23 @@ def register(app: typer.Typer) -> None:
         if out:
             out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
         typer.echo(json.dumps(summarise(questions, results), ensure_ascii=False, indent=1))
+
+
+def replay(assistant: Assistant, turns: list[str]) -> list[Turn]:
+    """The conversation after sending `turns` (earlier user messages) one by one."""
+    history: list[Turn] = []
+    for text in turns:
+        reply = assistant.reply(history, text)
+        history += [
+            Turn(role="user", text=text),
+            Turn(
+                role="assistant",
+                text=reply.full_text(),  # as the conversation stores it
+                topic=reply.topic,
+                action=reply.action.value,
+            ),
+        ]
+    return history
 
 
 def summarise(questions: list[dict], results: list[dict]) -> dict[str, object]:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sportello.cli.common import database, settings
+from sportello.cli.common import clock, database, settings
 from sportello.conversations.retention import purge_expired
 
 app = typer.Typer(no_args_is_help=True)
@@ -26,7 +26,7 @@ def purge(
         return
     sessions = database(cfg)
     with sessions() as session:
-        done = purge_expired(session=session, settings=cfg)
+        done = purge_expired(session=session, settings=cfg, now=clock(cfg).now())
         if dry_run:
             session.rollback()
         else:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sportello.cli.common import database, edge, settings
+from sportello.cli.common import clock, database, edge, settings
 from sportello.desk import service
 from sportello.desk.messages import WEEKDAYS
 from sportello.desk.models import TicketStatus
@@ -34,7 +34,9 @@ def seed_demo(
     with edge():
         data = service.load_seed(file)
         with sessions.begin() as session:
-            report = service.apply_seed(data, session=session, settings=cfg, if_empty=if_empty)
+            report = service.apply_seed(
+                data, session=session, settings=cfg, if_empty=if_empty, now=clock(cfg).now()
+            )
     if report.skipped:
         typer.echo("Sportelli già presenti: nessun dato caricato.")
         return
@@ -59,7 +61,9 @@ def slots(
     with edge(), sessions.begin() as session:
         seen: dict[int, service.SlotOffer] = {}
         for t in topics:
-            for offer in service.offer_slots(t, session=session, settings=cfg, limit=limit):
+            for offer in service.offer_slots(
+                t, session=session, settings=cfg, limit=limit, now=clock(cfg).now()
+            ):
                 seen.setdefault(offer.slot_id, offer)
     offers = sorted(seen.values(), key=lambda o: (o.starts_at, o.slot_id))[:limit]
     if as_json:
@@ -130,5 +134,5 @@ def remind() -> None:
     cfg = settings()
     sessions = database(cfg)
     with edge(), sessions.begin() as session:
-        added = service.queue_due_reminders(session=session, settings=cfg)
+        added = service.queue_due_reminders(session=session, settings=cfg, now=clock(cfg).now())
     typer.echo(f"Promemoria messi in coda: {added}.")

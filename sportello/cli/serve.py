@@ -46,7 +46,10 @@ def register(app: typer.Typer) -> None:
 
         async def main() -> None:
             services = build_services(cfg)
-            async with running_reminders(services.sessions, cfg), running_bot(cfg, services):
+            async with (
+                running_reminders(services.sessions, cfg, services.clock),
+                running_bot(cfg, services),
+            ):
                 await asyncio.Event().wait()
 
         asyncio.run(main())

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sportello.db.base import Base, UTCDateTime, utcnow
+from sportello.db.base import Base, UTCDateTime, stamp
 
 
 class Channel(StrEnum):
@@ -39,8 +39,8 @@ class Conversation(Base):
     language: Mapped[str] = mapped_column(String(5), default="it")
     # Channel flow state (hand-over step, chosen topic…) so a restart resumes where it was.
     state: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp, onupdate=stamp)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
@@ -61,7 +61,7 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     topic: Mapped[str | None] = mapped_column(String(40))
     citations: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp, index=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
@@ -75,4 +75,4 @@ class Feedback(Base):
     )
     value: Mapped[int] = mapped_column(SmallInteger)  # +1 or -1
     comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from sportello.clock import Clock
 from sportello.config import Settings
 from sportello.conversations.models import Conversation, Feedback, Message
-from sportello.db.base import utcnow
 from sportello.desk.models import Ticket, TicketStatus
 from sportello.desk.people import anonymise_tickets
 from sportello.periodic import running_every
@@ -55,11 +55,11 @@ def expired_conversations(*, session: Session, cutoff: datetime) -> list[int]:
     return list(session.scalars(stmt))
 
 
-def purge_expired(*, session: Session, settings: Settings, now: datetime | None = None) -> Purge:
+def purge_expired(*, session: Session, settings: Settings, now: datetime) -> Purge:
     """Delete the expired conversations (messages and votes with them); nothing commits."""
     if settings.retention_days <= 0:
         return Purge()
-    cutoff = (now or utcnow()) - timedelta(days=settings.retention_days)
+    cutoff = now - timedelta(days=settings.retention_days)
     ids = expired_conversations(session=session, cutoff=cutoff)
     conversations = messages = tickets = 0
     for start in range(0, len(ids), BATCH):
@@ -79,14 +79,14 @@ def purge_expired(*, session: Session, settings: Settings, now: datetime | None 
     return Purge(conversations, messages, tickets)
 
 
-def purge_once(sessions: sessionmaker[Session], settings: Settings) -> Purge:
-    """One unit of work: purge what expired now."""
+def purge_once(sessions: sessionmaker[Session], settings: Settings, clock: Clock) -> Purge:
+    """One unit of work: purge what expired by the clock's now."""
     with sessions.begin() as session:
-        return purge_expired(session=session, settings=settings)
+        return purge_expired(session=session, settings=settings, now=clock.now())
 
 
 def running_retention(
-    sessions: sessionmaker[Session], settings: Settings
+    sessions: sessionmaker[Session], settings: Settings, clock: Clock
 ) -> AbstractAsyncContextManager[None]:
     """Purge at start and every CHECK_EVERY_S while the context runs (off at 0 days).
 
@@ -95,7 +95,7 @@ def running_retention(
     """
 
     def work() -> None:
-        done = purge_once(sessions, settings)
+        done = purge_once(sessions, settings, clock)
         if done.conversations:
             logger.info(
                 "retention: %d conversations (%d messages) deleted, %d tickets anonymised",

@@ -1,12 +1,15 @@
-"""Declarative Base with a naming convention, so Alembic names constraints predictably."""
+"""Declarative Base with a naming convention (Alembic names constraints predictably), UTC times."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from sportello.clock import SystemClock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -42,5 +45,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+CLOCK_OPTION = "sportello_clock"  # execution option carrying the application's Clock
+
+
+def stamp(context: Any) -> datetime:
+    """Column default for timestamps: `now()` of the clock the session's engine carries.
+
+    `make_sessionmaker(engine, clock)` binds sessions to an engine with the clock in its
+    execution options, so rows written through them are stamped by the application's clock
+    (frozen in tests). Without one (a bare engine, e.g. in a migration), the real clock.
+    """
+    clock = context.execution_options.get(CLOCK_OPTION) if context is not None else None
+    return (clock or SystemClock()).now()

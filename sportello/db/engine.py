@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from sportello.clock import Clock
 from sportello.config import Settings
+from sportello.db.base import CLOCK_OPTION
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -64,5 +66,7 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, clock: Clock | None = None) -> sessionmaker[Session]:
+    """Sessions whose timestamp defaults come from `clock` (the real one when not given)."""
+    bound = engine.execution_options(**{CLOCK_OPTION: clock}) if clock is not None else engine
+    return sessionmaker(bound, expire_on_commit=False)

@@ -48,7 +48,7 @@ def add_rule(
     start: time,
     end: time,
     slot_minutes: int,
-    now: datetime | None = None,
+    now: datetime,
 ) -> SlotRefreshReport:
     """Add a weekly opening (e.g. every Tuesday 9:00-12:00 at a desk) and create its slots."""
     if not 0 <= weekday <= 6:
@@ -89,7 +89,7 @@ def delete_rule(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> SlotRefreshReport:
     """Remove a weekly opening; its free slots are withdrawn, booked ones reported."""
     rule = session.get(AvailabilityRule, rule_id)
@@ -108,7 +108,7 @@ def add_absence(
     first_day: date,
     last_day: date | None,
     reason: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> SlotRefreshReport:
     moment = aware(now)
     if (last_day or first_day) < moment.date():
@@ -130,7 +130,7 @@ def delete_absence(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> SlotRefreshReport:
     absence = session.get(AvailabilityException, absence_id)
     if absence is None or absence.expert_id != expert_id:

@@ -109,7 +109,7 @@ def book(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     actor: Actor | None = None,
 ) -> Booking:
     """Book `slot_id` for the ticket; raises SlotTaken (with alternatives) if someone was faster."""
@@ -178,7 +178,7 @@ def cancel(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     actor: Actor | None = None,
     reason: str | None = None,
 ) -> Booking:
@@ -230,7 +230,7 @@ def reschedule(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     actor: Actor | None = None,
 ) -> Booking:
     """Move an appointment to `slot_id`: same booking and calendar UID, SEQUENCE + 1.
@@ -303,7 +303,7 @@ def offer_slots_for_ticket(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = 5,
     after: datetime | None = None,
 ) -> list[SlotOffer]:

@@ -44,7 +44,6 @@ from sportello.answering.prompts import PROMPTS_DIR, fill
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Conversation, Role
-from sportello.db.base import utcnow
 from sportello.desk import messages
 from sportello.desk import service as desk
 from sportello.desk.models import Booking, Ticket, TicketStatus
@@ -239,7 +238,7 @@ def start(
     settings: Settings,
     topic: str | None = None,
     appointment: bool = False,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult:
     """Begin a hand-over; the topic is the one given, or the last one the assistant saw.
 
@@ -290,7 +289,7 @@ def choose(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult:
     """Apply a pressed button; one that belongs to an earlier step shows the current step again."""
     if key == CANCEL:
@@ -330,7 +329,7 @@ def handle_text(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult | None:
     """Free text during the flow: the case description, or a message for the expert's ticket.
 
@@ -374,7 +373,7 @@ def describe_case(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult:
     """describe_case: keep the description; then ask how to help (or offer slots for /prenota)."""
     flow = _flow(conversation)
@@ -401,7 +400,7 @@ def choose_mode(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult:
     """choose_mode: a written answer opens the ticket now; an appointment offers slots."""
     flow = _flow(conversation)
@@ -424,7 +423,7 @@ def more_slots(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult:
     """pick_slot, "altre date": the next free slots after the last one shown."""
     flow = _flow(conversation)
@@ -472,7 +471,7 @@ def confirm(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult:
     """confirm: book (or move) the appointment; a slot lost meanwhile gets fresh slots."""
     flow = _flow(conversation)
@@ -531,13 +530,13 @@ def start_reschedule(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> StepResult:
     """Offer new slots for one of the person's appointments (same expert); confirm moves it."""
     booking = owned_booking(
         conversation.channel, conversation.external_ref, booking_id, session=session
     )
-    moment = now or utcnow()
+    moment = now
     notice = timedelta(hours=settings.desk_reschedule_notice_hours)
     if booking.slot.starts_at - moment < notice:
         raise SportelloError(
@@ -591,7 +590,7 @@ def _ensure_ticket(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None,
+    now: datetime,
 ) -> Ticket:
     """The flow's ticket, opened now (experts are told) if it has none yet."""
     if flow.get("ticket_id"):
@@ -625,7 +624,7 @@ def _find_slots(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None,
+    now: datetime,
     after: datetime | None = None,
     exclude: int | None = None,
 ) -> list[SlotOffer]:
@@ -657,7 +656,7 @@ def _offer_first_page(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None,
+    now: datetime,
 ) -> StepResult:
     offers = _find_slots(flow, session=session, settings=settings, now=now)
     flow.update(step=Step.PICK_SLOT, page=0, slot=None)

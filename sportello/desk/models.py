@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sportello.db.base import Base, UTCDateTime, utcnow
+from sportello.db.base import Base, UTCDateTime, stamp
 
 
 class DeskKind(StrEnum):
@@ -89,7 +89,7 @@ class HelpDesk(Base):
     opening_notes: Mapped[str] = mapped_column(Text, default="")
     is_example: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
     @property
     def location(self) -> str:
@@ -111,7 +111,7 @@ class Expert(Base):
     telegram_chat_id: Mapped[str | None] = mapped_column(String(40))
     is_example: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
     topics: Mapped[list[ExpertTopic]] = relationship(
         back_populates="expert", cascade="all, delete-orphan", order_by="ExpertTopic.topic"
@@ -204,8 +204,8 @@ class Ticket(Base):
         ForeignKey("experts.id", ondelete="SET NULL"), index=True
     )
     outcome: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -230,7 +230,7 @@ class TicketEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
     actor: Mapped[str] = mapped_column(String(60))  # "volunteer", "expert:3", "staff:anna"…
     kind: Mapped[EventKind] = mapped_column(String(30))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
@@ -265,7 +265,7 @@ class Booking(Base):
     slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="RESTRICT"), index=True)
     status: Mapped[BookingStatus] = mapped_column(String(20), default=BookingStatus.ACTIVE)
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
-    booked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -296,9 +296,9 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     status: Mapped[OutboxStatus] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
     claim_token: Mapped[str | None] = mapped_column(String(36))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

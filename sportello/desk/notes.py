@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from sportello.db.base import Base, UTCDateTime, utcnow
+from sportello.db.base import Base, UTCDateTime, stamp
 from sportello.desk.events import load_ticket
 from sportello.errors import ErrorCode, SportelloError
 
@@ -21,11 +21,11 @@ class TicketNote(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(200))  # display name at the time of writing
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
 
 def add_note(
-    ticket_id: int, author: str, text: str, *, session: Session, now: datetime | None = None
+    ticket_id: int, author: str, text: str, *, session: Session, now: datetime
 ) -> TicketNote:
     text = text.strip()
     if not text:
@@ -33,7 +33,7 @@ def add_note(
     if len(text) > NOTE_MAX:
         raise SportelloError(ErrorCode.INVALID_INPUT, f"La nota supera {NOTE_MAX} caratteri.")
     load_ticket(session, ticket_id)
-    note = TicketNote(ticket_id=ticket_id, author=author, text=text, created_at=now or utcnow())
+    note = TicketNote(ticket_id=ticket_id, author=author, text=text, created_at=now)
     session.add(note)
     session.flush()
     return note

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sportello.clock import Clock
 from sportello.config import Settings
-from sportello.db.base import utcnow
 from sportello.desk import queries
 from sportello.desk.models import Expert, OutboxKind, OutboxMessage, OutboxStatus, Ticket
 from sportello.desk.schemas import Delivery, DeliveryReport
@@ -131,7 +131,7 @@ def deliver_pending(
     *,
     session_factory: sessionmaker[Session],
     settings: Settings,
-    now: Callable[[], datetime] = utcnow,
+    clock: Clock,
     batch_size: int = 20,
     max_messages: int | None = None,
 ) -> DeliveryReport:
@@ -149,7 +149,7 @@ def deliver_pending(
     seen: set[int] = set()
     while max_messages is None or len(seen) < max_messages:
         token = str(uuid.uuid4())
-        moment = now()
+        moment = clock.now()
         limit = batch_size if max_messages is None else min(batch_size, max_messages - len(seen))
         with session_factory.begin() as session:
             rows = queries.claim_outbox(
@@ -170,7 +170,7 @@ def deliver_pending(
             try:
                 send(delivery)  # type: ignore[operator]
             except Exception as exc:  # the channel failed: retry later, never lose it
-                _release(session_factory, delivery, token, exc, now(), settings, report)
+                _release(session_factory, delivery, token, exc, clock.now(), settings, report)
                 continue
             with session_factory.begin() as session:
                 queries.finish_outbox(
@@ -179,7 +179,7 @@ def deliver_pending(
                     token,
                     {
                         "status": OutboxStatus.SENT,
-                        "sent_at": now(),
+                        "sent_at": clock.now(),
                         "claim_token": None,
                         "claimed_until": None,
                         "last_error": None,

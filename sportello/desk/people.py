@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from sportello.config import Settings
 from sportello.conversations.models import Conversation
-from sportello.db.base import utcnow
 from sportello.desk import service as desk
 from sportello.desk.handover import owned_booking
 from sportello.desk.models import (
@@ -76,10 +75,10 @@ def appointments(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[Appointment]:
     """The person's appointments still ahead, earliest first."""
-    moment = now or utcnow()
+    moment = now
     stmt = (
         select(Booking)
         .join(Ticket, Ticket.id == Booking.ticket_id)
@@ -116,7 +115,7 @@ def cancel_appointment(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Ticket:
     """Cancel one of the person's appointments (the notice rule applies); the ticket stays open."""
     booking = owned_booking(channel, external_ref, booking_id, session=session)
@@ -152,7 +151,7 @@ def erase_person(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Erasure:
     """Forget a person: their conversations and messages go, their tickets stay anonymised.
 
@@ -281,9 +280,7 @@ def _expert(chat_ref: str, session: Session) -> Expert:
     return expert
 
 
-def expert_claim(
-    chat_ref: str, code: str, *, session: Session, now: datetime | None = None
-) -> Ticket:
+def expert_claim(chat_ref: str, code: str, *, session: Session, now: datetime) -> Ticket:
     """The expert of this chat takes the ticket ("Prendo io"); CONFLICT if someone was faster."""
     expert = _expert(chat_ref, session)
     ticket = desk.find_ticket(code, session=session)
@@ -291,7 +288,7 @@ def expert_claim(
 
 
 def expert_reply(
-    chat_ref: str, code: str, reply: str, *, session: Session, now: datetime | None = None
+    chat_ref: str, code: str, reply: str, *, session: Session, now: datetime
 ) -> Ticket:
     """The expert of this chat answers the ticket in writing (queued to the volunteer)."""
     expert = _expert(chat_ref, session)

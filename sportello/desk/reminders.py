@@ -38,9 +38,7 @@ def due_offset(booking: Booking, hours: list[int], now: datetime) -> int | None:
     return None
 
 
-def queue_due_reminders(
-    *, session: Session, settings: Settings, now: datetime | None = None
-) -> int:
+def queue_due_reminders(*, session: Session, settings: Settings, now: datetime) -> int:
     """Queue every reminder due at `now` (volunteer and expert); returns how many were added."""
     moment = aware(now)
     hours = offsets(settings)

@@ -53,7 +53,7 @@ def apply_seed(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     if_empty: bool = False,
 ) -> SeedReport:
     """Create or update desks, experts, rules and exceptions from `data`, then the slots."""

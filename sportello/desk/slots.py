@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.db.base import utcnow
 from sportello.desk import messages, queries
 from sportello.desk.models import (
     AvailabilityException,
@@ -38,9 +37,8 @@ class PlannedSlot:
     ends_at: datetime
 
 
-def aware(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
+def aware(now: datetime) -> datetime:
+    """`now` in UTC; a naive instant is a bug in the caller."""
     if now.tzinfo is None:
         raise ValueError("naive datetime given as `now`")
     return now.astimezone(UTC)
@@ -108,10 +106,11 @@ def plan_slots(
             start = datetime.combine(day, rule.start_time)
             limit = datetime.combine(day, rule.end_time)
             while start + step <= limit:
+                # A slot lasts its minutes of real time: on the night clocks go back, a
+                # 02:30 slot would otherwise run to 03:00 of the second pass (90 minutes).
                 begins = wall_to_utc(day, start.time(), tz)
-                ends = wall_to_utc(day, (start + step).time(), tz)
-                if begins is not None and ends is not None and ends > begins:
-                    yield PlannedSlot(rule.expert_id, rule.desk_id, begins, ends)
+                if begins is not None:
+                    yield PlannedSlot(rule.expert_id, rule.desk_id, begins, begins + step)
                 start += step
         day += timedelta(days=1)
 
@@ -128,7 +127,7 @@ def refresh_slots(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     expert_ids: Collection[int] | None = None,
 ) -> SlotRefreshReport:
     """Make future slots match the rules for the horizon: add missing, withdraw stale free ones.
@@ -183,7 +182,7 @@ def refresh_slots(
     return report
 
 
-def ensure_slots(*, session: Session, settings: Settings, now: datetime | None = None) -> None:
+def ensure_slots(*, session: Session, settings: Settings, now: datetime) -> None:
     """Materialise slots for the horizon if some rule is behind (cheap when up to date)."""
     moment = aware(now)
     tz = ZoneInfo(settings.desk_timezone)
@@ -231,7 +230,7 @@ def offer_slots(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = 5,
     after: datetime | None = None,
     expert_id: int | None = None,
@@ -264,8 +263,14 @@ def offers_from(
     after: datetime | None = None,
     exclude: Collection[int] = (),
 ) -> list[SlotOffer]:
-    """Free future slots of these experts, spread over desks (topic already resolved)."""
-    start = max(now, aware(after)) if after is not None else now
+    """Free slots of these experts, spread over desks (topic already resolved).
+
+    Only slots past the cancellation cut-off are offered: a person must be able to cancel
+    what they book (and the expert to prepare), so nothing starts within
+    `desk_cancel_notice_hours` of `now`.
+    """
+    earliest = now + timedelta(hours=settings.desk_cancel_notice_hours)
+    start = max(earliest, aware(after)) if after is not None else earliest
     slots = queries.free_slots(
         session,
         expert_ids=expert_ids,
@@ -287,7 +292,7 @@ def add_exception(
     expert_id: int | None = None,
     desk_id: int | None = None,
     reason: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> SlotRefreshReport:
     """Close days (holiday, absence, desk closure) and withdraw the free slots they cover."""
     last = last_day or first_day

@@ -31,7 +31,7 @@ def open_ticket(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     channel: str | None = None,
     volunteer_ref: str | None = None,
 ) -> Ticket:
@@ -81,9 +81,7 @@ def _refuse_claim(ticket: Ticket, expert_id: int, action: Action) -> SportelloEr
     return illegal(ticket.code, ticket.status, action)
 
 
-def claim(
-    ticket_id: int, expert_id: int, *, session: Session, now: datetime | None = None
-) -> Ticket:
+def claim(ticket_id: int, expert_id: int, *, session: Session, now: datetime) -> Ticket:
     """Assign the ticket to the expert; of concurrent claims exactly one wins (CONFLICT else).
 
     The win is a conditional UPDATE (`WHERE status = 'new' AND assigned_expert_id IS NULL`)
@@ -129,7 +127,7 @@ def reply(
     text: str,
     *,
     session: Session,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Ticket:
     """The expert answers in writing: queued to the volunteer's channel, stored in the chat.
 
@@ -182,7 +180,7 @@ def close(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     actor: Actor | None = None,
 ) -> Ticket:
     """Close the ticket with its outcome (a past appointment counts as held)."""
@@ -233,7 +231,7 @@ def cancel_ticket(
     *,
     session: Session,
     settings: Settings,
-    now: datetime | None = None,
+    now: datetime,
     actor: Actor | None = None,
     reason: str | None = None,
 ) -> Ticket:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sportello.db.base import Base, UTCDateTime, utcnow
+from sportello.db.base import Base, UTCDateTime, stamp
 
 
 class DocumentStatus(StrEnum):
@@ -29,4 +29,4 @@ class KbDocument(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[DocumentStatus] = mapped_column(String(20), default=DocumentStatus.ACTIVE)
-    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from sportello.accounts import service
 from sportello.accounts.models import User, UserRole, WebSession
 from sportello.config import Settings, get_settings
-from sportello.db.base import utcnow
 from sportello.errors import ErrorCode, SportelloError
+from tests.conftest import NOW
 
 PASSWORD = "una-password-lunga"
 
@@ -29,6 +29,7 @@ def login(
     sessions: sessionmaker[Session], settings: Settings, password: str = PASSWORD, **kw: object
 ) -> service.LoginOutcome:
     with sessions.begin() as session:
+        kw.setdefault("now", NOW)
         return service.login(
             session=session, settings=settings, username="anna", password=password, **kw
         )  # type: ignore[arg-type]
@@ -79,18 +80,18 @@ def test_login_session_and_logout(sessions: sessionmaker[Session], settings: Set
     with sessions.begin() as session:
         stored = session.scalar(select(WebSession))
         assert stored is not None and stored.id != outcome.token  # only the hash is stored
-        who = service.resolve(session=session, token=outcome.token)
+        who = service.resolve(session=session, token=outcome.token, now=NOW)
         assert who is not None and who.username == "anna"
         assert service.logout(session=session, token=outcome.token)
     with sessions.begin() as session:
-        assert service.resolve(session=session, token=outcome.token) is None
+        assert service.resolve(session=session, token=outcome.token, now=NOW) is None
 
 
 def test_session_expires(sessions: sessionmaker[Session], settings: Settings) -> None:
     add(sessions)
     outcome = login(sessions, settings)
     assert outcome.token
-    later = utcnow() + timedelta(hours=settings.web_session_hours, minutes=1)
+    later = NOW + timedelta(hours=settings.web_session_hours, minutes=1)
     with sessions.begin() as session:
         assert service.resolve(session=session, token=outcome.token, now=later) is None
         assert session.scalar(select(WebSession)) is None  # the expired row is gone
@@ -100,7 +101,7 @@ def test_lock_out_after_repeated_failures(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     add(sessions)
-    now = utcnow()
+    now = NOW
     for attempt in range(1, settings.web_login_max_failures):
         outcome = login(sessions, settings, "sbagliata", now=now)
         assert not outcome.ok and outcome.locked_until is None, attempt
@@ -129,7 +130,11 @@ def test_unknown_and_disabled_users(sessions: sessionmaker[Session], settings: S
     add(sessions)
     with sessions.begin() as session:
         nobody = service.login(
-            session=session, settings=settings, username="zorro", password=PASSWORD
+            session=session,
+            settings=settings,
+            username="zorro",
+            password=PASSWORD,
+            now=NOW,
         )
         assert not nobody.ok and nobody.locked_until is None
     token = login(sessions, settings).token
@@ -137,7 +142,7 @@ def test_unknown_and_disabled_users(sessions: sessionmaker[Session], settings: S
     with sessions.begin() as session:
         service.set_active(session=session, username="anna", active=False)
     with sessions.begin() as session:
-        assert service.resolve(session=session, token=token) is None
+        assert service.resolve(session=session, token=token, now=NOW) is None
     assert not login(sessions, settings).ok
 
 
@@ -149,8 +154,8 @@ def test_new_password_ends_every_session(
     with sessions.begin() as session:
         service.set_password(session=session, username="anna", password="nuova-password-lunga")
     with sessions.begin() as session:
-        assert service.resolve(session=session, token=first or "") is None
-        assert service.resolve(session=session, token=second or "") is None
+        assert service.resolve(session=session, token=first or "", now=NOW) is None
+        assert service.resolve(session=session, token=second or "", now=NOW) is None
     assert login(sessions, settings, "nuova-password-lunga").ok
 
 

@@ -23,9 +23,9 @@ from sportello.desk.models import (
     Ticket,
 )
 from sportello.desk.schemas import SlotOffer
+from tests.conftest import NOW
 
-# Tuesday 1 December 2026, 09:00 in Rome (CET, UTC+1).
-NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+__all__ = ["NOW"]  # the desk tests take the frozen instant from here too
 
 
 def utc(*args: int) -> datetime:

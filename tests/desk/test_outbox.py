@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.desk import service
 from sportello.desk.models import OutboxMessage, OutboxStatus
@@ -28,14 +29,6 @@ class FakeChannel:
     def __call__(self, delivery: Delivery) -> None:
         self.calls.append(delivery.idempotency_key)
         self.delivered.setdefault(delivery.idempotency_key, delivery)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self):  # type: ignore[no-untyped-def]
-        return self.now
 
 
 def statuses(sessions: sessionmaker[Session]) -> dict[str, int]:
@@ -71,11 +64,17 @@ def test_deliver_marks_sent_once(
     total = make_messages(sessions, db_settings)
     channel = FakeChannel()
     report = service.deliver_pending(
-        channel, session_factory=sessions, settings=db_settings, now=Clock(), batch_size=3
+        channel,
+        session_factory=sessions,
+        settings=db_settings,
+        clock=FrozenClock(NOW),
+        batch_size=3,
     )
     assert report.sent == total == len(channel.calls) == len(channel.delivered)
     assert statuses(sessions) == {OutboxStatus.SENT: total}
-    again = service.deliver_pending(channel, session_factory=sessions, settings=db_settings)
+    again = service.deliver_pending(
+        channel, session_factory=sessions, settings=db_settings, clock=FrozenClock(NOW)
+    )
     assert again.sent == 0 and len(channel.calls) == total
 
 
@@ -84,7 +83,7 @@ def test_crash_between_send_and_mark_delivers_exactly_once(
 ) -> None:
     total = make_messages(sessions, db_settings)
     channel = FakeChannel()
-    clock = Clock()
+    clock = FrozenClock(NOW)
     crashed: list[str] = []
 
     def send_then_die(delivery: Delivery) -> None:
@@ -100,22 +99,22 @@ def test_crash_between_send_and_mark_delivers_exactly_once(
             send_then_die,
             session_factory=sessions,
             settings=db_settings,
-            now=clock,
+            clock=clock,
             batch_size=1,
         )
     assert statuses(sessions) == {OutboxStatus.SENDING: 1, OutboxStatus.PENDING: total - 1}
 
     # A worker restarting at once delivers the rest, but not the claimed row (lease still on).
     report = service.deliver_pending(
-        channel, session_factory=sessions, settings=db_settings, now=clock
+        channel, session_factory=sessions, settings=db_settings, clock=clock
     )
     assert report.sent == total - 1
     assert statuses(sessions) == {OutboxStatus.SENDING: 1, OutboxStatus.SENT: total - 1}
 
     # After the lease the orphan is sent again, with the same key: the channel drops the repeat.
-    clock.now = NOW + timedelta(seconds=db_settings.desk_outbox_lease_seconds + 1)
+    clock.set(NOW + timedelta(seconds=db_settings.desk_outbox_lease_seconds + 1))
     report = service.deliver_pending(
-        channel, session_factory=sessions, settings=db_settings, now=clock
+        channel, session_factory=sessions, settings=db_settings, clock=clock
     )
     assert report.sent == 1
     assert statuses(sessions) == {OutboxStatus.SENT: total}
@@ -123,7 +122,7 @@ def test_crash_between_send_and_mark_delivers_exactly_once(
     assert len(channel.delivered) == total  # …exactly once for the person
     with sessions.begin() as s:
         row = s.query(OutboxMessage).filter_by(idempotency_key=crashed[0]).one()
-        assert row.attempts == 2 and row.sent_at == clock.now
+        assert row.attempts == 2 and row.sent_at == clock.now()
 
 
 def test_failures_are_retried_then_parked(
@@ -131,23 +130,27 @@ def test_failures_are_retried_then_parked(
 ) -> None:
     settings = db_settings.model_copy(update={"desk_outbox_max_attempts": 2})
     total = make_messages(sessions, settings)
-    clock = Clock()
+    clock = FrozenClock(NOW)
 
     def broken(delivery: Delivery) -> None:
         raise ConnectionError("Telegram non risponde")
 
-    first = service.deliver_pending(broken, session_factory=sessions, settings=settings, now=clock)
+    first = service.deliver_pending(
+        broken, session_factory=sessions, settings=settings, clock=clock
+    )
     assert (first.sent, first.retried, first.failed) == (0, total, 0)
     assert statuses(sessions) == {OutboxStatus.PENDING: total}
     # Not retried before the backoff.
     assert (
         service.deliver_pending(
-            broken, session_factory=sessions, settings=settings, now=clock
+            broken, session_factory=sessions, settings=settings, clock=clock
         ).retried
         == 0
     )
-    clock.now += timedelta(minutes=5)
-    second = service.deliver_pending(broken, session_factory=sessions, settings=settings, now=clock)
+    clock.advance(timedelta(minutes=5))
+    second = service.deliver_pending(
+        broken, session_factory=sessions, settings=settings, clock=clock
+    )
     assert second.failed == total
     with sessions.begin() as s:
         rows = outbox(s)
@@ -161,7 +164,10 @@ def test_senders_per_channel(
     make_messages(sessions, db_settings)
     telegram = FakeChannel()
     report = service.deliver_pending(
-        {"telegram": telegram}, session_factory=sessions, settings=db_settings, now=Clock()
+        {"telegram": telegram},
+        session_factory=sessions,
+        settings=db_settings,
+        clock=FrozenClock(NOW),
     )
     assert report.sent == len(telegram.calls) > 0
     assert {d.channel for d in telegram.delivered.values()} == {"telegram"}
@@ -172,7 +178,7 @@ def test_senders_per_channel(
         {"email": FakeChannel()},
         session_factory=sessions,
         settings=db_settings,
-        now=Clock(),
+        clock=FrozenClock(NOW),
         max_messages=1,
     )
     assert capped.sent == 1

@@ -152,6 +152,7 @@ def test_exceptions_remove_days(
                 settings=db_settings,
                 first_day=date(2026, 12, 5),
                 last_day=date(2026, 12, 4),
+                now=NOW,
             )
         assert err.value.code is ErrorCode.INVALID_INPUT
 

@@ -77,7 +77,9 @@ def test_open_ticket_from_conversation_notifies_topic_experts(
         ]
         assert ticket.code in rows[0].subject and "5 per mille" in rows[0].body
     with sessions.begin() as s, pytest.raises(SportelloError) as err:
-        service.open_ticket(None, "fiscale", "   ", session=s, settings=db_settings, channel="web")
+        service.open_ticket(
+            None, "fiscale", "   ", session=s, settings=db_settings, channel="web", now=NOW
+        )
     assert err.value.code is ErrorCode.INVALID_INPUT
 
 
@@ -98,7 +100,7 @@ def test_claim_is_exclusive(
         assert "già stato preso in carico da Esperta fisco" in err.value.detail
         assert events(s, ticket.id)[-1] == (EventKind.CLAIMED, f"expert:{world.fiscal}")
         with pytest.raises(SportelloError) as missing:
-            service.claim(99999, world.fiscal, session=s)
+            service.claim(99999, world.fiscal, session=s, now=NOW)
         assert missing.value.code is ErrorCode.NOT_FOUND
 
 
@@ -175,7 +177,7 @@ def test_reply_without_appointment_claims_and_answers(
         service.reply(ticket.id, world.fiscal, "Aggiungo un dettaglio.", session=s, now=NOW)
         with pytest.raises(SportelloError):
             service.close(ticket.id, " ", session=s, settings=db_settings, now=NOW)
-        service.close(ticket.id, "Risposto per iscritto", session=s, settings=db_settings)
+        service.close(ticket.id, "Risposto per iscritto", session=s, settings=db_settings, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -211,7 +213,9 @@ def test_illegal_transitions_are_refused(
         # Someone other than the assignee tries to claim (the assignee would be a no-op).
         expert = world.fiscal_online if ticket.assigned_expert_id == world.fiscal else world.fiscal
         calls = {
-            "close": lambda: service.close(ticket.id, "x", session=s, settings=db_settings),
+            "close": lambda: service.close(
+                ticket.id, "x", session=s, settings=db_settings, now=NOW
+            ),
             "claim": lambda: service.claim(ticket.id, expert, session=s, now=NOW),
             "reply": lambda: service.reply(ticket.id, world.fiscal, "x", session=s, now=NOW),
             "book": lambda: service.book(

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 
 from bench.servers import app_env, web_server
+from sportello.clock import SystemClock
+from sportello.config import Settings
 from sportello.knowledge.embeddings import Embedder
 from tests.channels.web.conftest import People, build_web
 from tests.desk.factory import World
@@ -224,3 +226,9 @@ def wait_until(predicate: Any, within: float = 30.0, every: float = 0.2) -> Any:
             return found
         time.sleep(every)
     raise AssertionError("timed out")
+
+
+def server_clock() -> SystemClock:
+    """The clock of the servers these tests start: the real one, shifted as theirs is by
+    SPORTELLO_CLOCK_OFFSET (they inherit the environment)."""
+    return SystemClock(Settings(_env_file=None).clock_offset)  # type: ignore[call-arg]

@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 
 from sportello.accounts import service as accounts
 from sportello.accounts.models import WebSession
-from sportello.db.base import utcnow
 from sportello.desk import service as desk
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
 from tests.channels.web.conftest import Web, login, open_chat
@@ -161,7 +160,9 @@ def test_an_expired_session_or_a_disabled_account_stops_working(web: Web) -> Non
     login(client, web.people.expert)
     assert client.get("/api/console/tickets").status_code == 200
     with web.services.sessions.begin() as session:
-        session.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(WebSession).values(expires_at=web.services.clock.now() - timedelta(seconds=1))
+        )
     assert client.get("/api/console/tickets").status_code == 401
     login(client, web.people.expert)
     assert client.get("/api/console/tickets").status_code == 200
@@ -178,8 +179,16 @@ def test_ids_of_someone_elses_things_lead_nowhere(web: Web, cases: Cases) -> Non
     """A volunteer's browser cannot reach tickets or other people's objects by guessing ids."""
     ticket_id = make_ticket(web, ref="web:someone-else")
     with web.services.sessions.begin() as session:
-        offer = desk.offer_slots("fiscale", session=session, settings=web.settings, now=utcnow())[0]
-        booking = desk.book(ticket_id, offer.slot_id, session=session, settings=web.settings)
+        offer = desk.offer_slots(
+            "fiscale", session=session, settings=web.settings, now=web.services.clock.now()
+        )[0]
+        booking = desk.book(
+            ticket_id,
+            offer.slot_id,
+            session=session,
+            settings=web.settings,
+            now=web.services.clock.now(),
+        )
         booking_id = booking.id
     browser = web.client()
     csrf = open_chat(browser)

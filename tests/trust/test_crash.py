@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.config import Settings
 from sportello.conversations import reading
 from sportello.conversations.models import Conversation, Message, Role
-from sportello.db.base import utcnow
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.desk.models import (
     Booking,
@@ -35,7 +34,15 @@ from sportello.knowledge.embeddings import Embedder
 from tests.channels.web.conftest import PASSWORD
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.trust.conftest import Cases
-from tests.trust.servers import Browser, Instance, kill, prepare, staff_login, wait_until
+from tests.trust.servers import (
+    Browser,
+    Instance,
+    kill,
+    prepare,
+    server_clock,
+    staff_login,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.trust("faults"), pytest.mark.slow]
 CASES = {
@@ -154,7 +161,9 @@ def run(instance: Instance, sessions: sessionmaker[Session], cases: Cases) -> No
         )
         row.status = OutboxStatus.SENDING
         row.claim_token, row.attempts = "crashed-worker", 1
-        row.claimed_until = utcnow() - timedelta(seconds=1)  # the lease ran out meanwhile
+        row.claimed_until = server_clock().now() - timedelta(
+            seconds=1
+        )  # the lease ran out meanwhile
 
     # Nothing was lost by the kill.
     with sessions.begin() as session:

@@ -18,19 +18,19 @@ from typer.testing import CliRunner
 from sportello.app import create_app
 from sportello.channels.web.delivery import deliver_now
 from sportello.cli import app as cli
+from sportello.clock import SystemClock
 from sportello.config import Settings, get_settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Channel, Conversation, Message, Role
 from sportello.conversations.retention import PURGED, purge_expired
-from sportello.db.base import utcnow
 from sportello.desk import notes, people, service
 from sportello.desk.models import Booking, OutboxMessage, OutboxStatus, Ticket, TicketStatus
 from sportello.desk.notes import TicketNote
 from sportello.knowledge.embeddings import Embedder
 from sportello.logging_setup import JsonFormatter
 from tests.channels.web.conftest import Web, build_web, login, open_chat
-from tests.channels.web.test_chat import ask, choose
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.channels.web.test_chat import LUCAS_DESK, ask, choose, slot_at
+from tests.conftest import NOW, create_pg_database, drop_pg_database
 from tests.desk.factory import World, build_world
 from tests.trust.conftest import Cases
 
@@ -95,17 +95,16 @@ def test_erasure_leaves_nothing_of_the_person_anywhere(any_web: Web, cases: Case
         json={"topic": "fiscale", "appointment": True},
         headers={"X-CSRF-Token": csrf},
     )
-    choose(client, csrf, "topic:yes")
+    choose(client, csrf, "topic:yes", now=NOW)
     slots = ask(client, csrf, CASE)["handover"]
-    first = next(c for c in slots["choices"] if c["kind"] == "slot")
-    choose(client, csrf, first["key"])
-    done = choose(client, csrf, "confirm:yes")
+    choose(client, csrf, slot_at(slots, LUCAS_DESK)["key"], now=NOW)  # the "luca" account's slot
+    done = choose(client, csrf, "confirm:yes", now=NOW)
     with web.services.sessions.begin() as session:
         ref = session.scalar(select(Ticket.volunteer_ref).where(Ticket.code == done["ticket_code"]))
     assert ref and ref.startswith("web:")
     # The expert writes about her: a note, a cancelled appointment's reason, a reply.
     expert = web.client()
-    token = login(expert, web.people.expert)
+    token = login(expert, web.people.expert, now=NOW)
     ticket_id = expert.get("/api/console/tickets").json()["tickets"][0]["id"]
     for path, body in (
         (f"/api/console/tickets/{ticket_id}/notes", {"text": f"Richiamare {NAME} al {PHONE}."}),
@@ -149,7 +148,7 @@ def test_erasure_leaves_nothing_of_the_person_anywhere(any_web: Web, cases: Case
 def _conversation(
     session: Session, ref: str, *, days_ago: int, text: str = "Domanda sul RUNTS."
 ) -> Conversation:
-    at = utcnow() - timedelta(days=days_ago)
+    at = NOW - timedelta(days=days_ago)
     conversation = conversations.start(session=session, channel=Channel.WEB, external_ref=ref)
     conversation.created_at = conversation.updated_at = at
     session.add(
@@ -165,13 +164,18 @@ def _ticket(
     session: Session, settings: Settings, conversation: Conversation, world: World, *, close: bool
 ) -> Ticket:
     ticket = service.open_ticket(
-        conversation, "fiscale", f"Caso di {NAME}", session=session, settings=settings
+        conversation,
+        "fiscale",
+        f"Caso di {NAME}",
+        session=session,
+        settings=settings,
+        now=NOW,
     )
-    notes.add_note(ticket.id, "Luca", f"Richiamare {NAME}", session=session)
+    notes.add_note(ticket.id, "Luca", f"Richiamare {NAME}", session=session, now=NOW)
     if close:
-        service.claim(ticket.id, world.fiscal, session=session)
-        service.reply(ticket.id, world.fiscal, f"Gentile {NAME}, ecco.", session=session)
-        service.close(ticket.id, "Risolto", session=session, settings=settings)
+        service.claim(ticket.id, world.fiscal, session=session, now=NOW)
+        service.reply(ticket.id, world.fiscal, f"Gentile {NAME}, ecco.", session=session, now=NOW)
+        service.close(ticket.id, "Risolto", session=session, settings=settings, now=NOW)
     return ticket
 
 
@@ -192,7 +196,7 @@ def test_retention_purges_old_conversations_and_keeps_the_rest(
             Message(conversation_id=revived.id, role=Role.USER, text="Di nuovo.", citations=[])
         )
         ids = {"old": old.id, "old_closed": old_closed.id, "old_open": old_open.id}
-        long_ago = utcnow() - timedelta(days=400)
+        long_ago = NOW - timedelta(days=400)
         session.flush()
         session.execute(  # the expert's reply and the notices were written long ago too
             update(Message)
@@ -212,7 +216,7 @@ def test_retention_purges_old_conversations_and_keeps_the_rest(
         keep = {old_open.id, recent.id, revived.id}
         closed_id = closed.id
     with sessions.begin() as session:
-        done = purge_expired(session=session, settings=settings)
+        done = purge_expired(session=session, settings=settings, now=NOW)
     cases.add(5)
     assert (done.conversations, done.tickets) == (2, 1), done
     with sessions.begin() as session:
@@ -235,7 +239,9 @@ def test_retention_purges_old_conversations_and_keeps_the_rest(
     with sessions.begin() as session:  # 0 keeps everything
         assert (
             purge_expired(
-                session=session, settings=settings.model_copy(update={"retention_days": 0})
+                session=session,
+                settings=settings.model_copy(update={"retention_days": 0}),
+                now=NOW,
             ).conversations
             == 0
         )
@@ -259,6 +265,8 @@ def test_retention_runs_in_the_app_and_from_the_command_line(
     env = {
         "SPORTELLO_DATA_DIR": str(web.settings.data_dir),
         "SPORTELLO_RETENTION_DAYS": "35",
+        # The command runs on the real clock: shift it to the instant the data was written at.
+        "SPORTELLO_CLOCK_OFFSET": str((NOW - SystemClock().now()).total_seconds()),
     }
     get_settings.cache_clear()
     try:
@@ -316,14 +324,14 @@ def test_no_personal_data_in_the_logs_at_info(
         json={"topic": "fiscale", "appointment": True},
         headers={"X-CSRF-Token": csrf},
     )
-    choose(client, csrf, "topic:yes")
+    choose(client, csrf, "topic:yes", now=NOW)
     slots = ask(client, csrf, CASE)["handover"]
-    choose(client, csrf, next(c for c in slots["choices"] if c["kind"] == "slot")["key"])
-    done = choose(client, csrf, "confirm:yes")
+    choose(client, csrf, next(c for c in slots["choices"] if c["kind"] == "slot")["key"], now=NOW)
+    done = choose(client, csrf, "confirm:yes", now=NOW)
     assert done["step"] == "done"
     ask(client, csrf, f"Grazie, il mio telefono è {PHONE}")  # relayed to the expert
     expert = web.client()
-    token = login(expert, web.people.expert)
+    token = login(expert, web.people.expert, now=NOW)
     ticket_id = expert.get("/api/console/tickets").json()["tickets"][0]["id"]
     expert.post(
         f"/api/console/tickets/{ticket_id}/reply",

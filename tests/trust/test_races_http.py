@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sportello.accounts import service as accounts
 from sportello.accounts.models import UserRole
 from sportello.config import Settings
-from sportello.db.base import utcnow
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
 from sportello.knowledge.embeddings import Embedder
@@ -32,7 +31,7 @@ from tests.channels.web.conftest import PASSWORD
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.desk.factory import add_expert, open_ticket
 from tests.trust.conftest import Cases
-from tests.trust.servers import Browser, Instance, prepare, staff_login
+from tests.trust.servers import Browser, Instance, prepare, server_clock, staff_login
 
 pytestmark = [pytest.mark.trust("races"), pytest.mark.postgres, pytest.mark.slow]
 BROWSERS = 30
@@ -151,7 +150,11 @@ def test_many_experts_claim_one_ticket_one_wins(
         for round_no in range(ROUNDS):
             with sessions.begin() as session:
                 ticket_id = open_ticket(
-                    session, settings, topic="bilancio", now=utcnow(), ref=f"gara-{round_no}"
+                    session,
+                    settings,
+                    topic="bilancio",
+                    now=server_clock().now(),
+                    ref=f"gara-{round_no}",
                 ).id
             path = f"/api/console/tickets/{ticket_id}/claim"
             responses = at_once(

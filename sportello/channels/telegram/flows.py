@@ -18,7 +18,6 @@ from sportello.channels.telegram import queries
 from sportello.conversations import service as conversations
 from sportello.conversations.exchange import ExchangeResult
 from sportello.conversations.models import Channel, Conversation
-from sportello.db.base import utcnow
 from sportello.desk import handover, people
 from sportello.desk.handover import StepResult
 from sportello.desk.people import Appointment, Erasure
@@ -58,12 +57,12 @@ def ticket_code_in(text: str | None, prefix: str) -> str | None:
 def claim_update(services: Services, update_id: int) -> bool:
     """Record an update as handled; False if Telegram delivered it before."""
     with services.sessions.begin() as session:
-        return queries.claim_update(session, update_id, utcnow())
+        return queries.claim_update(session, update_id, services.clock.now())
 
 
 def prune(services: Services) -> None:
     with services.sessions.begin() as session:
-        queries.prune(session, utcnow() - KEEP_UPDATE_IDS)
+        queries.prune(session, services.clock.now() - KEEP_UPDATE_IDS)
 
 
 def route_text(
@@ -75,10 +74,14 @@ def route_text(
     code = ticket_code_in(replied_to, settings.desk_ticket_prefix)
     with services.sessions.begin() as session:
         if code and people.expert_for_chat(chat_ref, session=session) is not None:
-            people.expert_reply(chat_ref, code, text, session=session)
+            people.expert_reply(chat_ref, code, text, session=session, now=services.clock.now())
             return ExpertReplied(code)
         return handover.handle_text(
-            _conversation(session, chat_ref), text, session=session, settings=settings
+            _conversation(session, chat_ref),
+            text,
+            session=session,
+            settings=settings,
+            now=services.clock.now(),
         )
 
 
@@ -93,6 +96,7 @@ def ask(services: Services, chat_ref: str, text: str) -> Answered:
             session=session,
             settings=services.settings,
             topic=result.reply.topic,
+            now=services.clock.now(),
         )
     return Answered(result, first)
 
@@ -105,13 +109,18 @@ def start_handover(services: Services, chat_ref: str, *, appointment: bool) -> S
             session=session,
             settings=services.settings,
             appointment=appointment,
+            now=services.clock.now(),
         )
 
 
 def choose(services: Services, chat_ref: str, key: str) -> StepResult:
     with services.sessions.begin() as session:
         return handover.choose(
-            _conversation(session, chat_ref), key, session=session, settings=services.settings
+            _conversation(session, chat_ref),
+            key,
+            session=session,
+            settings=services.settings,
+            now=services.clock.now(),
         )
 
 
@@ -132,7 +141,9 @@ def feedback(services: Services, chat_ref: str, message_id: int, value: int) -> 
 
 def appointments(services: Services, chat_ref: str) -> list[Appointment]:
     with services.sessions.begin() as session:
-        return people.appointments(CHANNEL, chat_ref, session=session, settings=services.settings)
+        return people.appointments(
+            CHANNEL, chat_ref, session=session, settings=services.settings, now=services.clock.now()
+        )
 
 
 def describe_appointment(services: Services, chat_ref: str, booking_id: int) -> str:
@@ -140,7 +151,11 @@ def describe_appointment(services: Services, chat_ref: str, booking_id: int) -> 
         found = [
             a.details
             for a in people.appointments(
-                CHANNEL, chat_ref, session=session, settings=services.settings
+                CHANNEL,
+                chat_ref,
+                session=session,
+                settings=services.settings,
+                now=services.clock.now(),
             )
             if a.booking_id == booking_id
         ]
@@ -151,7 +166,12 @@ def cancel_appointment(services: Services, chat_ref: str, booking_id: int) -> st
     """Cancel the booking; returns its ticket code."""
     with services.sessions.begin() as session:
         ticket = people.cancel_appointment(
-            CHANNEL, chat_ref, booking_id, session=session, settings=services.settings
+            CHANNEL,
+            chat_ref,
+            booking_id,
+            session=session,
+            settings=services.settings,
+            now=services.clock.now(),
         )
         return ticket.code
 
@@ -163,12 +183,15 @@ def move_appointment(services: Services, chat_ref: str, booking_id: int) -> Step
             booking_id,
             session=session,
             settings=services.settings,
+            now=services.clock.now(),
         )
 
 
 def erase(services: Services, chat_ref: str) -> Erasure:
     with services.sessions.begin() as session:
-        return people.erase_person(CHANNEL, chat_ref, session=session, settings=services.settings)
+        return people.erase_person(
+            CHANNEL, chat_ref, session=session, settings=services.settings, now=services.clock.now()
+        )
 
 
 def rate(services: Services, chat_ref: str, code: str, score: int) -> None:
@@ -178,4 +201,4 @@ def rate(services: Services, chat_ref: str, code: str, score: int) -> None:
 
 def claim(services: Services, chat_ref: str, code: str) -> str:
     with services.sessions.begin() as session:
-        return people.expert_claim(chat_ref, code, session=session).code
+        return people.expert_claim(chat_ref, code, session=session, now=services.clock.now()).code

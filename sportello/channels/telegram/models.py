@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sportello.db.base import Base, UTCDateTime, utcnow
+from sportello.db.base import Base, UTCDateTime, stamp
 
 
 class TelegramUpdate(Base):
@@ -19,7 +19,7 @@ class TelegramUpdate(Base):
     __table_args__ = (Index("ix_telegram_updates_received_at", "received_at"),)
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
 
 class TelegramDelivery(Base):
@@ -28,4 +28,4 @@ class TelegramDelivery(Base):
 
     # The outbox idempotency key plus the part number ("<key>#0" text, "<key>#1" the .ics).
     part_key: Mapped[str] = mapped_column(String(140), primary_key=True)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)

@@ -21,7 +21,6 @@ from telegram import InlineKeyboardMarkup, InputFile
 from sportello.channels.telegram import flows, keyboards, queries
 from sportello.channels.telegram.render import MAX_CAPTION, delivery_html, split_html
 from sportello.channels.telegram.texts import Texts
-from sportello.db.base import utcnow
 from sportello.desk.models import OutboxKind
 from sportello.desk.outbox import TELEGRAM, deliver_pending
 from sportello.desk.schemas import Delivery, DeliveryReport
@@ -85,6 +84,7 @@ class TelegramSender:
         self.loop = loop
         runtime = application.bot_data.runtime
         self.sessions = runtime.services.sessions
+        self.clock = runtime.services.clock
         self.texts = runtime.texts
 
     def __call__(self, delivery: Delivery) -> None:
@@ -98,7 +98,7 @@ class TelegramSender:
                     continue  # sent before a crash: do not repeat it
             self._run(self._send(chat_id, part))
             with self.sessions.begin() as session:
-                queries.mark_part_sent(session, key, utcnow())
+                queries.mark_part_sent(session, key, self.clock.now())
 
     async def _send(self, chat_id: int, part: Part) -> None:
         bot = self.application.bot
@@ -147,6 +147,7 @@ class OutboxWorker:
             {TELEGRAM: sender},
             session_factory=self.services.sessions,
             settings=self.settings,
+            clock=self.services.clock,
         )
 
     async def _loop(self) -> None:

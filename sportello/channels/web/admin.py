@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -13,6 +12,7 @@ from sportello.channels.web import charts, security
 from sportello.channels.web.jobs import IndexWork
 from sportello.channels.web.operations import admin as ops
 from sportello.channels.web.templating import page
+from sportello.clock import local_today
 from sportello.desk import messages
 from sportello.desk.models import TicketStatus
 from sportello.desk.states import STATUS_LABELS
@@ -187,8 +187,9 @@ def gaps_csv(
     request: Request, who: Principal = Who, days: int = Query(30, ge=1, le=365)
 ) -> Response:
     """The gaps as a spreadsheet."""
-    text = ops.gaps_csv(security.services(request), days)
-    stamp = datetime.now().astimezone().strftime("%Y%m%d")
+    svc = security.services(request)
+    text = ops.gaps_csv(svc, days)
+    stamp = local_today(svc.clock, svc.settings.desk_timezone).strftime("%Y%m%d")
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

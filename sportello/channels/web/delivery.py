@@ -59,6 +59,7 @@ def deliver_now(svc: Services) -> int:
         {Channel.WEB.value: make_sender(svc)},
         session_factory=svc.sessions,
         settings=svc.settings,
+        clock=svc.clock,
     )
     return report.sent
 

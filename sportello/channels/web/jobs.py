@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sportello.app import Services
-from sportello.db.base import utcnow
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.indexing import is_indexable
 
@@ -100,7 +99,7 @@ class IndexWork:
             running = next((j for j in self._jobs.values() if j.status == "running"), None)
             if running is not None:
                 return running
-            job = ReindexJob(id=uuid.uuid4().hex[:12], started_at=utcnow())
+            job = ReindexJob(id=uuid.uuid4().hex[:12], started_at=svc.clock.now())
             self._jobs[job.id] = job
             for old in sorted(self._jobs.values(), key=lambda j: j.started_at)[:-KEEP_JOBS]:
                 del self._jobs[old.id]
@@ -129,4 +128,4 @@ class IndexWork:
             job.error = exc.detail if isinstance(exc, SportelloError) else type(exc).__name__
             job.status = "failed"
         finally:
-            job.finished_at = utcnow()
+            job.finished_at = svc.clock.now()

@@ -87,7 +87,9 @@ def principal(request: Request) -> Principal | None:
     found = None
     if token:
         with services(request).sessions.begin() as session:
-            found = accounts.resolve(session=session, token=token)
+            found = accounts.resolve(
+                session=session, token=token, now=services(request).clock.now()
+            )
     request.state.principal = found
     return found
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from sportello.answering.assistant import Assistant
 from sportello.app import Services, build_assistant
+from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.conversations.exchange import Exchange
 from sportello.db.engine import make_engine, make_sessionmaker
@@ -22,7 +23,7 @@ from sportello.db.migrate import upgrade
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
 from tests.channels.telegram.fake_bot_api import FakeBotApi
-from tests.conftest import KB_DIR, make_settings
+from tests.conftest import KB_DIR, NOW, make_settings
 from tests.desk.factory import World, build_world
 
 TOKEN = "123456789:TEST-token_only-for-tests"
@@ -100,9 +101,11 @@ def services(
 ) -> Services:
     """A fresh database per test, the shared knowledge base and assistant."""
     knowledge, assistant = bot_kb
-    sessions = make_sessionmaker(engine)
+    clock = FrozenClock(NOW)
+    sessions = make_sessionmaker(engine, clock)
     return Services(
         settings=settings,
+        clock=clock,
         engine=engine,
         sessions=sessions,
         knowledge=knowledge,

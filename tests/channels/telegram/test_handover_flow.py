@@ -90,8 +90,15 @@ async def test_a_slot_lost_to_someone_else_gets_fresh_slots(
                 settings=settings,
                 channel="web",
                 volunteer_ref="w-1",
+                now=services.clock.now(),
             )
-            service.book(other.id, int(chosen.split(":")[-1]), session=session, settings=settings)
+            service.book(
+                other.id,
+                int(chosen.split(":")[-1]),
+                session=session,
+                settings=settings,
+                now=services.clock.now(),
+            )
         count = len(api.messages(CHAT))
         api.press(CHAT, confirm, "ho:confirm:yes")
         fresh = await api.wait_message(CHAT, "appena stato prenotato", after=count)
@@ -158,7 +165,11 @@ async def test_expert_reply_is_relayed_and_the_bot_stays_quiet(
         assert len(api.of("sendChatAction")) == typing  # no "typing…" for the expert's thread
         with services.sessions.begin() as session:  # the expert answers from the console
             service.reply(
-                ticket_id, world.fiscal, "Potete accreditarvi dal portale RUNTS.", session=session
+                ticket_id,
+                world.fiscal,
+                "Potete accreditarvi dal portale RUNTS.",
+                session=session,
+                now=services.clock.now(),
             )
         relayed = await api.wait_message(CHAT, "Potete accreditarvi", after=count + 1)
         assert "ha risposto alla tua richiesta" in relayed.text
@@ -316,8 +327,20 @@ async def test_satisfaction_is_asked_after_closure(
         with services.sessions.begin() as session:
             ticket = session.scalar(select(Ticket).where(Ticket.volunteer_ref == str(CHAT)))
             assert ticket is not None
-            service.reply(ticket.id, world.fiscal, "Ecco come fare.", session=session)
-            service.close(ticket.id, "Risposto per iscritto", session=session, settings=settings)
+            service.reply(
+                ticket.id,
+                world.fiscal,
+                "Ecco come fare.",
+                session=session,
+                now=services.clock.now(),
+            )
+            service.close(
+                ticket.id,
+                "Risposto per iscritto",
+                session=session,
+                settings=settings,
+                now=services.clock.now(),
+            )
             ticket_id = ticket.id
         question = await api.wait_message(CHAT, "Quanto sei soddisfatto")
         assert [d for d in data_starting(question, "rt:")][-1].endswith(":5")

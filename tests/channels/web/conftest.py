@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from sportello.accounts import service as accounts
 from sportello.accounts.models import UserRole
 from sportello.app import Services, build_services, create_app
+from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.knowledge.embeddings import Embedder
-from tests.conftest import KB_DIR, make_settings
+from tests.conftest import KB_DIR, NOW, make_settings
 from tests.desk.factory import World, build_world
 
 # Three documents (about 30 chunks): embedding is what a test run pays for.
@@ -122,7 +123,7 @@ def add_people(svc: Services, world: World) -> People:
 def build_web(template: Path, root: Path, embedder: Embedder, **overrides: object) -> Web:
     """A fresh instance in `root`: the indexed subset, desks and experts, the four accounts."""
     settings = instance_settings(template, root, **overrides)
-    svc = build_services(settings, embedder=embedder)
+    svc = build_services(settings, embedder=embedder, clock=FrozenClock(NOW))
     with svc.sessions.begin() as session:
         world = build_world(session)
     people = add_people(svc, world)

@@ -9,7 +9,6 @@ import time
 
 from fastapi.testclient import TestClient
 
-from sportello.db.base import utcnow
 from sportello.desk import service as desk
 from sportello.knowledge.admin import safe_stem, uploads_dir
 from tests.channels.web.conftest import Web, login, open_chat
@@ -182,12 +181,13 @@ def test_gaps_grouped_into_themes_and_csv(web: Web) -> None:
 
 def test_promote_an_expert_reply(web: Web) -> None:
     with web.services.sessions.begin() as session:
-        ticket = open_ticket(session, web.settings, now=utcnow())
+        ticket = open_ticket(session, web.settings, now=web.services.clock.now())
         desk.reply(
             ticket.id,
             web.world.fiscal,
             "Sì: l'APS può ricevere il 5 per mille dopo l'iscrizione al RUNTS.",
             session=session,
+            now=web.services.clock.now(),
         )
     client, csrf = staff(web)
     replies = client.get("/api/admin/replies").json()
@@ -243,11 +243,21 @@ def test_dashboard(web: Web) -> None:
         headers={"X-CSRF-Token": chat},
     )
     with web.services.sessions.begin() as session:
-        ticket = open_ticket(session, web.settings, now=utcnow())
-        offer = desk.offer_slots_for_ticket(ticket.id, session=session, settings=web.settings)[0]
-        desk.book(ticket.id, offer.slot_id, session=session, settings=web.settings)
-        other = open_ticket(session, web.settings, now=utcnow())
-        desk.reply(other.id, web.world.fiscal, "Risposta.", session=session)
+        ticket = open_ticket(session, web.settings, now=web.services.clock.now())
+        offer = desk.offer_slots_for_ticket(
+            ticket.id, session=session, settings=web.settings, now=web.services.clock.now()
+        )[0]
+        desk.book(
+            ticket.id,
+            offer.slot_id,
+            session=session,
+            settings=web.settings,
+            now=web.services.clock.now(),
+        )
+        other = open_ticket(session, web.settings, now=web.services.clock.now())
+        desk.reply(
+            other.id, web.world.fiscal, "Risposta.", session=session, now=web.services.clock.now()
+        )
     client, _ = staff(web)
     data = client.get("/api/admin/dashboard", params={"days": 7}).json()
     assert sum(n for _, n in data["questions_per_day"]) == 1

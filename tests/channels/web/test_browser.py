@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from sportello.db.base import utcnow
 from sportello.desk import service as desk
 from tests.channels.web.conftest import PASSWORD, Web
 from tests.conftest import TEST_OUTPUT
@@ -214,11 +213,27 @@ def test_staff_upload_reindex_and_find_it(
         headers={"X-CSRF-Token": chat},
     )
     with web.services.sessions.begin() as session:
-        booked = open_ticket(session, web.settings, now=utcnow())
-        offer = desk.offer_slots_for_ticket(booked.id, session=session, settings=web.settings)[0]
-        desk.book(booked.id, offer.slot_id, session=session, settings=web.settings)
-        answered = open_ticket(session, web.settings, topic="volontari", now=utcnow())
-        desk.reply(answered.id, web.world.volunteers, "Ecco la risposta.", session=session)
+        booked = open_ticket(session, web.settings, now=web.services.clock.now())
+        offer = desk.offer_slots_for_ticket(
+            booked.id, session=session, settings=web.settings, now=web.services.clock.now()
+        )[0]
+        desk.book(
+            booked.id,
+            offer.slot_id,
+            session=session,
+            settings=web.settings,
+            now=web.services.clock.now(),
+        )
+        answered = open_ticket(
+            session, web.settings, topic="volontari", now=web.services.clock.now()
+        )
+        desk.reply(
+            answered.id,
+            web.world.volunteers,
+            "Ecco la risposta.",
+            session=session,
+            now=web.services.clock.now(),
+        )
 
     page = new_page(browser)
     page.goto(server + "/admin/documents")  # type: ignore[attr-defined]

@@ -40,8 +40,19 @@ def events(body: str) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
     return found
 
 
+def slot_at(step: dict, desk: str) -> dict:  # type: ignore[type-arg]
+    """The first slot button at `desk` (buttons name day, time, desk and expert)."""
+    found = [c for c in step["choices"] if c["kind"] == "slot" and desk in c["label"]]
+    assert found, f"no slot at {desk}: {[c['label'] for c in step['choices']]}"
+    return found[0]  # type: ignore[no-any-return]
+
+
+# Luca (the world's fiscal expert, linked to the "luca" account) receives at this desk only.
+LUCAS_DESK = "Sportello ascoli"
+
+
 def book_appointment(client: TestClient, csrf: str) -> dict:  # type: ignore[type-arg]
-    """Ask, then hand over on the fiscal topic and book the first slot offered."""
+    """Ask, then hand over on the fiscal topic and book one of Luca's slots (at his desk)."""
     ask(client, csrf, "Come si iscrive un ente al 5 per mille?")
     started = client.post(
         "/api/chat/handover/start", json={"topic": "fiscale"}, headers={"X-CSRF-Token": csrf}
@@ -54,8 +65,7 @@ def book_appointment(client: TestClient, csrf: str) -> dict:  # type: ignore[typ
     assert described["handover"]["step"] == "choose_mode"
     slots = choose(client, csrf, "mode:appointment")
     assert slots["step"] == "pick_slot"
-    first = next(c for c in slots["choices"] if c["kind"] == "slot")
-    assert choose(client, csrf, first["key"])["step"] == "confirm"
+    assert choose(client, csrf, slot_at(slots, LUCAS_DESK)["key"])["step"] == "confirm"
     done = choose(client, csrf, "confirm:yes")
     assert done["step"] == "done" and done["booking_id"], done
     return done

@@ -8,7 +8,6 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sportello.db.base import utcnow
 from sportello.desk import service as desk
 from sportello.desk.models import Slot
 from tests.channels.web.conftest import Web, login
@@ -17,7 +16,9 @@ from tests.desk.factory import open_ticket
 
 def make_ticket(web: Web, topic: str = "fiscale", ref: str = "chat-9") -> int:
     with web.services.sessions.begin() as session:
-        return open_ticket(session, web.settings, topic=topic, now=utcnow(), ref=ref).id
+        return open_ticket(
+            session, web.settings, topic=topic, now=web.services.clock.now(), ref=ref
+        ).id
 
 
 def post(client: TestClient, csrf: str, url: str, body: dict | None = None) -> dict:  # type: ignore[type-arg]
@@ -45,8 +46,16 @@ def test_queue_filters(web: Web) -> None:
     assert codes(mine="true") == {fiscal}
     assert codes(desk_id=web.world.ascoli) == set()
     with web.services.sessions.begin() as session:
-        offer = desk.offer_slots_for_ticket(fiscal, session=session, settings=web.settings)[0]
-        desk.book(fiscal, offer.slot_id, session=session, settings=web.settings)
+        offer = desk.offer_slots_for_ticket(
+            fiscal, session=session, settings=web.settings, now=web.services.clock.now()
+        )[0]
+        desk.book(
+            fiscal,
+            offer.slot_id,
+            session=session,
+            settings=web.settings,
+            now=web.services.clock.now(),
+        )
     assert codes(desk_id=offer.desk_id) == {fiscal}
     assert client.get("/api/console/tickets", params={"status": "boh"}).status_code == 400
     page = client.get("/console", params={"topic": "volontari"})
@@ -118,14 +127,22 @@ def test_the_forms_of_the_ticket_page(web: Web) -> None:
 def test_appointments_and_their_calendar_files(web: Web) -> None:
     ticket = make_ticket(web)
     with web.services.sessions.begin() as session:
-        offers = desk.offer_slots_for_ticket(ticket, session=session, settings=web.settings)
+        offers = desk.offer_slots_for_ticket(
+            ticket, session=session, settings=web.settings, now=web.services.clock.now()
+        )
         mine = next(o for o in offers if o.expert_id == web.world.fiscal)
-        booking = desk.book(ticket, mine.slot_id, session=session, settings=web.settings).id
+        booking = desk.book(
+            ticket,
+            mine.slot_id,
+            session=session,
+            settings=web.settings,
+            now=web.services.clock.now(),
+        ).id
     luca, marta = web.client(), web.client()
     login(luca, web.people.expert)
     login(marta, web.people.other_expert)
     agenda = luca.get("/api/console/appointments").json()
-    soon = mine.starts_at <= utcnow() + timedelta(days=14)
+    soon = mine.starts_at <= web.services.clock.now() + timedelta(days=14)
     assert [a["booking_id"] for a in agenda] == ([booking] if soon else [])
     assert marta.get("/api/console/appointments").json() == []
     ics = luca.get(f"/console/bookings/{booking}.ics")
@@ -152,7 +169,7 @@ def test_availability_editor(web: Web) -> None:
             )
 
     with web.services.sessions.begin() as session:
-        desk.ensure_slots(session=session, settings=web.settings)
+        desk.ensure_slots(session=session, settings=web.settings, now=web.services.clock.now())
     count = slots()
     assert count > 0
     after = post(
@@ -180,7 +197,7 @@ def test_availability_editor(web: Web) -> None:
     )
     assert gone.status_code == 200 and slots() == count
 
-    today = utcnow().date()
+    today = web.services.clock.now().date()
     absent = post(
         client,
         csrf,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,12 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.config import Settings
 from sportello.conversations import gaps, stats
 from sportello.conversations.models import Channel, Conversation, Feedback, Message, Role
-from sportello.db.base import utcnow
 from sportello.desk import queue
 from sportello.desk import service as desk
 from sportello.desk import stats as desk_stats
 from sportello.desk.models import TicketStatus
-from tests.desk.factory import build_world, open_ticket
+from tests.desk.factory import NOW, build_world, open_ticket
 
 
 def add_exchange(
@@ -54,7 +53,7 @@ def add_exchange(
 
 
 def test_conversation_figures_and_gaps(sessions: sessionmaker[Session]) -> None:
-    now = utcnow()
+    now = NOW
     with sessions.begin() as session:
         conv = Conversation(channel=Channel.WEB, external_ref="web:x", state={})
         session.add(conv)
@@ -98,7 +97,7 @@ def test_conversation_figures_and_gaps(sessions: sessionmaker[Session]) -> None:
 def test_desk_figures_and_console_queries(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    now = datetime.now(UTC)
+    now = NOW
     with sessions.begin() as session:
         world = build_world(session)
         booked = open_ticket(session, settings, now=now - timedelta(hours=5))

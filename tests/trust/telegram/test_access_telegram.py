@@ -71,10 +71,13 @@ async def test_forged_buttons_change_nothing(
             settings=settings,
             channel="telegram",
             volunteer_ref=str(OWNER),
+            now=services.clock.now(),
         )
         offer = first_offer(session, settings)
-        closed = service.claim(other.id, world.fiscal, session=session)
-        service.close(closed.id, "fatto", session=session, settings=settings)
+        closed = service.claim(other.id, world.fiscal, session=session, now=services.clock.now())
+        service.close(
+            closed.id, "fatto", session=session, settings=settings, now=services.clock.now()
+        )
         closed_code = closed.code
         conversation_id = booking.ticket.conversation_id
         reply = Message(conversation_id=conversation_id, role=Role.ASSISTANT, text="Risposta.")
@@ -107,7 +110,9 @@ async def test_forged_buttons_change_nothing(
         assert ticket.status == TicketStatus.SCHEDULED and ticket.assigned_expert_id != 0
         assert session.scalars(select(Feedback)).all() == []
         assert session.get(Message, reply_id) is not None
-        assert people.appointments("telegram", str(OWNER), session=session, settings=settings)
+        assert people.appointments(
+            "telegram", str(OWNER), session=session, settings=settings, now=services.clock.now()
+        )
         closed_ticket = session.scalar(select(Ticket).where(Ticket.code == closed_code))
         assert closed_ticket is not None
         assert all("satisfaction" not in e.detail for e in closed_ticket.events)

@@ -8,7 +8,7 @@ sent before, is sent after, and reaches the person exactly once. Nothing is lost
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,6 @@ from sportello.app import Services
 from sportello.channels.telegram.bot import build_bot
 from sportello.channels.telegram.outbox import TelegramSender
 from sportello.config import Settings
-from sportello.db.base import utcnow
 from sportello.desk import service
 from sportello.desk.models import OutboxMessage, OutboxStatus
 from sportello.desk.outbox import TELEGRAM, deliver_pending
@@ -30,17 +29,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.trust("faults")]
 CHAT = 8080
 REPLY = "Per il 5 per mille serve l'iscrizione al RUNTS entro il 10 aprile."
 PTB_READ_TIMEOUT = 5.0  # python-telegram-bot's default: a slower answer is a timeout
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 def rows(services: Services) -> list[OutboxMessage]:
@@ -59,13 +47,17 @@ async def test_bad_gateway_and_timeouts_are_retried_with_backoff_and_nothing_is_
 ) -> None:
     with services.sessions.begin() as session:
         # "volontari": its expert has no Telegram chat, so only the person's rows go there.
-        ticket = open_ticket(session, settings, topic="volontari", now=utcnow(), ref=str(CHAT))
-        service.claim(ticket.id, world.volunteers, session=session)
-        service.reply(ticket.id, world.volunteers, REPLY, session=session)
-        service.close(ticket.id, "Risposto.", session=session, settings=settings)
+        ticket = open_ticket(
+            session, settings, topic="volontari", now=services.clock.now(), ref=str(CHAT)
+        )
+        service.claim(ticket.id, world.volunteers, session=session, now=services.clock.now())
+        service.reply(ticket.id, world.volunteers, REPLY, session=session, now=services.clock.now())
+        service.close(
+            ticket.id, "Risposto.", session=session, settings=settings, now=services.clock.now()
+        )
     queued = rows(services)
     assert len(queued) == 2  # the expert's reply, then the closure with its rating question
-    clock = Clock()
+    clock = services.clock  # frozen: the test moves it past each backoff
     application = build_bot(settings, services)
     async with application:  # the bot's HTTP client, without polling or the outbox loop
 
@@ -76,7 +68,7 @@ async def test_bad_gateway_and_timeouts_are_retried_with_backoff_and_nothing_is_
                 {TELEGRAM: sender},
                 session_factory=services.sessions,
                 settings=settings,
-                now=clock,
+                clock=clock,
             )
 
         api.fail_next("sendMessage", 502)
@@ -86,18 +78,18 @@ async def test_bad_gateway_and_timeouts_are_retried_with_backoff_and_nothing_is_
         for row in rows(services):
             cases.add()
             assert row.status == OutboxStatus.PENDING and row.attempts == 1
-            assert row.available_at == clock.at + timedelta(seconds=30)
+            assert row.available_at == clock.now() + timedelta(seconds=30)
             assert row.last_error and ("Bad Gateway" in row.last_error or "Timed" in row.last_error)
-        clock.advance(20)  # before the backoff ends: nothing is tried
+        clock.advance(timedelta(seconds=20))  # before the backoff ends: nothing is tried
         calls = len(api.of("sendMessage"))
         assert (await deliver()).sent == 0 and len(api.of("sendMessage")) == calls
         api.fail_next("sendMessage", 502)  # the retry of the first row fails again
-        clock.advance(11)
+        clock.advance(timedelta(seconds=11))
         second = await deliver()
         assert (second.sent, second.retried) == (1, 1), second
         again = next(r for r in rows(services) if r.status == OutboxStatus.PENDING)
-        assert again.attempts == 2 and again.available_at == clock.at + timedelta(seconds=60)
-        clock.advance(61)
+        assert again.attempts == 2 and again.available_at == clock.now() + timedelta(seconds=60)
+        clock.advance(timedelta(seconds=61))
         assert (await deliver()).sent == 1
     delivered = [c for c in api.messages(CHAT)]
     texts = [c.plain for c in delivered]

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 
 from sportello.app import Services
 from sportello.channels.web.jobs import IndexWork
+from sportello.clock import local_today
 from sportello.conversations import gaps as gaps_mod
 from sportello.conversations import stats as conversation_stats
-from sportello.db.base import utcnow
 from sportello.desk import stats as desk_stats
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge import admin as kb_admin
@@ -109,7 +109,7 @@ class Dashboard(BaseModel):
 
 
 def _today(svc: Services) -> date:
-    return utcnow().astimezone(ZoneInfo(svc.settings.desk_timezone)).date()
+    return local_today(svc.clock, svc.settings.desk_timezone)
 
 
 def documents(svc: Services) -> list[DocumentView]:
@@ -200,7 +200,7 @@ def try_question(svc: Services, question: str, topic: str | None = None) -> TryV
 
 
 def _themes(svc: Services, days: int) -> list[gaps_mod.Theme]:
-    since = utcnow() - timedelta(days=days)
+    since = svc.clock.now() - timedelta(days=days)
     with svc.sessions.begin() as session:
         found = gaps_mod.find_gaps(
             session=session, since=since, low_confidence=svc.settings.gaps_low_confidence
@@ -279,7 +279,7 @@ def promote(
 
 def dashboard(svc: Services, days: int) -> Dashboard:
     tz = ZoneInfo(svc.settings.desk_timezone)
-    now = utcnow()
+    now = svc.clock.now()
     today = now.astimezone(tz).date()
     start_day = today - timedelta(days=days - 1)
     since = datetime.combine(start_day, datetime.min.time(), tzinfo=tz)

@@ -14,7 +14,11 @@ from sportello.errors import ErrorCode, SportelloError
 def login(svc: Services, username: str, password: str) -> LoginOutcome:
     with svc.sessions.begin() as session:
         return accounts.login(
-            session=session, settings=svc.settings, username=username, password=password
+            session=session,
+            settings=svc.settings,
+            username=username,
+            password=password,
+            now=svc.clock.now(),
         )
 
 

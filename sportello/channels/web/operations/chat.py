@@ -15,7 +15,6 @@ from sportello.conversations import reading
 from sportello.conversations import service as conversations
 from sportello.conversations.exchange import ExchangeResult
 from sportello.conversations.models import Channel, Conversation, Role
-from sportello.db.base import utcnow
 from sportello.desk import handover, people, queue
 from sportello.desk.handover import Step, StepResult
 from sportello.desk.ics import booking_ics
@@ -134,7 +133,9 @@ def state(svc: Services, ref: str) -> ChatState:
         conversation = _conversation(session, ref, create=False)
         appointments = [
             AppointmentItem(**a.__dict__)
-            for a in people.appointments(CHANNEL, ref, session=session, settings=svc.settings)
+            for a in people.appointments(
+                CHANNEL, ref, session=session, settings=svc.settings, now=svc.clock.now()
+            )
         ]
         if conversation is None:
             return ChatState(
@@ -178,7 +179,9 @@ def handle_text(svc: Services, ref: str, text: str) -> HandoverView | None:
         conversation = _conversation(session, ref, create=False)
         if conversation is None:
             return None
-        result = handover.handle_text(conversation, text, session=session, settings=svc.settings)
+        result = handover.handle_text(
+            conversation, text, session=session, settings=svc.settings, now=svc.clock.now()
+        )
         if result is None:
             return None
         _record_done(session, conversation, result)
@@ -242,6 +245,7 @@ def handover_start(
             settings=svc.settings,
             topic=topic or None,
             appointment=appointment,
+            now=svc.clock.now(),
         )
         return handover_view(result)
 
@@ -251,7 +255,9 @@ def handover_choose(svc: Services, ref: str, key: str) -> HandoverView:
         conversation = _conversation(session, ref, create=False)
         if conversation is None:
             raise SportelloError(ErrorCode.NOT_FOUND, "Nessuna conversazione in corso.")
-        result = handover.choose(conversation, key, session=session, settings=svc.settings)
+        result = handover.choose(
+            conversation, key, session=session, settings=svc.settings, now=svc.clock.now()
+        )
         _record_done(session, conversation, result)
         return handover_view(result, _booking_of(session, conversation, result))
 
@@ -276,7 +282,9 @@ def appointment(svc: Services, ref: str, booking_id: int) -> AppointmentPage:
         booking = queue.booking_detail(booking_id, session=session)
         mine = {
             a.booking_id: a
-            for a in people.appointments(CHANNEL, ref, session=session, settings=svc.settings)
+            for a in people.appointments(
+                CHANNEL, ref, session=session, settings=svc.settings, now=svc.clock.now()
+            )
         }
         item = mine.get(booking_id)
         return AppointmentPage(
@@ -291,13 +299,13 @@ def ics(svc: Services, ref: str, booking_id: int) -> tuple[str, str]:
     with svc.sessions.begin() as session:
         handover.owned_booking(CHANNEL, ref, booking_id, session=session)
         booking = queue.booking_detail(booking_id, session=session)
-        return f"{booking.ticket.code}.ics", booking_ics(booking, now=utcnow())
+        return f"{booking.ticket.code}.ics", booking_ics(booking, now=svc.clock.now())
 
 
 def cancel_appointment(svc: Services, ref: str, booking_id: int) -> str:
     with svc.sessions.begin() as session:
         ticket = people.cancel_appointment(
-            CHANNEL, ref, booking_id, session=session, settings=svc.settings
+            CHANNEL, ref, booking_id, session=session, settings=svc.settings, now=svc.clock.now()
         )
         return ticket.code
 
@@ -307,11 +315,13 @@ def reschedule(svc: Services, ref: str, booking_id: int) -> HandoverView:
         conversation = _conversation(session, ref, create=True)
         assert conversation is not None
         result = handover.start_reschedule(
-            conversation, booking_id, session=session, settings=svc.settings
+            conversation, booking_id, session=session, settings=svc.settings, now=svc.clock.now()
         )
         return handover_view(result)
 
 
 def erase(svc: Services, ref: str) -> people.Erasure:
     with svc.sessions.begin() as session:
-        return people.erase_person(CHANNEL, ref, session=session, settings=svc.settings)
+        return people.erase_person(
+            CHANNEL, ref, session=session, settings=svc.settings, now=svc.clock.now()
+        )

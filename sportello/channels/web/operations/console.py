@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -11,8 +10,8 @@ from sportello.accounts.service import Principal
 from sportello.app import Services
 from sportello.channels.web.operations import views
 from sportello.channels.web.security import linked_expert
+from sportello.clock import local_today
 from sportello.conversations import reading
-from sportello.db.base import utcnow
 from sportello.desk import availability, notes, queue, service
 from sportello.desk.ics import booking_ics
 from sportello.desk.models import TicketStatus
@@ -129,25 +128,34 @@ def ticket_page(svc: Services, who: Principal, ticket_id: int) -> TicketPage:
 def claim(svc: Services, who: Principal, ticket_id: int) -> views.TicketRow:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        service.claim(ticket_id, expert_id, session=session)
+        service.claim(ticket_id, expert_id, session=session, now=svc.clock.now())
         return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
 
 
 def reply(svc: Services, who: Principal, ticket_id: int, text: str) -> views.TicketRow:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        service.reply(ticket_id, expert_id, text, session=session)
+        service.reply(ticket_id, expert_id, text, session=session, now=svc.clock.now())
         return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
 
 
 def add_note(svc: Services, who: Principal, ticket_id: int, text: str) -> views.NoteView:
     with svc.sessions.begin() as session:
-        return views.note(notes.add_note(ticket_id, who.display_name, text, session=session))
+        return views.note(
+            notes.add_note(ticket_id, who.display_name, text, session=session, now=svc.clock.now())
+        )
 
 
 def close(svc: Services, who: Principal, ticket_id: int, outcome: str) -> views.TicketRow:
     with svc.sessions.begin() as session:
-        service.close(ticket_id, outcome, session=session, settings=svc.settings, actor=actor(who))
+        service.close(
+            ticket_id,
+            outcome,
+            session=session,
+            settings=svc.settings,
+            actor=actor(who),
+            now=svc.clock.now(),
+        )
         return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
 
 
@@ -161,6 +169,7 @@ def cancel(svc: Services, who: Principal, ticket_id: int, reason: str) -> views.
             ticket_id,
             session=session,
             settings=svc.settings,
+            now=svc.clock.now(),
             actor=actor(who),
             reason=reason.strip() or None,
         )
@@ -176,6 +185,7 @@ def unbook(svc: Services, who: Principal, booking_id: int, reason: str) -> views
             booking_id,
             session=session,
             settings=svc.settings,
+            now=svc.clock.now(),
             actor=actor(who),
             reason=reason.strip() or None,
         )
@@ -185,7 +195,7 @@ def unbook(svc: Services, who: Principal, booking_id: int, reason: str) -> views
 def appointments(svc: Services, who: Principal) -> list[views.AppointmentView]:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        rows = queue.appointments(expert_id, session=session, now=utcnow(), days=AGENDA_DAYS)
+        rows = queue.appointments(expert_id, session=session, now=svc.clock.now(), days=AGENDA_DAYS)
         return [views.appointment(b) for b in rows]
 
 
@@ -195,13 +205,12 @@ def ics(svc: Services, who: Principal, booking_id: int) -> tuple[str, str]:
         booking = queue.booking_detail(booking_id, session=session)
         if not who.is_staff and booking.slot.expert_id != who.expert_id:
             raise SportelloError(ErrorCode.FORBIDDEN, "Non è un tuo appuntamento.")
-        return f"{booking.ticket.code}.ics", booking_ics(booking, now=utcnow())
+        return f"{booking.ticket.code}.ics", booking_ics(booking, now=svc.clock.now())
 
 
 def availability_view(svc: Services, who: Principal) -> AvailabilityView:
     expert_id = linked_expert(who)
-    tz = ZoneInfo(svc.settings.desk_timezone)
-    today = utcnow().astimezone(tz).date()
+    today = local_today(svc.clock, svc.settings.desk_timezone)
     with svc.sessions.begin() as session:
         desks = {d.id: d for d in queue.desks(session=session)}
         rules = availability.rules_of(expert_id, session=session)
@@ -245,6 +254,7 @@ def add_rule(
             expert_id,
             session=session,
             settings=svc.settings,
+            now=svc.clock.now(),
             desk_id=desk_id,
             weekday=weekday,
             start=start,
@@ -256,7 +266,9 @@ def add_rule(
 def delete_rule(svc: Services, who: Principal, rule_id: int) -> None:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        availability.delete_rule(expert_id, rule_id, session=session, settings=svc.settings)
+        availability.delete_rule(
+            expert_id, rule_id, session=session, settings=svc.settings, now=svc.clock.now()
+        )
 
 
 def add_absence(
@@ -268,6 +280,7 @@ def add_absence(
             expert_id,
             session=session,
             settings=svc.settings,
+            now=svc.clock.now(),
             first_day=first_day,
             last_day=last_day,
             reason=reason,
@@ -277,9 +290,11 @@ def add_absence(
 def delete_absence(svc: Services, who: Principal, absence_id: int) -> None:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        availability.delete_absence(expert_id, absence_id, session=session, settings=svc.settings)
+        availability.delete_absence(
+            expert_id, absence_id, session=session, settings=svc.settings, now=svc.clock.now()
+        )
 
 
 def horizon(svc: Services) -> tuple[datetime, datetime]:
-    now = utcnow()
+    now = svc.clock.now()
     return now, now + timedelta(days=AGENDA_DAYS)
