@@ -87,15 +87,17 @@ def test_generation_is_idempotent(
 def test_past_slots_are_never_offered(
     sessions: sessionmaker[Session], db_settings: Settings, world: World
 ) -> None:
-    late_morning = utc(2026, 12, 1, 9, 40)  # 10:40 in Rome
+    late_morning = utc(2026, 12, 1, 8, 40)  # 9:40 in Rome
+    cut_off = late_morning + timedelta(hours=db_settings.desk_cancel_notice_hours)
     with sessions.begin() as s:
         offers = service.offer_slots(
             "fiscale", session=s, settings=db_settings, now=late_morning, limit=20
         )
-        assert offers and all(o.starts_at > late_morning for o in offers)
-        assert offers[0].starts_at == utc(2026, 12, 1, 10, 0)  # 11:00 Rome
+        # Nothing in the past, nor so soon that the person could no longer cancel it.
+        assert offers and all(o.starts_at >= cut_off for o in offers)
+        assert offers[0].starts_at == utc(2026, 12, 1, 10, 30)  # 11:30 Rome, 2 h later
         assert offers[0].local_start.hour == 11
-        assert "martedì 1 dicembre 2026 alle 11:00" in offers[0].label
+        assert "martedì 1 dicembre 2026 alle 11:30" in offers[0].label
         # `after` pushes the window further; never before `now` even if `after` is earlier.
         later = service.offer_slots(
             "fiscale",
@@ -109,7 +111,7 @@ def test_past_slots_are_never_offered(
         earlier = service.offer_slots(
             "fiscale", session=s, settings=db_settings, now=late_morning, after=utc(2026, 1, 1)
         )
-        assert all(o.starts_at > late_morning for o in earlier)
+        assert all(o.starts_at >= cut_off for o in earlier)
 
 
 def test_exceptions_remove_days(
@@ -195,7 +197,8 @@ def test_spring_forward_in_rome(sessions: sessionmaker[Session], db_settings: Se
             "04-05 08:00",
         ]
         # 22 March: 01:30, 02:00, 02:30, 03:00 exist. 29 March: 02:00–02:59 never happens, so
-        # only 03:00 (= 01:00 UTC) remains; 01:30 would end at the missing 02:00.
+        # 01:30 (00:30 UTC, lasting its 30 real minutes to what the clock shows as 03:00) and
+        # 03:00 (01:00 UTC) remain.
         assert starts(s, night.id, date(2026, 3, 22), date(2026, 3, 22)) == [
             "03-22 00:30",
             "03-22 01:00",
@@ -203,9 +206,11 @@ def test_spring_forward_in_rome(sessions: sessionmaker[Session], db_settings: Se
             "03-22 02:00",
         ]
         night_29 = starts(s, night.id, date(2026, 3, 28), date(2026, 3, 29))
-        assert night_29 == ["03-29 01:00"]
+        assert night_29 == ["03-29 00:30", "03-29 01:00"]
         for slot in s.scalars(select(Slot).where(Slot.expert_id == expert.id)):
             assert slot.ends_at - slot.starts_at == timedelta(hours=1)
+        for slot in s.scalars(select(Slot).where(Slot.expert_id == night.id)):
+            assert slot.ends_at - slot.starts_at == timedelta(minutes=30)
 
 
 def test_fall_back_in_rome(sessions: sessionmaker[Session], db_settings: Settings) -> None:
@@ -227,6 +232,9 @@ def test_fall_back_in_rome(sessions: sessionmaker[Session], db_settings: Setting
             "10-25 00:00",
             "10-25 00:30",
         ]
+        # Each lasts 30 real minutes: 02:30 CEST does not run to 03:00 CET (90 minutes).
+        for slot in s.scalars(select(Slot).where(Slot.expert_id == night.id)):
+            assert slot.ends_at - slot.starts_at == timedelta(minutes=30)
 
 
 def test_offers_are_spread_over_desks(

@@ -283,12 +283,13 @@ def dashboard(svc: Services, days: int) -> Dashboard:
     today = now.astimezone(tz).date()
     start_day = today - timedelta(days=days - 1)
     since = datetime.combine(start_day, datetime.min.time(), tzinfo=tz)
+    until = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     with svc.sessions.begin() as session:
         hours = desk_stats.first_reply_hours(session=session, since=since)
         return Dashboard(
             days=days,
             questions_per_day=conversation_stats.questions_per_day(
-                session=session, since=since, until=now, tz=tz
+                session=session, since=since, until=until, tz=tz
             ),
             outcomes=conversation_stats.reply_outcomes(session=session, since=since),
             satisfaction=conversation_stats.satisfaction(session=session, since=since),
