@@ -61,12 +61,11 @@ def assign(path: str) -> dict[str, int]:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print(__doc__.strip().splitlines()[0])
-        print("usage: python eval/split.py FILE.jsonl [FILE.jsonl ...]")
+        sys.stderr.write("usage: python eval/split.py FILE.jsonl [FILE.jsonl ...]\n")
         return 2
     for path in argv:
         counts = assign(path)
-        print(f"{path}: tune={counts['tune']} holdout={counts['holdout']}")
+        sys.stdout.write(f"{path}: tune={counts['tune']} holdout={counts['holdout']}\n")
     return 0
 
 
