@@ -87,7 +87,7 @@ def test_generation_is_idempotent(
 def test_past_slots_are_never_offered(
     sessions: sessionmaker[Session], db_settings: Settings, world: World
 ) -> None:
-    late_morning = utc(2026, 12, 1, 8, 40)  # 9:40 in Rome
+    late_morning = utc(2026, 12, 1, 7, 40)  # 8:40 in Rome
     cut_off = late_morning + timedelta(hours=db_settings.desk_cancel_notice_hours)
     with sessions.begin() as s:
         offers = service.offer_slots(
@@ -95,9 +95,9 @@ def test_past_slots_are_never_offered(
         )
         # Nothing in the past, nor so soon that the person could no longer cancel it.
         assert offers and all(o.starts_at >= cut_off for o in offers)
-        assert offers[0].starts_at == utc(2026, 12, 1, 10, 30)  # 11:30 Rome, 2 h later
+        assert offers[0].starts_at == utc(2026, 12, 1, 10, 0)  # 11:00 Rome: 10:40 is the cut-off
         assert offers[0].local_start.hour == 11
-        assert "martedì 1 dicembre 2026 alle 11:30" in offers[0].label
+        assert "martedì 1 dicembre 2026 alle 11:00" in offers[0].label
         # `after` pushes the window further; never before `now` even if `after` is earlier.
         later = service.offer_slots(
             "fiscale",
