@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: install run test trust check lint typecheck bench clean
+.PHONY: install run test test-at trust check lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ run: install
 
 test: install
 	$(BIN)/pytest --ignore=tests/trust
+
+# The whole suite with the real clock shifted to another moment (what a fresh clone meets on
+# that day): make test-at AT=2026-10-25T02:30:00+01:00
+test-at: install
+	SPORTELLO_CLOCK_OFFSET=$$($(PY) -c 'import sys, datetime as d; print((d.datetime.fromisoformat(sys.argv[1]) - d.datetime.now(d.UTC)).total_seconds())' '$(AT)') \
+		$(BIN)/pytest tests
 
 # The trust suite: hostile input, prompt injection, API fuzzing, access control, races,
 # crashes and faults, privacy. Ends with a table of cases tried and failures per category.
