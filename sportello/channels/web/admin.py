@@ -129,6 +129,36 @@ def documents(request: Request, who: Principal = Who, job: str = "") -> Response
     )
 
 
+@router.get("/documents/view")
+def document_view(
+    request: Request, who: Principal = Who, id: str = Query(..., max_length=300)
+) -> Response:
+    """One document: review date, sources and the registered facts it states."""
+    svc = security.services(request)
+    doc = ops.document_facts(svc, id)
+    return page(
+        request,
+        "admin/document.html",
+        {"doc": doc, "months": svc.settings.kb_review_overdue_months},
+    )
+
+
+@router.get("/facts")
+def facts(request: Request, who: Principal = Who) -> Response:
+    """The fact registry with "checked on" dates; entries past the review period flagged."""
+    svc = security.services(request)
+    rows = ops.facts(svc)
+    return page(
+        request,
+        "admin/facts.html",
+        {
+            "rows": rows,
+            "overdue": sum(1 for r in rows if r.overdue),
+            "months": svc.settings.kb_review_overdue_months,
+        },
+    )
+
+
 @router.post("/documents/upload")
 def upload(request: Request, file: Annotated[UploadFile, File()], who: Principal = Who) -> Response:
     """Upload md/pdf/docx/html/txt: checked, saved under uploads/ and indexed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import time
 
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from sportello.desk import service as desk
 from sportello.knowledge.admin import safe_stem, uploads_dir
 from tests.channels.web.conftest import Web, login, open_chat
+from tests.conftest import KB_DIR
 from tests.desk.factory import open_ticket
 
 FAQ_MD = """---
@@ -273,3 +275,52 @@ def test_dashboard(web: Web) -> None:
     assert page.status_code == 200
     assert page.text.count("<svg") == 5 and 'role="img"' in page.text
     assert "Domande al giorno" in page.text
+
+
+OLD_FACT_YAML = """facts:
+  - id: prova-dato-vecchio
+    value: "250 euro"
+    fact: "Dato di prova verificato molto tempo fa"
+    rule: "art. 2 DL 16/2012"
+    source: https://example.org/fonte
+    in_force_from: null
+    checked_on: 2019-05-01
+    match: ['versare']
+    values_pattern: '@euro'
+"""
+
+
+def test_fact_registry_page_flags_old_checks_and_document_page_lists_its_facts(web: Web) -> None:
+    kb = web.settings.kb_dir
+    shutil.copy(KB_DIR / "facts.yaml", kb / "facts.yaml")
+    (kb / "facts.prova.yaml").write_text(OLD_FACT_YAML, encoding="utf-8")
+    client, _ = staff(web)
+
+    page = client.get("/admin/facts")
+    assert page.status_code == 200
+    assert "Registro dei dati" in page.text and "Verificato il" in page.text
+    assert "Dato di prova verificato molto tempo fa" in page.text
+    assert "01/05/2019" in page.text and "da verificare" in page.text
+    rows = {r["id"]: r for r in client.get("/api/admin/facts").json()}
+    assert rows["prova-dato-vecchio"]["overdue"] is True
+    assert rows["prova-dato-vecchio"]["registry"] == "facts.prova.yaml"
+    assert rows["bilancio-deposito-termine"]["overdue"] is False  # checked 2026-12-02
+    assert len(rows) > 70
+
+    doc = client.get(
+        "/admin/documents/view",
+        params={"id": "fiscale/cinque-per-mille-chi-puo-accedere-e-iscrizione"},
+    )
+    assert doc.status_code == 200
+    assert "Dati registrati usati dal documento" in doc.text
+    assert "10 aprile" in doc.text and "250 euro" in doc.text  # accreditamento, tardiva
+    assert "Dato di prova verificato molto tempo fa" in doc.text  # also states a late fee
+    assert client.get("/admin/documents/view", params={"id": "non-esiste"}).status_code == 404
+    assert 'href="/admin/documents/view?id=' in client.get("/admin/documents").text
+
+
+def test_fact_registry_is_staff_only(web: Web) -> None:
+    client = web.client()
+    login(client, web.people.expert)
+    assert client.get("/admin/facts", follow_redirects=False).status_code in (302, 303, 403)
+    assert client.get("/api/admin/facts").status_code in (401, 403)

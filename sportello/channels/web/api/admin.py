@@ -34,6 +34,12 @@ def documents(request: Request, who: Principal = Who) -> list[ops.DocumentView]:
     return ops.documents(security.services(request))
 
 
+@router.get("/facts")
+def facts(request: Request, who: Principal = Who) -> list[ops.FactView]:
+    """The fact registry: value, rule, source, checked on (overdue flagged)."""
+    return ops.facts(security.services(request))
+
+
 @router.post("/documents")
 def upload(
     request: Request, file: Annotated[UploadFile, File()], who: Principal = Who
