@@ -71,6 +71,7 @@ class Delivery(BaseModel):
     body: str
     payload: dict[str, Any]
     attempt: int
+    ticket_id: int | None = None  # for links back to the ticket (e-mail)
 
 
 class DeliveryReport(BaseModel):
