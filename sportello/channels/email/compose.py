@@ -93,8 +93,9 @@ def subject(delivery: Delivery, texts: MailTexts) -> str:
         "topic": messages.topic_label(str(payload.get("topic") or "")),
         "day": _day_label(payload.get("day", "")),
     }
-    line = template.format(**values)
-    return f"{texts.texts['subject_prefix']}: {line}"
+    # No prefix: the sender's name already says who writes, and a short subject stays on one
+    # header line (folded subjects come back with a leading space from some parsers).
+    return template.format(**values)
 
 
 def _paragraphs(body: str) -> list[list[str]]:
