@@ -126,11 +126,14 @@ def build_message(
     else:
         footer = fixed["footer_expert" if audience == "expert" else "footer_volunteer"]
     title = subject(delivery, texts)
+    paragraphs = _paragraphs(delivery.body)
+    if items:  # a digest or an agenda: its lead sentence, then the items with their links
+        paragraphs = paragraphs[:1]
     context = {
         "texts": fixed,
         "subject": title,
-        "body": delivery.body.strip(),
-        "paragraphs": _paragraphs(delivery.body),
+        "body": "\n\n".join("\n".join(lines) for lines in paragraphs),
+        "paragraphs": paragraphs,
         "items": items,
         "link": link,
         "link_label": fixed["open_ticket"],

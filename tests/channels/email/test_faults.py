@@ -17,7 +17,7 @@ from sportello.channels.email.compose import message_id
 from sportello.channels.email.sender import SmtpSender, deliver_email
 from sportello.clock import FrozenClock
 from sportello.config import PROJECT_ROOT, Settings
-from sportello.desk import queries
+from sportello.desk import queue
 from sportello.desk.expert_mail import MailPreferences, normalize_email, set_expert_email
 from sportello.desk.models import OutboxMessage, OutboxStatus
 from sportello.errors import ErrorCode, SportelloError
@@ -76,7 +76,7 @@ def test_parked_after_n_failures_shows_on_the_ticket(
         deliver_email(sessions, settings, clock, sender)
         clock.advance(timedelta(hours=1))
     with sessions.begin() as s:
-        assert queries.failed_email_count(s, ticket_id) == 1
+        assert queue.undelivered_emails(ticket_id, session=s) == 1
 
 
 def test_refused_recipient_is_parked_and_blocks_nobody(
@@ -95,7 +95,7 @@ def test_refused_recipient_is_parked_and_blocks_nobody(
     assert by_recipient["gone@example.org"].status == OutboxStatus.FAILED  # no retry can help
     assert "550" in (by_recipient["gone@example.org"].last_error or "")
     with sessions.begin() as s:
-        assert queries.failed_email_count(s, ticket_id) == 1
+        assert queue.undelivered_emails(ticket_id, session=s) == 1
 
 
 @pytest.mark.parametrize(
