@@ -3,6 +3,10 @@
 A periodic job calls `queue_due_digests`; each expert gets at most one digest and one agenda
 per desk-local day (the idempotency key names the expert and the day), from the hour they
 chose. Several processes running the job at once, or a job running late, never queue twice.
+
+These rows name no ticket in `ticket_id` (they cover several), so they carry nothing personal:
+codes, topics, times and places only, with a link each. Erasure and retention, which clean
+rows by ticket, have nothing to find in them; the expert reads the request in the console.
 """
 
 from __future__ import annotations
@@ -18,17 +22,10 @@ from sportello.desk.models import Expert, NewTicketMail, OutboxKind
 from sportello.desk.outbox import EMAIL, enqueue_once
 from sportello.desk.slots import aware
 
-SUMMARY_CHARS = 160
-
 
 def _at(day: date, hour: int, tz: ZoneInfo) -> datetime:
     """`hour` o'clock of a desk-local day, as an aware instant (DST handled by the zone)."""
     return datetime.combine(day, time(hour=hour), tzinfo=tz)
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
 def queue_digest(session: Session, expert: Expert, local: datetime, tz: ZoneInfo) -> bool:
@@ -44,11 +41,10 @@ def queue_digest(session: Session, expert: Expert, local: datetime, tz: ZoneInfo
             "ticket_id": t.id,
             "code": t.code,
             "topic": messages.topic_label(t.topic),
-            "summary": _short(t.summary),
         }
         for t in tickets
     ]
-    lines = [f"{i['code']} ({i['topic']}): {i['summary']}" for i in items]
+    lines = [f"{i['code']} ({i['topic']})" for i in items]
     return enqueue_once(
         session,
         key=f"digest:{expert.id}:{today.isoformat()}",
@@ -71,24 +67,17 @@ def queue_agenda(session: Session, expert: Expert, local: datetime, tz: ZoneInfo
     )
     if not bookings:
         return False
-    items = []
-    for b in bookings:
-        slot, ticket = b.slot, b.ticket
-        items.append(
-            {
-                "ticket_id": ticket.id,
-                "code": ticket.code,
-                "topic": messages.topic_label(ticket.topic),
-                "when": messages.when(slot.starts_at, tz),
-                "where": slot.desk.name
-                + (f" — {slot.desk.location}" if slot.desk.location else ""),
-                "summary": _short(ticket.summary),
-            }
-        )
-    lines = [
-        f"{i['when']} — {i['code']} ({i['topic']})\nDove: {i['where']}\nRichiesta: {i['summary']}"
-        for i in items
+    items = [
+        {
+            "ticket_id": b.ticket.id,
+            "code": b.ticket.code,
+            "topic": messages.topic_label(b.ticket.topic),
+            "when": messages.when(b.slot.starts_at, tz),
+            "where": f"{b.slot.desk.name} — {b.slot.desk.location}".rstrip(" —"),
+        }
+        for b in bookings
     ]
+    lines = [f"{i['when']} — {i['code']} ({i['topic']})\nDove: {i['where']}" for i in items]
     return enqueue_once(
         session,
         key=f"agenda:{expert.id}:{today.isoformat()}",

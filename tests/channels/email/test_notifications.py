@@ -135,6 +135,7 @@ def test_every_notification_arrives(
     check_expert_mail(agenda, None)
     assert code in body(agenda, "plain") and "lunedì 7 dicembre 2026" in body(agenda, "plain")
     assert f"/console/tickets/{ticket_id}" in body(agenda, "html")
+    assert SUMMARY not in body(agenda, "plain") and "Ascoli" in body(agenda, "plain").title()
     assert agenda["List-Unsubscribe"].strip().startswith("<mailto:staff@csv.example.org?")
 
     # The 1 h reminder.
@@ -206,6 +207,9 @@ def test_daily_digest_instead_of_one_mail_per_ticket(
     for ticket_id in ids:
         assert f'href="https://sportello.example.org/console/tickets/{ticket_id}"' in html
     assert "Sono arrivate 2 richieste" in body(digest, "plain")
+    # A digest covers several tickets: it names them, it never quotes them (erasure and
+    # retention clean rows by ticket, and a digest row has none).
+    assert SUMMARY not in digest.as_string() and "5 per mille" not in body(digest, "plain")
 
 
 def test_preferences_and_routes(
