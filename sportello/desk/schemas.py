@@ -134,6 +134,7 @@ class ExpertSeed(BaseModel):
     name: str
     contact: str = ""
     telegram_chat_id: str | None = None
+    email: str | None = None  # checked like at the CLI; absent = left as it is
     topics: list[Topic]
     availability: list[RuleSeed] = Field(default_factory=list)
 

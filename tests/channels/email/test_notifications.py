@@ -15,6 +15,7 @@ from sportello.channels.email.sender import SmtpSender, deliver_email
 from sportello.channels.email.sender import running as email_outbox
 from sportello.clock import FrozenClock
 from sportello.config import Settings
+from sportello.conversations.models import Channel, Conversation
 from sportello.desk import notify, queries, service
 from sportello.desk.digests import queue_due_digests
 from sportello.desk.expert_mail import MailPreferences, set_expert_email
@@ -250,3 +251,33 @@ def test_no_smtp_host_changes_nothing(
     asyncio.run(run())
     with sessions.begin() as s:
         assert {r.status for r in outbox(s)} == {OutboxStatus.PENDING}
+
+
+def test_volunteer_message_reaches_the_expert_following_the_ticket(
+    sessions: sessionmaker[Session], mail: Settings, smtp: SmtpServer, experts: World
+) -> None:
+    with sessions.begin() as s:
+        conversation = Conversation(channel=Channel.WEB, external_ref="browser-1")
+        s.add(conversation)
+        s.flush()
+        ticket = service.open_ticket(
+            conversation, "fiscale", SUMMARY, session=s, settings=mail, now=NOW
+        )
+        conversation_id, ticket_id = conversation.id, ticket.id
+        # Nobody follows it yet: nobody to tell.
+        assert service.volunteer_wrote(conversation_id, "Ci siete?", session=s, now=NOW) == 0
+        service.claim(ticket_id, experts.fiscal, session=s, now=NOW)
+        told = service.volunteer_wrote(
+            conversation_id, "Aggiungo: siamo una APS.", session=s, now=NOW
+        )
+        assert told == 1
+    deliver(sessions, mail, NOW)
+    message = smtp.inbox.to(FISCO)[-1]
+    assert message["X-Sportello-Kind"] == "volunteer_message"
+    assert "siamo una APS" in body(message, "plain") and "APS" not in message["Subject"]
+    check_expert_mail(message, ticket_id)
+    with sessions.begin() as s:  # the expert who opted out of it is not told
+        set_expert_email("fisco", None, MailPreferences(messages=False), session=s)
+        service.volunteer_wrote(conversation_id, "Ancora una cosa.", session=s, now=NOW)
+        rows = [r for r in outbox(s, ticket_id) if r.kind == "volunteer_message"]
+        assert len(rows) == 1
