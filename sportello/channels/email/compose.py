@@ -110,7 +110,11 @@ def build_message(
     fixed = texts.texts
     sender = settings.email_from_address
     audience = str(payload.get("audience") or "volunteer")
-    link = ticket_link(settings, delivery.ticket_id) if audience == "expert" else None
+    if audience == "expert":
+        link, link_label = ticket_link(settings, delivery.ticket_id), fixed["open_ticket"]
+    else:  # a volunteer never gets the console: only a link back to their own chat, if any
+        chat = payload.get("chat_link")
+        link, link_label = (str(chat) if chat else None), fixed["open_chat"]
     items = [
         {**item, "link": ticket_link(settings, item.get("ticket_id"))}
         for item in payload.get("items") or []
@@ -136,7 +140,7 @@ def build_message(
         "paragraphs": paragraphs,
         "items": items,
         "link": link,
-        "link_label": fixed["open_ticket"],
+        "link_label": link_label,
         "calendar_note": calendar_note,
         "footer": " ".join(str(footer).split()),
     }
