@@ -281,3 +281,18 @@ def test_volunteer_message_reaches_the_expert_following_the_ticket(
         service.volunteer_wrote(conversation_id, "Ancora una cosa.", session=s, now=NOW)
         rows = [r for r in outbox(s, ticket_id) if r.kind == "volunteer_message"]
         assert len(rows) == 1
+
+
+def test_digest_on_the_night_the_clocks_go_forward(
+    sessions: sessionmaker[Session], mail: Settings, experts: World
+) -> None:
+    """28 March 2027 has no 02:00 in Rome: a digest set for 2 o'clock still goes, once."""
+    with sessions.begin() as s:
+        set_expert_email("volontari", None, MailPreferences(digest_hour=2), session=s)
+        open_ticket(s, mail, topic="volontari", now=local(2027, 3, 27, 12, 0))
+    for at in (local(2027, 3, 28, 1, 59), local(2027, 3, 28, 3, 0), local(2027, 3, 28, 23, 0)):
+        with sessions.begin() as s:
+            queue_due_digests(session=s, settings=mail, now=at)
+    with sessions.begin() as s:
+        digests = [r for r in outbox(s) if r.kind == "digest"]
+        assert [r.idempotency_key for r in digests] == [f"digest:{experts.volunteers}:2027-03-28"]
