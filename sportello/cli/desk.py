@@ -16,6 +16,7 @@ from sportello.desk import service
 from sportello.desk.expert_mail import MailPreferences, describe, set_expert_email
 from sportello.desk.messages import WEEKDAYS
 from sportello.desk.models import NewTicketMail, TicketStatus
+from sportello.desk.scheduler import queue_digests_once
 from sportello.knowledge.documents import Topic
 
 app = typer.Typer(no_args_is_help=True)
@@ -131,12 +132,15 @@ def tickets(
 
 @app.command()
 def remind() -> None:
-    """Queue the reminders due now (run every few minutes; never queues one twice)."""
+    """Queue the reminders (and e-mail digests) due now; run every few minutes, never twice."""
     cfg = settings()
     sessions = database(cfg)
     with edge(), sessions.begin() as session:
         added = service.queue_due_reminders(session=session, settings=cfg, now=clock(cfg).now())
     typer.echo(f"Promemoria messi in coda: {added}.")
+    if cfg.email_enabled:
+        daily = queue_digests_once(sessions, cfg, clock(cfg))
+        typer.echo(f"Riepiloghi e agende via e-mail messi in coda: {daily}.")
 
 
 @app.command("expert-email")
