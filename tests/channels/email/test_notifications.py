@@ -296,3 +296,22 @@ def test_digest_on_the_night_the_clocks_go_forward(
     with sessions.begin() as s:
         digests = [r for r in outbox(s) if r.kind == "digest"]
         assert [r.idempotency_key for r in digests] == [f"digest:{experts.volunteers}:2027-03-28"]
+
+
+def test_the_app_loop_delivers(
+    sessions: sessionmaker[Session], mail: Settings, smtp: SmtpServer, experts: World
+) -> None:
+    """What the app's lifespan runs: the e-mail loop sends what the desk queued."""
+    settings = mail.model_copy(update={"email_outbox_interval": 0.1})
+    with sessions.begin() as s:
+        open_ticket(s, settings)
+
+    async def run() -> None:
+        async with email_outbox(sessions, settings, FrozenClock(NOW)):
+            for _ in range(100):
+                if smtp.inbox.to(FISCO):
+                    return
+                await asyncio.sleep(0.1)
+
+    asyncio.run(run())
+    assert [m["X-Sportello-Kind"] for m in smtp.inbox.to(FISCO)] == ["new_ticket"]
