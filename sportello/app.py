@@ -82,6 +82,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             running_reminders(app.state.services.sessions, settings, app.state.services.clock),
             running_retention(app.state.services.sessions, settings, app.state.services.clock),
             web.background(app.state.services),
+            email_outbox(app.state.services.sessions, settings, app.state.services.clock),
             telegram_bot(settings, app.state.services) as bot,  # None without a token
         ):
             app.state.telegram = bot
@@ -90,6 +91,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             app.state.services.engine.dispose()
 
     from sportello.channels import web
+    from sportello.channels.email.sender import running as email_outbox
     from sportello.channels.telegram.bot import telegram_bot
     from sportello.channels.telegram.webhook import router as telegram_webhook
     from sportello.channels.web import ops

@@ -164,6 +164,35 @@ class Settings(BaseSettings):
         "", description="Link to the full privacy notice shown by /start and /privacy."
     )
 
+    # --- e-mail (the outbox's third sender) ----------------------------------------------------
+    email_smtp_host: str = Field(
+        "", description="SMTP server for the desk's e-mail; empty = e-mail is off."
+    )
+    email_smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    email_smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls",
+        description="starttls (port 587), ssl (implicit TLS, port 465) or none (local relay).",
+    )
+    email_smtp_user: str = Field("", description="SMTP login; empty = no authentication.")
+    email_smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password.")
+    email_smtp_timeout: float = Field(
+        20.0, gt=0, description="Seconds one SMTP conversation may take before it is retried."
+    )
+    email_from_address: str = Field(
+        "", description="Sender address of the desk's e-mail (required with an SMTP host)."
+    )
+    email_from_name: str = Field(
+        "Sportello Terzo settore", description="Sender name shown by mail clients."
+    )
+    email_reply_to: str = Field("", description="Reply-To address; empty = none.")
+    email_console_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public base URL of the app, for the /console links in e-mails.",
+    )
+    email_outbox_interval: float = Field(
+        10.0, gt=0, description="Seconds between two deliveries of the desk outbox by e-mail."
+    )
+
     # --- operations ----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of `sportello serve`, the ASGI app and the bot."
@@ -221,6 +250,11 @@ class Settings(BaseSettings):
             except ValueError:
                 return value
         return value
+
+    @property
+    def email_enabled(self) -> bool:
+        """E-mail is on when an SMTP host is set; everything else works without it."""
+        return bool(self.email_smtp_host.strip())
 
     def resolved_data_dir(self) -> Path:
         return self.data_dir.resolve()

@@ -1,4 +1,4 @@
-"""`sportello desk …`: demo data, free slots, tickets, reminders."""
+"""`sportello desk …`: demo data, free slots, tickets, reminders, experts' e-mail."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from rich.table import Table
 
 from sportello.cli.common import clock, database, edge, settings
 from sportello.desk import service
+from sportello.desk.expert_mail import MailPreferences, describe, set_expert_email
 from sportello.desk.messages import WEEKDAYS
-from sportello.desk.models import TicketStatus
+from sportello.desk.models import NewTicketMail, TicketStatus
+from sportello.desk.scheduler import queue_digests_once
 from sportello.knowledge.documents import Topic
 
 app = typer.Typer(no_args_is_help=True)
@@ -130,9 +132,42 @@ def tickets(
 
 @app.command()
 def remind() -> None:
-    """Queue the reminders due now (run every few minutes; never queues one twice)."""
+    """Queue the reminders (and e-mail digests) due now; run every few minutes, never twice."""
     cfg = settings()
     sessions = database(cfg)
     with edge(), sessions.begin() as session:
         added = service.queue_due_reminders(session=session, settings=cfg, now=clock(cfg).now())
     typer.echo(f"Promemoria messi in coda: {added}.")
+    if cfg.email_enabled:
+        daily = queue_digests_once(sessions, cfg, clock(cfg))
+        typer.echo(f"Riepiloghi e agende via e-mail messi in coda: {daily}.")
+
+
+@app.command("expert-email")
+def expert_email(
+    expert: Annotated[str, typer.Argument(help="The expert's code (slug).")],
+    email: Annotated[str | None, typer.Argument(help="New address; omit to keep it.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Stop all e-mail.")] = False,
+    new_tickets: Annotated[
+        NewTicketMail | None, typer.Option(help="New tickets in my topics: at once, daily, off.")
+    ] = None,
+    digest_hour: Annotated[int | None, typer.Option(min=0, max=23)] = None,
+    bookings: Annotated[
+        bool | None, typer.Option("--bookings/--no-bookings", help="Bookings, moves, reminders.")
+    ] = None,
+    messages: Annotated[
+        bool | None, typer.Option("--messages/--no-messages", help="Volunteers' messages.")
+    ] = None,
+    agenda: Annotated[
+        bool | None, typer.Option("--agenda/--no-agenda", help="Tomorrow's appointments.")
+    ] = None,
+    agenda_hour: Annotated[int | None, typer.Option(min=0, max=23)] = None,
+) -> None:
+    """Show or set an expert's e-mail address and what they receive by e-mail."""
+    cfg = settings()
+    sessions = database(cfg)
+    prefs = MailPreferences(new_tickets, digest_hour, bookings, messages, agenda, agenda_hour)
+    with edge(), sessions.begin() as session:
+        row = set_expert_email(expert, email, prefs, session=session, remove=remove)
+        data = describe(row)
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=1))

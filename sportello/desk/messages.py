@@ -95,6 +95,13 @@ def expert_reply(code: str, expert: str, text: str) -> tuple[str, str]:
     return (f"Risposta al ticket {code}", body)
 
 
+def volunteer_wrote(code: str, text: str) -> tuple[str, str]:
+    return (
+        f"Nuovo messaggio sul ticket {code}",
+        f"Chi ha aperto la richiesta {code} ha scritto di nuovo:\n\n{text}",
+    )
+
+
 def reminder(hours: int, details: str) -> tuple[str, str]:
     body = f"Promemoria: {in_hours(hours)} hai un appuntamento.\n\n{details}"
     return ("Promemoria appuntamento", body)
@@ -118,3 +125,15 @@ def calendar_title(code: str, topic: str) -> str:
 
 def calendar_description(code: str, expert: str, desk: str, summary: str) -> str:
     return f"Ticket {code}\nEsperto: {expert}\nSportello: {desk}\n\nRichiesta: {summary}"
+
+
+def digest(lines: list[str]) -> tuple[str, str]:
+    count = len(lines)
+    head = "È arrivata una nuova richiesta" if count == 1 else f"Sono arrivate {count} richieste"
+    body = f"{head} nei tuoi temi nelle ultime 24 ore, in attesa di un esperto:\n\n"
+    return ("Nuove richieste del giorno", body + "\n".join(f"- {line}" for line in lines))
+
+
+def agenda(lines: list[str]) -> tuple[str, str]:
+    body = "I tuoi appuntamenti di domani:\n\n" + "\n\n".join(lines)
+    return ("Gli appuntamenti di domani", body)

@@ -60,6 +60,17 @@ class OutboxKind(StrEnum):
     EXPERT_REPLY = "expert_reply"
     REMINDER = "reminder"
     CLOSED = "closed"
+    VOLUNTEER_MESSAGE = "volunteer_message"  # the volunteer wrote again on an expert's ticket
+    DIGEST = "digest"  # the day's new tickets in an expert's topics (e-mail)
+    AGENDA = "agenda"  # tomorrow's appointments of an expert (e-mail)
+
+
+class NewTicketMail(StrEnum):
+    """How an expert with an e-mail address hears of new tickets in their topics."""
+
+    OFF = "off"
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
 
 
 class EventKind(StrEnum):
@@ -109,6 +120,16 @@ class Expert(Base):
     name: Mapped[str] = mapped_column(String(200))
     contact: Mapped[str] = mapped_column(String(200), default="")  # e-mail or phone
     telegram_chat_id: Mapped[str | None] = mapped_column(String(40))
+    # E-mail: the address (checked at input) and what the expert wants to receive there.
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_new_tickets: Mapped[NewTicketMail] = mapped_column(
+        String(12), default=NewTicketMail.IMMEDIATE
+    )
+    email_digest_hour: Mapped[int] = mapped_column(SmallInteger, default=8)  # desk-local
+    email_bookings: Mapped[bool] = mapped_column(Boolean, default=True)  # booked, moved, cancelled
+    email_messages: Mapped[bool] = mapped_column(Boolean, default=True)  # volunteers' messages
+    email_agenda: Mapped[bool] = mapped_column(Boolean, default=False)  # tomorrow's appointments
+    email_agenda_hour: Mapped[int] = mapped_column(SmallInteger, default=18)  # desk-local
     is_example: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)

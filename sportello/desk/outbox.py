@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.clock import Clock
 from sportello.config import Settings
 from sportello.desk import queries
-from sportello.desk.models import Expert, OutboxKind, OutboxMessage, OutboxStatus, Ticket
+from sportello.desk.models import (
+    Expert,
+    NewTicketMail,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+)
 from sportello.desk.schemas import Delivery, DeliveryReport
 
 logger = logging.getLogger(__name__)
@@ -30,23 +38,68 @@ EMAIL = "email"
 TELEGRAM = "telegram"
 
 
-def volunteer_address(ticket: Ticket) -> tuple[str, str | None]:
+Address = tuple[str, str | None]
+
+
+class Undeliverable(Exception):  # noqa: N818 - a reason, not a crash
+    """The channel refused the message for good (a rejected address): park it, do not retry."""
+
+
+class ExpertNews(StrEnum):
+    """What the desk tells an expert, as the e-mail preferences name it."""
+
+    NEW_TICKET = "new_ticket"
+    BOOKING = "booking"  # booked, moved, cancelled, reminders
+    MESSAGE = "message"  # a volunteer wrote again on the expert's ticket
+
+
+def volunteer_address(ticket: Ticket) -> Address:
     """The channel and address the volunteer wrote from."""
     return ticket.channel, ticket.volunteer_ref
 
 
-def expert_address(expert: Expert) -> tuple[str, str | None]:
+def volunteer_email_address(email: str) -> Address:
+    """A web volunteer who left an e-mail address (issue 17, item 3: the next step)."""
+    return EMAIL, email
+
+
+def expert_address(expert: Expert) -> Address:
     """Telegram when the expert linked a chat, otherwise their e-mail/phone contact."""
     if expert.telegram_chat_id:
         return TELEGRAM, expert.telegram_chat_id
     return EMAIL, expert.contact or None
 
 
+def wants_email(expert: Expert, news: ExpertNews) -> bool:
+    """The expert gave an e-mail address and asked for this kind of news there (now)."""
+    if not expert.email:
+        return False
+    if news is ExpertNews.NEW_TICKET:
+        return expert.email_new_tickets == NewTicketMail.IMMEDIATE
+    if news is ExpertNews.BOOKING:
+        return bool(expert.email_bookings)
+    return bool(expert.email_messages)
+
+
+def expert_addresses(expert: Expert, news: ExpertNews) -> list[Address]:
+    """Where one piece of news for an expert goes: their Telegram chat if linked, their
+    e-mail address if they want this kind there. An expert who never gave an e-mail address
+    keeps the old route (their contact), so nothing changes for them."""
+    if not expert.email:
+        return [expert_address(expert)]
+    out: list[Address] = []
+    if expert.telegram_chat_id:
+        out.append((TELEGRAM, expert.telegram_chat_id))
+    if wants_email(expert, news):
+        out.append((EMAIL, expert.email))
+    return out
+
+
 def enqueue(
     session: Session,
     *,
     kind: OutboxKind,
-    address: tuple[str, str | None],
+    address: Address,
     text: tuple[str, str],
     ticket_id: int | None,
     booking_id: int | None = None,
@@ -78,7 +131,7 @@ def enqueue_once(
     *,
     key: str,
     kind: OutboxKind,
-    address: tuple[str, str | None],
+    address: Address,
     text: tuple[str, str],
     ticket_id: int | None,
     booking_id: int | None,
@@ -119,6 +172,7 @@ def _delivery(row: OutboxMessage) -> Delivery:
         body=row.body,
         payload=dict(row.payload),
         attempt=row.attempts,
+        ticket_id=row.ticket_id,
     )
 
 
@@ -198,7 +252,7 @@ def _release(
     settings: Settings,
     report: DeliveryReport,
 ) -> None:
-    parked = delivery.attempt >= settings.desk_outbox_max_attempts
+    parked = isinstance(exc, Undeliverable) or delivery.attempt >= settings.desk_outbox_max_attempts
     logger.warning(
         "outbox %s via %s failed (attempt %s%s): %s",
         delivery.id,

@@ -448,6 +448,65 @@ def bookings_starting_between(session: Session, after: datetime, until: datetime
     return list(session.scalars(stmt).unique())
 
 
+def experts_with_email(session: Session) -> list[Expert]:
+    """Active experts who gave an e-mail address (digests, agendas), with their topics."""
+    stmt = (
+        select(Expert)
+        .where(Expert.active.is_(True), Expert.email.is_not(None), Expert.email != "")
+        .options(selectinload(Expert.topics))
+        .order_by(Expert.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def new_tickets_between(
+    session: Session, topics: Collection[str], after: datetime, until: datetime
+) -> list[Ticket]:
+    """Tickets still waiting for an expert, on `topics`, opened in [after, until)."""
+    if not topics:
+        return []
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.status == TicketStatus.NEW,
+            Ticket.topic.in_(list(topics)),
+            Ticket.created_at >= after,
+            Ticket.created_at < until,
+        )
+        .order_by(Ticket.created_at, Ticket.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def expert_bookings_between(
+    session: Session, expert_id: int, after: datetime, until: datetime
+) -> list[Booking]:
+    """An expert's active appointments starting in [after, until), in time order."""
+    stmt = (
+        select(Booking)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(
+            Booking.status == BookingStatus.ACTIVE,
+            Slot.expert_id == expert_id,
+            Slot.starts_at >= after,
+            Slot.starts_at < until,
+        )
+        .options(joinedload(Booking.ticket), joinedload(Booking.slot).joinedload(Slot.desk))
+        .order_by(Slot.starts_at)
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def failed_email_count(session: Session, ticket_id: int) -> int:
+    """E-mails about a ticket parked after their last failed attempt (shown in the console)."""
+    stmt = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.ticket_id == ticket_id,
+        OutboxMessage.channel == "email",
+        OutboxMessage.status == OutboxStatus.FAILED,
+    )
+    return int(session.scalar(stmt) or 0)
+
+
 # --- outbox -----------------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from sportello.desk import queries
 from sportello.desk.models import (
     Booking,
     BookingStatus,
@@ -87,6 +88,11 @@ def ticket_detail(ticket_id: int, *, session: Session) -> Ticket:
     if ticket is None:
         raise SportelloError(ErrorCode.NOT_FOUND, "Richiesta non trovata.")
     return ticket
+
+
+def undelivered_emails(ticket_id: int, *, session: Session) -> int:
+    """E-mails about the ticket the outbox gave up on (the console shows a warning)."""
+    return queries.failed_email_count(session, ticket_id)
 
 
 def tickets_of_conversation(conversation_id: int, *, session: Session) -> list[Ticket]:

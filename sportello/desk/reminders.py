@@ -17,7 +17,7 @@ from sportello.config import Settings
 from sportello.desk import messages, queries
 from sportello.desk.models import Booking, OutboxKind
 from sportello.desk.notify import details
-from sportello.desk.outbox import enqueue_once, expert_address, volunteer_address
+from sportello.desk.outbox import ExpertNews, enqueue_once, expert_addresses, volunteer_address
 from sportello.desk.slots import aware
 
 
@@ -53,20 +53,23 @@ def queue_due_reminders(*, session: Session, settings: Settings, now: datetime) 
         if h is None:
             continue
         text = messages.reminder(h, details(booking, tz))
-        recipients = {
-            "volunteer": volunteer_address(booking.ticket),
-            "expert": expert_address(booking.slot.expert),
-        }
-        for who, address in recipients.items():
+        base = f"reminder:{booking.uid}:{booking.sequence}:{h}h"
+        payload = {"ticket_code": booking.ticket.code, "hours_before": h}
+        # The first route keeps the key it always had; a second one (e-mail) gets its own.
+        routes = [(f"{base}:volunteer", "volunteer", volunteer_address(booking.ticket))]
+        for i, address in enumerate(expert_addresses(booking.slot.expert, ExpertNews.BOOKING)):
+            key = f"{base}:expert" if i == 0 else f"{base}:expert:{address[0]}"
+            routes.append((key, "expert", address))
+        for key, who, address in routes:
             added += enqueue_once(
                 session,
-                key=f"reminder:{booking.uid}:{booking.sequence}:{h}h:{who}",
+                key=key,
                 kind=OutboxKind.REMINDER,
                 address=address,
                 text=text,
                 ticket_id=booking.ticket_id,
                 booking_id=booking.id,
-                payload={"ticket_code": booking.ticket.code, "hours_before": h},
+                payload={**payload, "audience": who, "topic": booking.ticket.topic},
                 now=moment,
             )
     return added

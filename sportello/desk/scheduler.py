@@ -1,7 +1,8 @@
-"""The reminder loop: queue due appointment reminders every so often, beside the channels.
+"""The reminder loop: queue due appointment reminders (and, with e-mail on, the experts'
+daily digests and agendas) every so often, beside the channels.
 
-Reminders are idempotent (one outbox row per booking, SEQUENCE and offset), so several
-processes running this loop at once never queue one twice.
+Both are idempotent (one outbox row per booking, SEQUENCE and offset; one per expert and
+local day), so several processes running this loop at once never queue one twice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.clock import Clock
 from sportello.config import Settings
+from sportello.desk.digests import queue_due_digests
 from sportello.desk.reminders import queue_due_reminders
 from sportello.periodic import running_every
 
@@ -25,6 +27,14 @@ def queue_reminders_once(sessions: sessionmaker[Session], settings: Settings, cl
         return queue_due_reminders(session=session, settings=settings, now=clock.now())
 
 
+def queue_digests_once(sessions: sessionmaker[Session], settings: Settings, clock: Clock) -> int:
+    """One unit of work: queue the experts' digests and agendas due by the clock (e-mail on)."""
+    if not settings.email_enabled:
+        return 0
+    with sessions.begin() as session:
+        return queue_due_digests(session=session, settings=settings, now=clock.now())
+
+
 def running_reminders(
     sessions: sessionmaker[Session], settings: Settings, clock: Clock
 ) -> AbstractAsyncContextManager[None]:
@@ -34,5 +44,8 @@ def running_reminders(
         queued = queue_reminders_once(sessions, settings, clock)
         if queued:
             logger.info("queued %d appointment reminders", queued)
+        daily = queue_digests_once(sessions, settings, clock)
+        if daily:
+            logger.info("queued %d e-mail digests and agendas", daily)
 
     return running_every("desk-reminders", settings.desk_reminder_check_seconds, work)

@@ -71,6 +71,7 @@ class Delivery(BaseModel):
     body: str
     payload: dict[str, Any]
     attempt: int
+    ticket_id: int | None = None  # for links back to the ticket (e-mail)
 
 
 class DeliveryReport(BaseModel):
@@ -133,6 +134,7 @@ class ExpertSeed(BaseModel):
     name: str
     contact: str = ""
     telegram_chat_id: str | None = None
+    email: str | None = None  # checked like at the CLI; absent = left as it is
     topics: list[Topic]
     availability: list[RuleSeed] = Field(default_factory=list)
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sportello.config import Settings
 from sportello.desk import queries
+from sportello.desk.expert_mail import normalize_email
 from sportello.desk.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -80,6 +81,8 @@ def apply_seed(
             data.example,
             True,
         )
+        if person.email:
+            expert.email = normalize_email(person.email)
         expert.topics = [ExpertTopic(topic=str(t)) for t in dict.fromkeys(person.topics)]
         session.add(expert)
         session.flush()

@@ -29,6 +29,7 @@ from sportello.desk.tickets import (
     list_tickets,
     open_ticket,
     reply,
+    volunteer_wrote,
 )
 
 __all__ = [
@@ -59,4 +60,5 @@ __all__ = [
     "refresh_slots",
     "reply",
     "reschedule",
+    "volunteer_wrote",
 ]

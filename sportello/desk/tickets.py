@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sportello.config import Settings
 from sportello.conversations.models import Conversation, Message, Role
-from sportello.desk import bookings, messages, notify, queries
+from sportello.desk import bookings, messages, notify, queries, queue
 from sportello.desk.events import load_expert, load_ticket, log_event
 from sportello.desk.models import BookingStatus, EventKind, Expert, Ticket, TicketStatus
 from sportello.desk.slots import aware, check_topic, experts_for_topic
@@ -68,6 +68,21 @@ def open_ticket(
     log_event(session, ticket.id, Actor.volunteer(), EventKind.OPENED, moment, topic=topic)
     notify.new_ticket(session, ticket, experts_for_topic(topic, session=session), moment)
     return ticket
+
+
+def volunteer_wrote(conversation_id: int, text: str, *, session: Session, now: datetime) -> int:
+    """The volunteer wrote again in a conversation with open tickets: the experts following
+    them hear of it (by e-mail, when they asked for it). Returns how many tickets were told.
+
+    Called by the volunteer use case once the message is stored (see the issue 17 notes).
+    """
+    moment = aware(now)
+    told = 0
+    for ticket in queue.tickets_of_conversation(conversation_id, session=session):
+        if ticket.status in OPEN_AND_OWNED and ticket.assigned_expert is not None:
+            notify.volunteer_wrote(session, ticket, text, moment)
+            told += 1
+    return told
 
 
 def _refuse_claim(ticket: Ticket, expert_id: int, action: Action) -> SportelloError:

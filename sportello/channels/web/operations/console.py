@@ -51,6 +51,7 @@ class TicketPage(BaseModel):
     can_close: bool
     can_cancel: bool
     unbook_booking_id: int | None
+    undelivered_emails: int = 0  # e-mails about it parked after their last attempt
 
 
 class AvailabilityView(BaseModel):
@@ -122,6 +123,7 @@ def ticket_page(svc: Services, who: Principal, ticket_id: int) -> TicketPage:
             unbook_booking_id=booking.id
             if booking is not None and (who.is_staff or is_mine)
             else None,
+            undelivered_emails=queue.undelivered_emails(ticket.id, session=session),
         )
 
 
