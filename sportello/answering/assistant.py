@@ -105,10 +105,7 @@ class Assistant:
             )
         resolved = context.resolve(text, history)
         found = self._intent(text)
-        intent = found.intent
-        if resolved.follow_up and intent in (Intent.VAGUE, Intent.OFF_TOPIC):
-            # "e per le APS?" says little alone; the earlier question gives it its subject.
-            intent = Intent.IN_SCOPE
+        intent = decision.route(found, follow_up=resolved.follow_up)
         if intent is Intent.VAGUE:
             return self._fixed(Action.CLARIFY, "clarify", language, "vague")
         if intent is Intent.INJECTION:

@@ -20,6 +20,14 @@ class Evidence:
     confidence: float
 
 
+def route(found: IntentResult, *, follow_up: bool = False) -> Intent:
+    """The intent the assistant acts on. A follow-up ("e per le APS?") says little alone and
+    takes its subject from the earlier question, so it is never vague or off-topic by itself."""
+    if follow_up and found.intent in (Intent.VAGUE, Intent.OFF_TOPIC):
+        return Intent.IN_SCOPE
+    return found.intent
+
+
 def leans_off_topic(found: IntentResult, *, follow_up: bool = False) -> bool:
     """Whether the examples place the message nearer off-topic requests than in-scope
     questions. Alone it never refuses: the caller weighs it against retrieval evidence."""
