@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import pickle
 import statistics
 import time
 from collections import Counter
@@ -33,7 +34,8 @@ from sportello.config import Settings
 from sportello.knowledge.service import build_knowledge
 
 ACTIONS = ["answer", "clarify", "escalate", "refuse"]
-MARGINS = [0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05]
+MARGINS = [0.0, 0.01, 0.02, 0.03]
+REFUSE_MARGINS = [0.0, 0.01, 0.02, 0.03, 0.04, 0.06]
 KS = [1, 3, 5]
 
 
@@ -110,7 +112,7 @@ def action(case: Case, intents: IntentClassifier, settings: Settings) -> str:
     """The assistant's decision (Assistant._plan), replayed from the stored measurements."""
     if case.guard:
         return "refuse"
-    found = intents.classify(case.text, case.vector)
+    found = intents.classify(case.text, case.vector, follow_up=case.follow_up)
     intent = decision.route(found, follow_up=case.follow_up)
     if intent is Intent.VAGUE:
         return "clarify"
@@ -159,6 +161,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=None)
     parser.add_argument("--margin", type=float, default=None)
     parser.add_argument("--misses", action="store_true", help="List the tune misses.")
+    parser.add_argument(
+        "--measured", type=Path, default=None, help="Reuse (or write) the measurements here."
+    )
     args = parser.parse_args()
     settings = Settings()
     assistant = build_assistant(settings, build_knowledge(settings))
@@ -169,22 +174,29 @@ def main() -> None:
         if line.strip()
     ]
     started = time.perf_counter()
-    cases = measure(assistant, items)
+    if args.measured is not None and args.measured.exists():
+        cases = [Case(**row) for row in pickle.loads(args.measured.read_bytes())]
+    else:
+        cases = measure(assistant, items)
+        if args.measured is not None:
+            args.measured.write_bytes(pickle.dumps([vars(c) for c in cases]))
     tune = [c for c in cases if c.split == "tune"]
     holdout = [c for c in cases if c.split == "holdout"]
     print(f"measured {len(cases)} questions in {time.perf_counter() - started:.0f} s")
     intents = assistant.intents
-    print("\nCalibration on tune (action accuracy):")
-    print("margin " + "".join(f"{'k=' + str(k):>8}" for k in KS))
+    print("\nCalibration on tune (action accuracy; rows: margin / refuse margin):")
+    print("margin refuse " + "".join(f"{'k=' + str(k):>8}" for k in KS))
     for margin in MARGINS:
-        row = []
-        for k in KS:
-            intents.k, intents.margin = k, margin
-            row.append(f"{accuracy(tune, intents, settings):>8.3f}")
-        print(f"{margin:>6.3f} " + "".join(row))
+        for refuse_margin in REFUSE_MARGINS:
+            row = []
+            for k in KS:
+                intents.k, intents.margin, intents.refuse_margin = k, margin, refuse_margin
+                row.append(f"{accuracy(tune, intents, settings):>8.3f}")
+            print(f"{margin:>6.3f} {refuse_margin:>6.3f} " + "".join(row))
     intents.k = args.k or settings.intent_k
     intents.margin = settings.intent_margin if args.margin is None else args.margin
-    print(f"\nChosen k={intents.k} margin={intents.margin}")
+    intents.refuse_margin = settings.intent_refuse_margin
+    print(f"\nChosen k={intents.k} margin={intents.margin} refuse={intents.refuse_margin}")
     for name, part in (("tune", tune), ("holdout", holdout)):
         print(
             f"\n{name}: {len(part)} questions, action accuracy "
@@ -196,7 +208,7 @@ def main() -> None:
         for case in tune:
             got = action(case, intents, settings)
             if got != case.expected:
-                found = intents.classify(case.text, case.vector)
+                found = intents.classify(case.text, case.vector, follow_up=case.follow_up)
                 print(
                     f"{case.id} {case.expected}->{got} best={found.best} m={found.margin:.3f} "
                     f"conf={case.confidence:.2f} fu={case.follow_up} {found.nearest[:2]} "

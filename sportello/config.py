@@ -109,13 +109,19 @@ class Settings(BaseSettings):
         3, ge=1, le=20, description="Nearest examples per intent averaged by the intent vote."
     )
     intent_margin: float = Field(
-        0.02,
+        0.01,
         ge=0,
         le=1,
         description=(
             "Lead the best intent needs over any intent of another action; below it the "
             "question is treated as in scope and retrieval evidence decides."
         ),
+    )
+    intent_refuse_margin: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="The lead a refusing intent (or any intent of a follow-up) needs.",
     )
     intent_reload_seconds: int = Field(
         60,

@@ -104,7 +104,7 @@ class Assistant:
                 Action.REFUSE, verdict.message_key, language, verdict.reason, values=verdict.values
             )
         resolved = context.resolve(text, history)
-        found = self._intent(text)
+        found = self._intent(text, resolved.follow_up)
         intent = decision.route(found, follow_up=resolved.follow_up)
         if intent is Intent.VAGUE:
             return self._fixed(Action.CLARIFY, "clarify", language, "vague")
@@ -151,12 +151,12 @@ class Assistant:
             )
         return resolved.query, hits, evidence.confidence
 
-    def _intent(self, text: str) -> IntentResult:
+    def _intent(self, text: str, follow_up: bool) -> IntentResult:
         """The intent step. The message is embedded through the retriever's embedder, whose
         query cache then serves retrieval of the same text: the step itself adds a matrix
         product over the examples (well under a millisecond)."""
         started = time.perf_counter()
-        found = self.intents.classify(text)
+        found = self.intents.classify(text, follow_up=follow_up)
         self.last_intent_ms = (time.perf_counter() - started) * 1e3
         self.last_intent = found
         logger.debug(
@@ -294,6 +294,7 @@ def build_intents(retriever: Retriever, settings: Settings, **options: object) -
         load_examples(),
         k=settings.intent_k,
         margin=settings.intent_margin,
+        refuse_margin=settings.intent_refuse_margin,
         cache_file=settings.resolved_data_dir() / "intents" / f"{retriever.embedder.name}.npz",
         **options,  # type: ignore[arg-type]
     )

@@ -34,7 +34,8 @@ INJECTION = _compile(
         r"prompt|vincol)",
         r"\b(?:dimentica|forget|disregard|scorda)\w*\s+(?:\w+\s+){0,4}(?:istruzion|regol|instruction|"
         r"rule|prompt|detto|said)",
-        r"system\s*(?:prompt|override|message)|prompt\s+di\s+sistema|messaggio\s+di\s+sistema",
+        r"system[\s_-]*(?:prompt|override|message)|prompt\s+di\s+sistema|messaggio\s+di\s+sistema|"
+        r"(?:tue|your)\s+istruzioni\s+interne|istruzioni\s+interne\s+complete|hidden\s+instructions",
         r"(?:nuove|new)\s+(?:istruzioni|instructions|rules|regole)",
         r"(?:rivela|mostra|mostrami|stampa|ripeti|dimmi|scrivi|print|reveal|show|repeat|tell me|"
         r"output|leak)\s+(?:\w+\s+){0,4}(?:istruzion|prompt|configurazion|instruction|"
