@@ -35,7 +35,7 @@ from sportello.knowledge.service import build_knowledge
 
 ACTIONS = ["answer", "clarify", "escalate", "refuse"]
 MARGINS = [0.0, 0.01, 0.02, 0.03]
-REFUSE_MARGINS = [0.0, 0.01, 0.02, 0.03, 0.04, 0.06]
+REFUSE_MARGINS = [0.0, 0.01, 0.02, 0.03]
 KS = [1, 3, 5]
 
 
@@ -80,7 +80,8 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
         language = detect_language(text)
         verdict = guards.check(text, settings.max_message_chars)
         resolved = context.resolve(text, turns)
-        vector = assistant.retriever.embedder.embed_query(text.strip())
+        # As the assistant votes: a follow-up with the earlier question it resolves to.
+        vector = assistant.retriever.embedder.embed_query(resolved.query.strip())
         confidence = 0.0
         if verdict is None:
             hits = assistant.retriever.search(resolved.query, SEARCH_K)
@@ -98,7 +99,7 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
                 item["id"],
                 split_of(item),
                 item["expected_action"],
-                text,
+                resolved.query,
                 np.asarray(vector),
                 verdict is not None,
                 resolved.follow_up,
@@ -112,7 +113,7 @@ def action(case: Case, intents: IntentClassifier, settings: Settings) -> str:
     """The assistant's decision (Assistant._plan), replayed from the stored measurements."""
     if case.guard:
         return "refuse"
-    found = intents.classify(case.text, case.vector, follow_up=case.follow_up)
+    found = intents.classify(case.text, case.vector)
     intent = decision.route(found, follow_up=case.follow_up)
     if intent is Intent.VAGUE:
         return "clarify"
@@ -208,7 +209,7 @@ def main() -> None:
         for case in tune:
             got = action(case, intents, settings)
             if got != case.expected:
-                found = intents.classify(case.text, case.vector, follow_up=case.follow_up)
+                found = intents.classify(case.text, case.vector)
                 print(
                     f"{case.id} {case.expected}->{got} best={found.best} m={found.margin:.3f} "
                     f"conf={case.confidence:.2f} fu={case.follow_up} {found.nearest[:2]} "

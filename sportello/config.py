@@ -106,10 +106,10 @@ class Settings(BaseSettings):
         ),
     )
     intent_k: int = Field(
-        3, ge=1, le=20, description="Nearest examples per intent averaged by the intent vote."
+        5, ge=1, le=20, description="Nearest examples per intent averaged by the intent vote."
     )
     intent_margin: float = Field(
-        0.01,
+        0.02,
         ge=0,
         le=1,
         description=(
@@ -118,10 +118,10 @@ class Settings(BaseSettings):
         ),
     )
     intent_refuse_margin: float = Field(
-        0.03,
+        0.0,
         ge=0,
         le=1,
-        description="The lead a refusing intent (or any intent of a follow-up) needs.",
+        description="The lead a refusing intent (wrongdoing, off-topic, injection) needs.",
     )
     intent_reload_seconds: int = Field(
         60,

@@ -104,7 +104,9 @@ class Assistant:
                 Action.REFUSE, verdict.message_key, language, verdict.reason, values=verdict.values
             )
         resolved = context.resolve(text, history)
-        found = self._intent(text, resolved.follow_up)
+        # A follow-up is voted on as retrieval will read it (the earlier question with it), so
+        # one embedding still serves both steps.
+        found = self._intent(resolved.query)
         intent = decision.route(found, follow_up=resolved.follow_up)
         if intent is Intent.VAGUE:
             return self._fixed(Action.CLARIFY, "clarify", language, "vague")
@@ -151,12 +153,12 @@ class Assistant:
             )
         return resolved.query, hits, evidence.confidence
 
-    def _intent(self, text: str, follow_up: bool) -> IntentResult:
+    def _intent(self, text: str) -> IntentResult:
         """The intent step. The message is embedded through the retriever's embedder, whose
         query cache then serves retrieval of the same text: the step itself adds a matrix
         product over the examples (well under a millisecond)."""
         started = time.perf_counter()
-        found = self.intents.classify(text, follow_up=follow_up)
+        found = self.intents.classify(text)
         self.last_intent_ms = (time.perf_counter() - started) * 1e3
         self.last_intent = found
         logger.debug(

@@ -12,8 +12,9 @@ multimodal intents whole ("in scope" spans nine subjects; a centroid blurs them 
 near nothing). The vectors are centred on the examples' mean first (see `_build`). The margin
 is the lead of the best intent over the best intent that would lead to a different action;
 below the margin the vote is not trusted and the message is treated as in scope, so retrieval
-evidence decides (an ambiguous question is answered or passed on, never refused on a hunch).
-Refusing intents and follow-ups need the larger `refuse_margin`.
+evidence decides. Refusing intents have their own `refuse_margin`: on the tune split a
+request for help with wrongdoing is worded like the in-scope question on the same subject, and
+any margin there let such requests through to an answer (bench/intents.py, the issue note).
 """
 
 from __future__ import annotations
@@ -189,9 +190,9 @@ class IntentClassifier:
         embedder: Embedder,
         examples: list[Example],
         *,
-        k: int = 3,
-        margin: float = 0.01,
-        refuse_margin: float = 0.03,
+        k: int = 5,
+        margin: float = 0.02,
+        refuse_margin: float = 0.0,
         cache_file: Path | None = None,
         stored: StoredExamples | None = None,
         generation: GenerationOf | None = None,
@@ -262,14 +263,8 @@ class IntentClassifier:
             logger.info("intent examples reloaded: %d in all", len(self.examples))
 
     # -- vote -----------------------------------------------------------------------------------
-    def classify(
-        self, text: str, vector: np.ndarray | None = None, *, follow_up: bool = False
-    ) -> IntentResult:
-        """The intent of `text`; pass `vector` when its query embedding is already known.
-
-        A refusing intent needs the larger `refuse_margin` (refusing an answerable question
-        costs more than passing it on), and so does any intent of a follow-up, whose few
-        words carry little of the conversation."""
+    def classify(self, text: str, vector: np.ndarray | None = None) -> IntentResult:
+        """The intent of `text`; pass `vector` when its query embedding is already known."""
         self.refresh_if_changed()
         examples, matrix, labels, center = self.index
         if vector is None:
@@ -301,10 +296,8 @@ class IntentClassifier:
                 if examples[i].intent is Intent.WRONGDOING and examples[i].lawful
             ]
             lawful = paths[0] if paths else None
-        strict = follow_up or ACTION_OF[best] == "refuse"
-        decided = (
-            best if margin >= (self.refuse_margin if strict else self.margin) else Intent.IN_SCOPE
-        )
+        needed = self.refuse_margin if ACTION_OF[best] == "refuse" else self.margin
+        decided = best if margin >= needed else Intent.IN_SCOPE
         return IntentResult(
             intent=decided,
             best=best,

@@ -123,7 +123,8 @@ def test_held_out_utterances(assistant: Assistant, intent: Intent, text: str) ->
 def test_ambiguous_goes_to_retrieval_not_refusal(
     real_kb: KnowledgeBase, real_kb_settings: Settings
 ) -> None:
-    """Below the margin the vote is not trusted: in scope, and the evidence decides."""
+    """Below the margin the vote is not trusted: in scope, and the evidence decides (here a
+    refuse margin no lead can reach)."""
     strict = real_kb_settings.model_copy(update={"intent_refuse_margin": 1.0})
     assistant = build_assistant(strict, real_kb)
     text = HELD_OUT[Intent.WRONGDOING][1]
@@ -132,8 +133,6 @@ def test_ambiguous_goes_to_retrieval_not_refusal(
     assert not found.confident
     reply = assistant.reply([], text)
     assert reply.action in (Action.ANSWER, Action.ESCALATE)
-    # A follow-up needs the larger margin too: a few words carry little of the conversation.
-    assert assistant.intents.classify("e per le APS?", follow_up=True).intent is Intent.IN_SCOPE
 
 
 @pytest.mark.parametrize(
