@@ -288,14 +288,7 @@ class IntentClassifier:
         margin = best_score - other
         order = np.argsort(-sims)[:5]
         nearest = tuple(examples[i].id for i in order)
-        lawful = None
-        if best is Intent.WRONGDOING:
-            paths = [
-                examples[i].lawful
-                for i in order
-                if examples[i].intent is Intent.WRONGDOING and examples[i].lawful
-            ]
-            lawful = paths[0] if paths else None
+        lawful = _lawful_path(examples, sims) if best is Intent.WRONGDOING else None
         needed = self.refuse_margin if ACTION_OF[best] == "refuse" else self.margin
         decided = best if margin >= needed else Intent.IN_SCOPE
         return IntentResult(
@@ -307,3 +300,14 @@ class IntentClassifier:
             scores={i: round(s, 4) for i, s in scores.items()},
             lawful=lawful,
         )
+
+
+def _lawful_path(examples: list[Example], sims: np.ndarray, nearest: int = 3) -> str | None:
+    """The lawful path most of the nearest wrongdoing examples name, weighted by similarity."""
+    votes: dict[str, float] = {}
+    wrongdoing = [i for i in np.argsort(-sims) if examples[i].intent is Intent.WRONGDOING]
+    for i in wrongdoing[:nearest]:
+        path = examples[i].lawful
+        if path:
+            votes[path] = votes.get(path, 0.0) + max(float(sims[i]), 0.0)
+    return max(votes, key=lambda p: votes[p]) if votes else None
