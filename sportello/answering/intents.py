@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -131,7 +132,8 @@ def embed_examples(
     with _MEMORY_LOCK:
         missing = [t for t in dict.fromkeys(texts) if (embedder.name, t) not in _MEMORY]
     if missing and cache_file is not None and cache_file.exists():
-        stored = np.load(cache_file)
+        with np.load(cache_file) as data:
+            stored = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
         with _MEMORY_LOCK:
             for text in missing:
                 if _key(text) in stored:
@@ -151,8 +153,11 @@ def embed_examples(
             if cache_file is not None:
                 known = {_key(t): v for (name, t), v in _MEMORY.items() if name == embedder.name}
                 cache_file.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache_file.with_suffix(".tmp.npz")
-                np.savez(partial, **known)
+                # Workers starting together each write their own file, then swap it in whole.
+                partial = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
+                np.savez(
+                    partial, keys=np.array(list(known)), vectors=np.stack(list(known.values()))
+                )
                 partial.replace(cache_file)
     with _MEMORY_LOCK:
         matrix = np.stack([_MEMORY[(embedder.name, t)] for t in texts]) if texts else None
