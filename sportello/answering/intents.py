@@ -216,7 +216,7 @@ class IntentClassifier:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._generation = ""
-        self._checked_at = -float("inf")
+        self._checked_at = monotonic()  # the examples below are as fresh as this instant
         self.startup_seconds = 0.0
         started = time.perf_counter()
         self._build(self.base + self._load_stored())
