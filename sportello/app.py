@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from sportello.answering.assistant import Assistant
+from sportello.answering import queries as answering_queries
+from sportello.answering.assistant import Assistant, build_intents
 from sportello.answering.llm import LLMComposer, build_chat_model
 from sportello.answering.prompts import Prompts
 from sportello.clock import Clock, SystemClock
@@ -23,6 +26,7 @@ from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,11 +42,29 @@ class Services:
     exchange: Exchange
 
 
-def build_assistant(settings: Settings, knowledge: KnowledgeBase) -> Assistant:
+def build_assistant(
+    settings: Settings, knowledge: KnowledgeBase, sessions: sessionmaker[Session] | None = None
+) -> Assistant:
+    """The assistant; with `sessions`, the intent vote also reads the examples staff added
+    (checked for changes every `intent_reload_seconds`)."""
     prompts = Prompts()
     model = build_chat_model(settings)
     llm = LLMComposer(model, prompts) if model is not None else None
-    return Assistant(knowledge.retriever, settings, prompts, llm)
+    intents = None
+    if sessions is not None:
+        intents = build_intents(
+            knowledge.retriever,
+            settings,
+            stored=partial(_read, sessions, answering_queries.stored_examples),
+            generation=partial(_read, sessions, answering_queries.generation),
+            reload_seconds=settings.intent_reload_seconds,
+        )
+    return Assistant(knowledge.retriever, settings, prompts, llm, intents)
+
+
+def _read(sessions: sessionmaker[Session], query: Callable[..., T]) -> T:
+    with sessions.begin() as session:
+        return query(session=session)
 
 
 def build_services(
@@ -60,7 +82,7 @@ def build_services(
         upgrade(engine)
     sessions = make_sessionmaker(engine, clock)
     knowledge = build_knowledge(settings, embedder)
-    assistant = build_assistant(settings, knowledge)
+    assistant = build_assistant(settings, knowledge, sessions)
     return Services(
         settings=settings,
         clock=clock,

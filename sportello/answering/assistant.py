@@ -1,7 +1,7 @@
 """The Assistant: the one entry point that turns a message into a Reply (all channels, eval, CLI).
 
-Flow: guards → vague? → asks for a person / specific case? → follow-up resolution → hybrid
-retrieval → confidence → answer (extractive or LLM, with citations) or escalate / refuse.
+Flow: rules (guards) → intent by nearest labelled examples → follow-up resolution → hybrid
+retrieval → evidence → answer (extractive or LLM, with citations), clarify, escalate or refuse.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from sportello.answering import context, decision, guards
 from sportello.answering.extractive import ExtractiveComposer, render
+from sportello.answering.intents import Intent, IntentClassifier, IntentResult, load_examples
 from sportello.answering.language import detect_language
 from sportello.answering.llm import LLMComposer, LLMError
 from sportello.answering.prompts import Prompts
@@ -32,12 +33,16 @@ class Assistant:
         settings: Settings,
         prompts: Prompts | None = None,
         llm: LLMComposer | None = None,
+        intents: IntentClassifier | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
         self.prompts = prompts or Prompts()
         self.extractive = ExtractiveComposer(retriever.keywords)
         self.llm = llm
+        self.intents = intents or build_intents(retriever, settings)
+        self.last_intent: IntentResult | None = None
+        self.last_intent_ms = 0.0  # time the intent step added to the last reply
 
     # -- public API ---------------------------------------------------------------------------
     def reply(self, history: list[Turn], text: str) -> Reply:
@@ -99,11 +104,19 @@ class Assistant:
                 Action.REFUSE, verdict.message_key, language, verdict.reason, values=verdict.values
             )
         resolved = context.resolve(text, history)
-        if decision.is_vague(text) and not resolved.follow_up:
+        # A follow-up is voted on as retrieval will read it (the earlier question with it), so
+        # one embedding still serves both steps.
+        found = self._intent(resolved.query)
+        intent = decision.route(found, follow_up=resolved.follow_up)
+        if intent is Intent.VAGUE:
             return self._fixed(Action.CLARIFY, "clarify", language, "vague")
-        if decision.asks_for_human(text):
+        if intent is Intent.INJECTION:
+            return self._fixed(Action.REFUSE, "refuse_injection", language, "injection")
+        if intent is Intent.WRONGDOING:
+            return self._wrongdoing(found, language)
+        if intent is Intent.WANTS_PERSON:
             return self._escalate("escalate_requested", "requested", resolved.query, language)
-        if decision.is_specific_case(text):
+        if intent is Intent.PERSONAL_CASE:
             return self._escalate("escalate_case", "specific_case", resolved.query, language)
         hits = self.retriever.search(resolved.query, SEARCH_K)
         evidence = decision.evidence(
@@ -116,9 +129,11 @@ class Assistant:
             dense_only=language == "en",
         )
         if (
-            not guards.mentions_domain(resolved.query)
+            decision.leans_off_topic(found, follow_up=resolved.follow_up)
             and evidence.confidence < self.settings.off_topic_threshold
         ):
+            # Off-topic on the evidence of the whole question: the examples lean that way and
+            # the knowledge base has nothing solid to say about it.
             return self._fixed(
                 Action.REFUSE,
                 "refuse_off_topic",
@@ -137,6 +152,38 @@ class Assistant:
                 confidence=evidence.confidence,
             )
         return resolved.query, hits, evidence.confidence
+
+    def _intent(self, text: str) -> IntentResult:
+        """The intent step. The message is embedded through the retriever's embedder, whose
+        query cache then serves retrieval of the same text: the step itself adds a matrix
+        product over the examples (well under a millisecond)."""
+        started = time.perf_counter()
+        found = self.intents.classify(text)
+        self.last_intent_ms = (time.perf_counter() - started) * 1e3
+        self.last_intent = found
+        logger.debug(
+            "intent %s (best %s, margin %.3f) in %.1f ms",
+            found.intent,
+            found.best,
+            found.margin,
+            self.last_intent_ms,
+        )
+        return found
+
+    def _wrongdoing(self, found: IntentResult, language: str) -> Reply:
+        """Decline in one plain sentence, then the lawful path when there is one."""
+        parts = [self.prompts.text("refuse_wrongdoing", language)]
+        if found.lawful:
+            parts.append(self.prompts.text(f"lawful_{found.lawful}", language))
+            parts.append(self.prompts.text("wrongdoing_expert", language))
+        return Reply(
+            text=" ".join(parts),
+            action=Action.REFUSE,
+            confidence=0.0,
+            offer_expert=found.lawful is not None,
+            language=language,
+            reason="wrongdoing",
+        )
 
     def _fixed(
         self,
@@ -239,6 +286,20 @@ class Assistant:
             if len(out) == 3:
                 break
         return tuple(out)
+
+
+def build_intents(retriever: Retriever, settings: Settings, **options: object) -> IntentClassifier:
+    """The intent classifier over the examples in prompts/intents/, embedded with the
+    retriever's model; `options` (staff examples, reload) come from the composition root."""
+    return IntentClassifier(
+        retriever.embedder,
+        load_examples(),
+        k=settings.intent_k,
+        margin=settings.intent_margin,
+        refuse_margin=settings.intent_refuse_margin,
+        cache_file=settings.resolved_data_dir() / "intents" / f"{retriever.embedder.name}.npz",
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def _topic(hits: list[RetrievedChunk]) -> str | None:

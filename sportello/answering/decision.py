@@ -1,67 +1,13 @@
-"""Decide between answer, clarify and escalate from the text and the retrieval evidence."""
+"""Weigh the retrieval evidence behind an answer, and the intent vote against it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sportello.answering.intents import Intent, IntentResult
 from sportello.knowledge.keyword_index import tokenize
 from sportello.knowledge.retrieval import RetrievedChunk
-
-
-def _compile(patterns: list[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-
-
-# The person asks for a human, a call or an appointment.
-HUMAN_REQUEST = _compile(
-    [
-        r"\b(?:parlare|parlarne|sentire|confrontarmi|confrontarci)\s+(?:\w+\s+){0,3}(?:con|a)\s+"
-        r"(?:\w+\s+){0,2}(?:persona|operat\w+|espert\w+|consulent\w+|umano|qualcuno|referente|"
-        r"commercialista|avvocato)",
-        r"\b(?:appuntament\w*|prenot\w+|fissare|ricevimento|colloquio|incontro)\b.{0,60}"
-        r"(?:sportello|espert\w*|operat\w*|consulent\w*|call|chiamata|videochiamata|online|"
-        r"in presenza)",
-        r"\b(?:fissare|prenotare|prendere|avere|chiedere)\s+(?:\w+\s+){0,2}(?:appuntament\w*|call|"
-        r"chiamata|videochiamata|colloquio|consulenza)",
-        r"\b(?:voglio|vorrei|possiamo|posso)\s+(?:\w+\s+){0,2}(?:un|una)\s+(?:espert\w+|operat\w+|"
-        r"consulent\w+|persona)",
-        r"\b(?:richiamatemi|chiamatemi|mi richiamate|mi chiamate|contattatemi)\b",
-        r"\b(?:talk|speak)\s+(?:to|with)\s+(?:a|an|the|someone|somebody)?\s*(?:human|person|expert|"
-        r"advisor|someone|somebody|operator)",
-        r"\b(?:book|schedule|arrange)\s+(?:a|an)\s+(?:appointment|call|meeting|slot)|\bappointment\b",
-    ]
-)
-
-# The question is about the person's own documents, letters received, accounts or a dispute.
-SPECIFIC_CASE = _compile(
-    [
-        r"\b(?:ve|te|glielo|vel)\s*l[oa]\s+(?:mando|invio|giro|allego)|\bvi\s+(?:mando|invio|giro|"
-        r"allego)\b|\bin allegato\b|\ballego\b|\bti (?:mando|invio|giro)\b",
-        r"\b(?:potete|puoi|potresti|potreste|riuscite|riesci|ci aiutate|mi aiutate|aiutateci|"
-        r"aiutatemi)\s+(?:a\s+)?(?:\w+\s+){0,2}(?:controllar\w*|verificar\w*|rivedere|rileggere|"
-        r"correggere|sistemar\w*|compilar\w*|esaminar\w*|guardar\w*|redigere|riscrivere|"
-        r"preparar\w*|rispondere)\b",
-        r"\b(?:ci|mi)\s+(?:ha|hanno)\s+(?:mandato|inviato|notificato|scritto|contestato)|\babbiamo "
-        r"ricevuto\s+(?:una|un)\s+(?:lettera|pec|avviso|cartella|accertamento|diffida|sanzione|"
-        r"multa|verbale|questionario|richiesta)",
-        r"\bquestionari\w*|\bdiffid\w*|\bcontenzios\w*|\bricorso contro\b|\bfare causa\b|"
-        r"\bcausa (?:legale|civile)\b|\bdenuncia\w*\b|\bsinistro\b|\breclamo\b|\bcartella esattoriale",
-        r"\b(?:il|lo|la|i|le)\s+(?:nostr\w+|mi\w+)\s+(?:statuto|bilancio|rendiconto|regolamento|"
-        r"verbale|atto costitutivo|contratto|convenzione|progetto|domanda)\b.{0,60}"
-        r"(?:è|e'|sono|va|vanno|risulta)\s+(?:a norma|corrett|giust|valid|in regola|ok\b|bene)",
-        r"\b(?:review|check|fix)\s+(?:our|my)\s+(?:statute|accounts|bylaws|budget|application)",
-    ]
-)
-
-_VAGUE_WORDS = set(
-    tokenize(
-        "aiuto info informazioni informazione domanda domande ciao salve buongiorno buonasera "
-        "help hello hi hey grazie ok dubbio problema questione supporto assistenza sportello "
-        "qualcosa vorrei sapere chiedere"
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -74,18 +20,21 @@ class Evidence:
     confidence: float
 
 
-def is_vague(text: str) -> bool:
-    """Too little to search on: no word beyond greetings and "aiuto"/"info"."""
-    words = tokenize(text)
-    return not [w for w in words if w not in _VAGUE_WORDS]
+def route(found: IntentResult, *, follow_up: bool = False) -> Intent:
+    """The intent the assistant acts on. A follow-up ("e per le APS?") says little alone and
+    takes its subject from the earlier question, so it is never vague or off-topic by itself."""
+    if follow_up and found.intent in (Intent.VAGUE, Intent.OFF_TOPIC):
+        return Intent.IN_SCOPE
+    return found.intent
 
 
-def asks_for_human(text: str) -> bool:
-    return bool(HUMAN_REQUEST.search(text))
-
-
-def is_specific_case(text: str) -> bool:
-    return bool(SPECIFIC_CASE.search(text))
+def leans_off_topic(found: IntentResult, *, follow_up: bool = False) -> bool:
+    """Whether the examples place the message nearer off-topic requests than in-scope
+    questions. Alone it never refuses: the caller weighs it against retrieval evidence."""
+    if follow_up:
+        return False
+    scores = found.scores
+    return scores.get(Intent.OFF_TOPIC, 0.0) > scores.get(Intent.IN_SCOPE, 0.0)
 
 
 def evidence(

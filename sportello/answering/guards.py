@@ -1,5 +1,10 @@
-"""Guards that run before retrieval: empty, too long, injection, abuse, unlawful, off-topic.
+"""Rules that run before the intent step: empty, too long, injection markers, abuse, requests
+for other people's data.
 
+These are what rules do best: markers that are unambiguous as strings (a system-prompt tag, an
+insult, "dammi i dati di un altro utente"). Everything that needs the meaning of the whole
+question (off-topic, wrongdoing, wants a person, personal case, vague) is decided by the intent
+examples (sportello.answering.intents) and retrieval evidence, never by keyword lists here.
 Each guard is a list of patterns over a normalised text (lower case, accents kept, spacing
 folded), in Italian and English. A match refuses politely; nothing here raises.
 """
@@ -10,12 +15,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sportello.knowledge.keyword_index import tokenize
-
 
 @dataclass(frozen=True)
 class Verdict:
-    reason: str  # empty | too_long | injection | abuse | unlawful | off_topic
+    reason: str  # empty | too_long | injection | abuse | unlawful (other people's data)
     message_key: str
     values: dict[str, object]
 
@@ -31,7 +34,8 @@ INJECTION = _compile(
         r"prompt|vincol)",
         r"\b(?:dimentica|forget|disregard|scorda)\w*\s+(?:\w+\s+){0,4}(?:istruzion|regol|instruction|"
         r"rule|prompt|detto|said)",
-        r"system\s*(?:prompt|override|message)|prompt\s+di\s+sistema|messaggio\s+di\s+sistema",
+        r"system[\s_-]*(?:prompt|override|message)|prompt\s+di\s+sistema|messaggio\s+di\s+sistema|"
+        r"(?:tue|your)\s+istruzioni\s+interne|istruzioni\s+interne\s+complete|hidden\s+instructions",
         r"(?:nuove|new)\s+(?:istruzioni|instructions|rules|regole)",
         r"(?:rivela|mostra|mostrami|stampa|ripeti|dimmi|scrivi|print|reveal|show|repeat|tell me|"
         r"output|leak)\s+(?:\w+\s+){0,4}(?:istruzion|prompt|configurazion|instruction|"
@@ -62,35 +66,12 @@ ABUSE = _compile(
     ]
 )
 
+# Asks for other people's data or conversations: a privacy rule, not a judgement of intent.
 UNLAWFUL = _compile(
     [
-        r"ricevut\w*\s+(?:\w+\s+){0,3}(?:fals|finte?|gonfiat|fittizi)|(?:fals|finte?)\w*\s+ricevut",
-        r"(?:fake|false|forged)\s+(?:receipt|invoice|donation)",
-        r"(?:evadere|eludere|non pagare|nascondere)\s+(?:\w+\s+){0,3}(?:tasse|imposte|fisco|iva|"
-        r"all'agenzia|guardia di finanza)|\bin nero\b|evasione fiscale",
-        r"(?:riciclare|ripulire)\s+(?:\w+\s+){0,2}(?:denaro|soldi)|money laundering",
         r"(?:dammi|dimmi|mostrami|give me|show me)\s+(?:\w+\s+){0,4}(?:dati|numero|email|indirizzo|"
         r"telefono|conversazion|messaggi|data|phone|address)\s+(?:\w+\s+){0,3}(?:di altr|"
         r"degli altri|di un altro|di un'altra|dell'utente|other users?|another user|someone else)",
-        r"(?:diffama|screditare|calunnia|infangare)\w*",
-    ]
-)
-
-OFF_TOPIC = _compile(
-    [
-        r"cripto\w*|crypto\w*|bitcoin|ethereum|\bnft\b|trading|forex|investi\w*\s+in\s+borsa|"
-        r"\bazioni\s+(?:da|su cui)\s+compr|stock market|which stocks",
-        r"\bsanremo|serie a\b|champions|calcio\w*|partita di|scudetto|formula 1|motogp|fantacalcio|"
-        r"football|soccer|\bnba\b",
-        r"\bmeteo\b|previsioni del tempo|che tempo fa|weather",
-        r"\bricett\w*|come si cucina|recipe|oroscopo|horoscope|lotto\s+numeri|numeri del lotto|"
-        r"\bgratta e vinci",
-        r"\bdiagnosi|sintom\w*|farmac\w*|medicin\w*\s+per|mal di (?:testa|pancia|gola)|"
-        r"\bsymptoms?\b",
-        r"(?:compiti|tema|versione)\s+(?:di|per)\s+(?:scuola|latino|greco|italiano|matematica)|"
-        r"homework|barzellett\w*|\bjoke\b|poesia d'amore|love poem",
-        r"(?:chi|who)\s+(?:vincer|votare|vota|will win|should i vote)|elezioni|election",
-        r"(?:scrivimi|write me|scrivi)\s+(?:\w+\s+){0,3}(?:codice|programma|script|code|python)",
     ]
 )
 
@@ -125,38 +106,4 @@ def check(text: str, max_chars: int) -> Verdict | None:
         return Verdict("abuse", "refuse_abuse", {})
     if UNLAWFUL.search(clean):
         return Verdict("unlawful", "refuse_unlawful", {})
-    if OFF_TOPIC.search(clean):
-        return Verdict("off_topic", "refuse_off_topic", {})
     return None
-
-
-# Stems of the words that place a question inside Sportello's subject.
-_DOMAIN_WORDS = """
-associazione associazioni associati soci socio ente enti ets odv aps onlus terzo settore runts
-registro volontario volontari volontariato statuto statuti atto costitutivo assemblea
-direttivo presidente bilancio rendiconto contabilità fiscale fisco tasse imposta imposte iva
-tributi detrazione deduzione donazione donazioni donatori erogazioni cinquepermille raccolta
-fondi fundraising crowdfunding campagna bando bandi fondazione fondazioni finanziamento contributo
-contributi comune comuni pubblica amministrazione coprogettazione coprogrammazione convenzione
-convenzioni accreditamento patto patti collaborazione beni comuni sussidiarietà impresa sociale
-cooperativa cooperative filantropico rete reti associativa mutuo soccorso lavoratori dipendenti
-rimborsi rimborso assicurazione polizza sportello esperto esperti appuntamento prenotazione
-prenotare consulenza operatore notaio personalità giuridica patrimonio libri verbali revisore
-organo controllo trasparenza compensi lotteria tombola pesca beneficenza lasciti lascito
-testamento sponsorizzazione sponsor art bonus social codice riforma ministero agenzia entrate
-spid pec cie iscrizione iscriversi cancellazione trasmigrazione nonprofit non profit charity
-volunteer volunteers association associations donation donations fundraising tax register
-members charity grant grants municipality statute accounts
-sagra sagre festa feste evento eventi manifestazione manifestazioni iniziativa iniziative
-comitato comitati circolo circoli parrocchia oratorio pro loco quartiere cittadini cittadinanza
-gruppo gruppi volontariato solidarietà sociale sociali beneficenza scia somministrazione
-partita iva fattura fatture ricevuta ricevute contabile commercialista consulente firma soci
-tesseramento tessera quota quote sede locali immobile comodato affitto sponsor regione
-provincia ministero bandi progetti rendicontazione rendicontare
-"""
-DOMAIN_STEMS = frozenset(tokenize(_DOMAIN_WORDS))
-
-
-def mentions_domain(text: str) -> bool:
-    """Whether the text uses at least one word of Sportello's subject."""
-    return any(stem in DOMAIN_STEMS for stem in tokenize(text))

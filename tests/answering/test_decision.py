@@ -1,62 +1,39 @@
-"""The rules that pick clarify and escalate."""
+"""How the intent vote is routed and weighed against retrieval evidence (pure logic)."""
 
 from __future__ import annotations
 
 import pytest
 
 from sportello.answering import decision
+from sportello.answering.intents import Intent, IntentResult
+
+
+def result(intent: Intent, best: Intent | None = None, **scores: float) -> IntentResult:
+    return IntentResult(
+        intent=intent,
+        best=best or intent,
+        score=0.5,
+        margin=0.1,
+        nearest=("x",),
+        scores={Intent(k): v for k, v in scores.items()},
+    )
+
+
+@pytest.mark.parametrize("intent", [Intent.VAGUE, Intent.OFF_TOPIC])
+def test_a_follow_up_takes_its_subject_from_the_conversation(intent: Intent) -> None:
+    assert decision.route(result(intent), follow_up=True) is Intent.IN_SCOPE
+    assert decision.route(result(intent)) is intent
 
 
 @pytest.mark.parametrize(
-    "text", ["aiuto", "info", "Ciao!", "buongiorno, ho una domanda", "help", "vorrei sapere"]
+    "intent", [Intent.WRONGDOING, Intent.INJECTION, Intent.WANTS_PERSON, Intent.PERSONAL_CASE]
 )
-def test_vague(text: str) -> None:
-    assert decision.is_vague(text)
+def test_a_follow_up_keeps_a_clear_intent(intent: Intent) -> None:
+    assert decision.route(result(intent), follow_up=True) is intent
 
 
-@pytest.mark.parametrize("text", ["aiuto con il RUNTS", "info 5 per mille", "bilancio?"])
-def test_not_vague(text: str) -> None:
-    assert not decision.is_vague(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "vorrei fissare una call con un operatore dello sportello",
-        "posso parlare con una persona?",
-        "Vorrei un appuntamento con un esperto fiscale",
-        "chiamatemi per favore",
-        "I would like to talk to a human",
-        "can I book an appointment?",
-    ],
-)
-def test_asks_for_human(text: str) -> None:
-    assert decision.asks_for_human(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Abbiamo scritto un regolamento interno per i rimborsi, ve lo mando: potete dirmi se è a norma?",
-        "L'Agenzia delle Entrate ci ha mandato un questionario, ci aiutate a compilarlo?",
-        "Potete controllare il nostro statuto?",
-        "Abbiamo ricevuto una diffida dal comune",
-        "il nostro bilancio 2025 è corretto? ve lo allego",
-        "Can you review our statute?",
-    ],
-)
-def test_specific_case(text: str) -> None:
-    assert decision.is_specific_case(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Dobbiamo cambiare lo statuto per adeguarlo a una nuova legge: paghiamo l'imposta di registro?",
-        "Quali libri sociali deve tenere un'associazione?",
-        "Come si compila il rendiconto del 5 per mille?",
-    ],
-)
-def test_general_questions_are_not_cases(text: str) -> None:
-    assert not decision.is_specific_case(text)
-    assert not decision.asks_for_human(text)
+def test_leaning_off_topic_compares_with_in_scope() -> None:
+    leaning = result(Intent.IN_SCOPE, Intent.OFF_TOPIC, off_topic=0.42, in_scope=0.40)
+    assert decision.leans_off_topic(leaning)
+    assert not decision.leans_off_topic(leaning, follow_up=True)
+    assert not decision.leans_off_topic(result(Intent.IN_SCOPE, off_topic=0.2, in_scope=0.5))

@@ -208,8 +208,40 @@ def try_question(
 @router.get("/gaps")
 def gaps(request: Request, who: Principal = Who, days: int = Query(30, ge=1, le=365)) -> Response:
     """Questions refused, escalated, unsure or thumbed down, grouped into themes."""
-    view = ops.gaps(security.services(request), days)
-    return page(request, "admin/gaps.html", {"view": view})
+    svc = security.services(request)
+    view = ops.gaps(svc, days)
+    return page(
+        request,
+        "admin/gaps.html",
+        {
+            "view": view,
+            "should_have_been": ops.SHOULD_HAVE_BEEN,
+            "intent_examples": ops.intent_examples(svc),
+        },
+    )
+
+
+@router.post("/gaps/examples")
+def add_intent_example(
+    request: Request,
+    intent: str = Form(..., max_length=20),
+    text: str = Form(..., max_length=2000),
+    message_id: int | None = Form(None),
+    days: int = Form(30, ge=1, le=365),
+    who: Principal = Who,
+) -> Response:
+    """Teach the assistant what this message should have been (a new labelled example)."""
+    ops.add_intent_example(
+        security.services(request), who, intent=intent, text=text, message_id=message_id
+    )
+    return RedirectResponse(f"/admin/gaps?days={days}&ok=example#esempi", status_code=303)
+
+
+@router.post("/gaps/examples/{example_id}/remove")
+def remove_intent_example(request: Request, example_id: int, who: Principal = Who) -> Response:
+    """Take back an example added by mistake."""
+    ops.remove_intent_example(security.services(request), example_id)
+    return RedirectResponse("/admin/gaps?ok=example_removed#esempi", status_code=303)
 
 
 @router.get("/gaps.csv")

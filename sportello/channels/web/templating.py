@@ -41,6 +41,8 @@ NOTICES = {
     "retired": "Documento ritirato: non viene più usato nelle risposte.",
     "restored": "Documento ripristinato.",
     "promoted": "Nuova FAQ aggiunta alla base di conoscenza.",
+    "example": "Esempio salvato: l'assistente ne terrà conto entro pochi minuti.",
+    "example_removed": "Esempio eliminato.",
     "logged_out": "Sei uscito.",
     "feedback": "Grazie per il tuo voto.",
     "erased": "I tuoi dati sono stati cancellati. Puoi iniziare una nuova conversazione.",

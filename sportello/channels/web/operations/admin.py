@@ -7,6 +7,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from sportello.accounts.service import Principal
+from sportello.answering import queries as answering_queries
+from sportello.answering.intents import Intent
 from sportello.app import Services
 from sportello.channels.web.jobs import IndexWork
 from sportello.clock import local_today
@@ -67,6 +70,7 @@ class TryView(BaseModel):
 
 
 class GapExample(BaseModel):
+    message_id: int
     at: datetime
     question: str
     reasons: list[str]
@@ -85,6 +89,25 @@ class GapsView(BaseModel):
     days: int
     total: int
     themes: list[ThemeView]
+
+
+class IntentExampleView(BaseModel):
+    id: int
+    intent: str
+    text: str
+    at: datetime
+
+
+# "Avrebbe dovuto essere…": what staff pick in the gaps view, and the intent it teaches.
+SHOULD_HAVE_BEEN = {
+    Intent.WANTS_PERSON: "inoltrata all'esperto: chiede una persona o un appuntamento",
+    Intent.PERSONAL_CASE: "inoltrata all'esperto: caso concreto, documento o controversia",
+    Intent.WRONGDOING: "rifiutata: chiede aiuto per qualcosa di illecito",
+    Intent.OFF_TOPIC: "rifiutata: fuori dai temi dello sportello",
+    Intent.INJECTION: "rifiutata: tenta di manipolare l'assistente",
+    Intent.IN_SCOPE: "risposta: domanda generale sui temi dello sportello",
+    Intent.VAGUE: "chiarimento: troppo vaga per cercare",
+}
 
 
 class PromotableReply(BaseModel):
@@ -281,6 +304,7 @@ def gaps(svc: Services, days: int) -> GapsView:
                 reasons=t.reasons,
                 examples=[
                     GapExample(
+                        message_id=g.message_id,
                         at=g.at,
                         question=g.question,
                         reasons=[r.value for r in g.reasons],
@@ -360,3 +384,42 @@ def dashboard(svc: Services, days: int) -> Dashboard:
             replied_tickets=len(hours),
             bookings_per_desk=desk_stats.bookings_per_desk(session=session, since=since),
         )
+
+
+def add_intent_example(
+    svc: Services, who: Principal, *, intent: str, text: str, message_id: int | None
+) -> IntentExampleView:
+    """Store what a message should have been as a labelled example; the assistant reads it at
+    its next check (every `intent_reload_seconds`), in every worker."""
+    try:
+        chosen = Intent(intent)
+    except ValueError:
+        raise SportelloError(
+            ErrorCode.INVALID_INPUT, "Scegli che cosa avrebbe dovuto essere."
+        ) from None
+    text = " ".join(text.split())
+    if not text:
+        raise SportelloError(ErrorCode.INVALID_INPUT, "Il testo dell'esempio è vuoto.")
+    with svc.sessions.begin() as session:
+        row = answering_queries.add_example(
+            session=session,
+            intent=chosen,
+            text=text,
+            source_message_id=message_id,
+            created_by=who.user_id,
+        )
+        return IntentExampleView(id=row.id, intent=row.intent, text=row.text, at=row.created_at)
+
+
+def intent_examples(svc: Services) -> list[IntentExampleView]:
+    with svc.sessions.begin() as session:
+        rows = answering_queries.list_examples(session=session)
+        return [
+            IntentExampleView(id=r.id, intent=r.intent, text=r.text, at=r.created_at) for r in rows
+        ]
+
+
+def remove_intent_example(svc: Services, example_id: int) -> None:
+    with svc.sessions.begin() as session:
+        if not answering_queries.remove_example(session=session, example_id=example_id):
+            raise SportelloError(ErrorCode.NOT_FOUND, "Esempio non trovato.")
