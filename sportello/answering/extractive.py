@@ -86,10 +86,11 @@ class ExtractiveComposer:
         heading_weight: float = 0.1,
         rank_weight: float = 0.1,
         heading_bar: float = 0.88,
-        yes_no_bar: float = 0.9,
+        yes_no_bar: float = 0.92,
+        opening_bonus: float = 0.1,
         max_added: int = 4,
         min_new_other: float = 0.15,
-        same_question: float = 0.04,
+        same_question: float = 0.08,
         lead_sentences: int = 3,
         lead_chars: int = 600,
         block_chars: int = 900,
@@ -101,6 +102,7 @@ class ExtractiveComposer:
         self.rank_weight = rank_weight  # retrieval rank, in section choice
         self.heading_bar = heading_bar  # heading similarity above which the section's opening leads
         self.yes_no_bar = yes_no_bar  # heading similarity a "Sì, …" lead needs
+        self.opening_bonus = opening_bonus  # for the opening of a section that asks this
         self.max_added = max_added  # sentences added after the lead
         self.min_new_other = min_new_other  # share of the question another section must add
         self.lead_sentences = lead_sentences  # the lead section's opening sentences read on…
@@ -301,7 +303,7 @@ class _Plan:
         if self.wants_number and _HAS_NUMBER.search(section.sentences[position]):
             score += 0.1
         if position == 0:
-            score += 1.0 if opening_bonus else 0.05
+            score += self.c.opening_bonus if opening_bonus else 0.05
         return score
 
     # -- additions ----------------------------------------------------------------------------
