@@ -121,7 +121,9 @@ class ExtractiveComposer:
         language: str = "it",
         embedder: Embedder | None = None,
     ) -> Composition:
-        sections = self._sections(hits)
+        # English questions reach the Italian text through the embedding alone, so the fused
+        # ranking is weaker for them: their composer reads further down it.
+        sections = self._sections(hits, self.sections if language == "it" else len(hits))
         if not sections:
             return Composition([], ())
         stems = set(tokenize(expand(query)))
@@ -149,11 +151,11 @@ class ExtractiveComposer:
         return _composition(blocks, sections, hits)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _sections(self, hits: list[RetrievedChunk]) -> list[_Section]:
+    def _sections(self, hits: list[RetrievedChunk], depth: int) -> list[_Section]:
         """The sections of the top hits, best-ranked first, each with its de-duplicated sentences."""
         out: list[_Section] = []
         seen: set[tuple[str, str]] = set()
-        for hit_index, hit in enumerate(hits[: self.sections]):
+        for hit_index, hit in enumerate(hits[:depth]):
             key = (hit.chunk.doc_id, hit.chunk.heading)
             if key in seen:
                 continue
@@ -259,7 +261,8 @@ class _Plan:
     # -- the lead -----------------------------------------------------------------------------
     def _lead(self, index: int) -> _Block | None:
         section = self.sections[index]
-        matches = section.heading_sim >= self.c.heading_bar
+        # The heading asks this question: close in meaning, or holding most of its words.
+        matches = section.heading_sim >= self.c.heading_bar or section.heading_cover >= 0.5
         ranked = sorted(
             range(len(section.sentences)),
             key=lambda p: -self._sentence_score(section, p, opening_bonus=matches),
@@ -304,6 +307,8 @@ class _Plan:
             score += 0.1
         if position == 0:
             score += self.c.opening_bonus if opening_bonus else 0.05
+            if section.heading_sim >= self.c.yes_no_bar and answers_yes_no(section.sentences[0]):
+                score += 1.0  # "Sì, …" under a heading asking this very question: the answer
         return score
 
     # -- additions ----------------------------------------------------------------------------
