@@ -89,10 +89,11 @@ class ExtractiveComposer:
         yes_no_bar: float = 0.92,
         opening_bonus: float = 0.1,
         max_added: int = 4,
-        min_new_other: float = 0.15,
+        min_new_other: float = 0.1,
         same_question: float = 0.08,
-        lead_sentences: int = 3,
-        lead_chars: int = 600,
+        semantic_margin: float = 0.05,
+        lead_sentences: int = 4,
+        lead_chars: int = 800,
         block_chars: int = 900,
         max_chars: int = 1500,
     ) -> None:
@@ -108,6 +109,7 @@ class ExtractiveComposer:
         self.lead_sentences = lead_sentences  # the lead section's opening sentences read on…
         self.lead_chars = lead_chars  # …within this length (an enumeration comes whole)
         self.same_question = same_question  # section score gap of a heading asking the same
+        self.semantic_margin = semantic_margin  # English: how far below the best sentence
         self.block_chars = block_chars  # longest enumeration or reference chain taken along
         self.max_chars = max_chars  # the whole reply's sentences
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -141,8 +143,8 @@ class ExtractiveComposer:
                 + self.rank_weight / (1 + section.hit_index)
             )
         order = sorted(range(len(sections)), key=lambda i: -sections[i].score)
-        semantic = language != "it" and question is not None and embedder is not None
-        if semantic:
+        semantic = language != "it" and question is not None
+        if semantic and embedder is not None:
             for i in order[:3]:
                 texts = sections[i].sentences
                 sections[i].sims = [float(v @ question) for v in self._vectors_of(embedder, texts)]
@@ -343,7 +345,7 @@ class _Plan:
         if self.semantic:
             similarity = section.sims[position] if section.sims else 0.0
             best = max((max(s.sims) for s in self.sections if s.sims), default=0.0)
-            if similarity < best - (0.03 if same or opening else 0.015):
+            if similarity < best - (self.c.semantic_margin * (2 if same or opening else 1)):
                 return None
             gain = similarity + (0.01 if same or opening else 0.0)
         else:
