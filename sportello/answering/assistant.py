@@ -236,10 +236,12 @@ class Assistant:
         *,
         fallback: bool = False,
     ) -> Reply:
-        composition = self.extractive.compose(query, hits)
-        opening = self.prompts.text("answer_opening", language)
+        composition = self.extractive.compose(
+            query, hits, language=language, embedder=self.retriever.embedder
+        )
+        # Answer first: no opening line; a note on the language of the quotes comes after.
         note = self.prompts.text("english_note", language)
-        body = render(composition, f"{opening} {note}".strip())
+        body = "\n\n".join(part for part in (render(composition), note) if part)
         reply = self._answer(body, composition.citations, hits, confidence, language, query)
         return Reply(**{**reply.__dict__, "fallback": fallback})
 

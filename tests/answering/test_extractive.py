@@ -1,13 +1,31 @@
-"""The extractive composer picks the question's sentences, in order, with numbered sources."""
+"""The extractive composer answers first: the lead of the best section, then only what adds an
+asked-for fact; references come with what they refer to, enumerations whole, sources numbered."""
 
 from __future__ import annotations
 
+import re
+import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from sportello.answering.assistant import Assistant
 from sportello.answering.extractive import ExtractiveComposer, render
+from sportello.answering.schemas import Action
+from sportello.app import build_assistant
+from sportello.config import Settings
+from sportello.knowledge.discourse import (
+    announced_count,
+    answers_yes_no,
+    enumeration_end,
+    opens_with_reference,
+)
 from sportello.knowledge.documents import Chunk, Topic
-from sportello.knowledge.keyword_index import KeywordIndex
+from sportello.knowledge.keyword_index import KeywordIndex, tokenize
 from sportello.knowledge.retrieval import RetrievedChunk
+from sportello.knowledge.service import KnowledgeBase
 
 
 def chunk(i: int, heading: str, sentences: list[str], doc: str = "doc") -> Chunk:
@@ -23,72 +41,326 @@ def chunk(i: int, heading: str, sentences: list[str], doc: str = "doc") -> Chunk
     )
 
 
-CHUNKS = [
-    chunk(
-        0,
-        "Entro quando si deposita il bilancio?",
-        [
-            "Il bilancio si deposita al RUNTS entro 180 giorni dalla chiusura dell'esercizio.",
-            "Per chi chiude l'esercizio il 31 dicembre la scadenza cade quindi a fine giugno.",
-            "Prima la scadenza era fissata per legge al 30 giugno di ogni anno.",
-        ],
-    ),
-    chunk(
-        1,
-        "Chi firma?",
-        [
-            "Il deposito lo fa il legale rappresentante con la sua identità digitale.",
-            "Serve anche il verbale dell'assemblea che ha approvato il bilancio.",
-        ],
-        doc="altro",
-    ),
-    chunk(
-        2,
-        "Le ODV",
-        [
-            "Le organizzazioni di volontariato hanno almeno sette associati.",
-            "Il nome deve contenere la sigla ODV.",
-        ],
-        doc="terzo",
-    ),
-]
+DEPOSIT = chunk(
+    0,
+    "Entro quando si deposita il rendiconto al registro?",
+    [
+        "Il rendiconto si deposita al registro entro 180 giorni dalla chiusura dell'esercizio.",
+        "Per chi chiude l'esercizio il 31 dicembre la scadenza cade quindi a fine giugno.",
+        "Prima la scadenza era fissata per legge al 30 giugno di ogni anno.",
+    ],
+)
+SIGNER = chunk(
+    1,
+    "Chi firma il deposito?",
+    [
+        "Il deposito lo fa il legale rappresentante con la sua identità digitale.",
+        "Serve anche il verbale dell'assemblea che ha approvato il rendiconto.",
+    ],
+    doc="firma",
+)
+FOUNDERS = chunk(
+    2,
+    "Quante persone servono per fondare un circolo?",
+    [
+        "Un circolo si fonda con almeno sette persone fisiche.",
+        "Può essere fondato anche da almeno tre altri circoli.",
+        "Il numero di questi altri enti associati non può superare la metà dei soci persone.",
+    ],
+    doc="circoli",
+)
+WORKERS = chunk(
+    3,
+    "Un amministratore che lavora gratis è un volontario?",
+    [
+        "Sì, se svolge l'incarico gratuitamente.",
+        "L'amministratore non riceve compensi per la carica.",
+    ],
+    doc="amministratori",
+)
+VOLUNTEER = chunk(
+    4,
+    "Chi è il volontario?",
+    [
+        "Volontario è chi presta la propria opera gratuitamente per fini di solidarietà.",
+        "Chi lavora gratis senza un fine solidale non è un volontario.",
+    ],
+    doc="volontari",
+)
+CONDITIONS = chunk(
+    5,
+    "Quando la donazione dà diritto alla detrazione?",
+    [
+        "La donazione dà diritto alla detrazione solo se sono rispettate tre condizioni.",
+        "La prima condizione è che il pagamento sia tracciabile.",
+        "La seconda condizione è che l'ente rilasci una ricevuta.",
+        "La terza condizione è che il denaro arrivi all'ente.",
+        "Le donazioni in natura seguono un decreto a parte.",
+    ],
+    doc="detrazioni",
+)
+CHUNKS = [DEPOSIT, SIGNER, FOUNDERS, WORKERS, VOLUNTEER, CONDITIONS]
 
 
-def hits() -> list[RetrievedChunk]:
-    return [RetrievedChunk(chunk=c, fused_score=1 / (i + 1)) for i, c in enumerate(CHUNKS)]
+def hits(*chunks: Chunk) -> list[RetrievedChunk]:
+    return [RetrievedChunk(chunk=c, fused_score=1 / (i + 1)) for i, c in enumerate(chunks)]
 
 
-def composer(tmp_path: Path) -> ExtractiveComposer:
+def composer(tmp_path: Path, **options: float) -> ExtractiveComposer:
     index = KeywordIndex(tmp_path / "bm25")
     index.rebuild(CHUNKS)
-    return ExtractiveComposer(index)
+    return ExtractiveComposer(index, **options)  # type: ignore[arg-type]
 
 
-def test_selects_answering_sentences_in_reading_order(tmp_path: Path) -> None:
-    result = composer(tmp_path).compose("Entro quando va depositato il bilancio al RUNTS?", hits())
-    texts = [s for s, _ in result.sentences]
-    assert texts[0].startswith("Il bilancio si deposita al RUNTS entro 180 giorni")
-    assert 2 <= len(texts) <= 6
-    assert not any("sette associati" in t for t in texts), "an unrelated chunk is not pasted"
-    # reading order: the first source's sentences by position, then the next source
-    numbers = [n for _, n in result.sentences]
-    assert numbers == sorted(numbers)
-    assert result.citations[0].number == 1 and result.citations[0].doc_id == "doc"
+class WordEmbedder:
+    """A stand-in for the multilingual model: hashed word stems, so similarity = shared words.
+
+    `aliases` maps an English word to the Italian stem it means, as a multilingual model would.
+    """
+
+    name = "words"
+    dim = 256
+
+    def __init__(self, aliases: dict[str, str] | None = None) -> None:
+        self.aliases = aliases or {}
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dim, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            stem = self.aliases.get(word) or (tokenize(word) or [""])[0]
+            if stem:
+                vector[zlib.crc32(stem.encode()) % self.dim] += 1.0
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim))
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def texts(result: object) -> list[str]:
+    return [s for s, _ in result.sentences]  # type: ignore[attr-defined]
+
+
+# -- the rules, on single sentences ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Questi enti devono iscriversi entro un anno.",
+        "Tale limite vale per tutti.",
+        "Inoltre serve il verbale.",
+        "In questo caso la domanda va al notaio.",
+        "Anche le APS possono farlo.",
+        "Invece le fondazioni non possono.",
+        "Ciò significa che il termine è perentorio.",
+        "Lo stesso vale per le APS.",
+        "Quest'ultimo deve firmare la domanda.",
+        "Il primo rischio è l'infortunio.",
+        "La prima condizione è la tracciabilità.",
+        "Il numero di questi altri enti non può superare la metà.",
+        "Entro tale termine l'ufficio decide.",
+        "Per questo conviene conservare le ricevute.",
+        "Per esempio, un'APS può organizzare una cena sociale.",
+    ],
+)
+def test_sentences_that_lean_on_the_one_before(sentence: str) -> None:
+    assert opens_with_reference(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Il bilancio si deposita entro 180 giorni.",
+        "È obbligatorio iscriversi al registro per essere un ente del Terzo settore.",
+        "Una stessa persona non può essere volontaria e lavoratrice nello stesso ente.",
+        "Secondo l'art. 17 del Codice, il volontario non può essere retribuito.",
+        "Gli altri enti del Terzo settore si iscrivono nella sezione g).",
+        "Quello che conta è la sede legale.",
+        "Sì, se svolge l'incarico gratuitamente.",
+    ],
+)
+def test_sentences_that_stand_alone(sentence: str) -> None:
+    assert not opens_with_reference(sentence)
+
+
+def test_yes_no_replies_and_announced_counts() -> None:
+    assert answers_yes_no("Sì, se svolge l'incarico gratuitamente.")
+    assert answers_yes_no("No.") and answers_yes_no("No: il divieto è assoluto.")
+    assert answers_yes_no("Dipende dal tipo di associazione.")
+    assert not answers_yes_no("Si può presentare la domanda online.")
+    assert not answers_yes_no("Non è obbligatorio iscriversi.")
+    assert announced_count("L'ente deve assicurarli per tre rischi.") == 3
+    assert announced_count("Le attività ammesse sono quattro:") == 4
+    assert announced_count("Il registro esiste da tre anni.") is None
+    assert announced_count("Se supera 2 dei 3 limiti per due esercizi.") == 3
+
+
+def test_enumerations_are_found_whole() -> None:
+    counted = [
+        "Servono tre condizioni.",
+        "La prima è la tracciabilità.",
+        "La seconda è la ricevuta.",
+        "Questo vale anche per i bonifici.",
+        "La terza è l'incasso.",
+        "Le donazioni in natura seguono un decreto.",
+    ]
+    assert enumeration_end(counted, 0) == 5
+    listed = [
+        "L'art. 50 prevede la cancellazione in questi casi:",
+        "su istanza dell'ente;",
+        "per scioglimento;",
+        "quando mancano i requisiti.",
+        "Contro la cancellazione si può ricorrere al TAR.",
+    ]
+    assert enumeration_end(listed, 0) == 4
+    same_opening = [
+        "Le competenze dell'assemblea sono:",
+        "L'assemblea nomina gli organi.",
+        "L'assemblea approva il bilancio.",
+        "Le associazioni grandi possono avere assemblee separate.",
+    ]
+    assert enumeration_end(same_opening, 0) == 3
+    assert enumeration_end(["Il registro esiste da tre anni.", "Ha sette sezioni."], 0) is None
+
+
+# -- the composer, on made-up sections ----------------------------------------------------------
+def test_leads_with_the_answer_and_adds_only_asked_facts(tmp_path: Path) -> None:
+    result = composer(tmp_path).compose(
+        "Entro quando va depositato il rendiconto al registro?", hits(DEPOSIT, SIGNER, FOUNDERS)
+    )
+    lines = texts(result)
+    assert lines[0].startswith("Il rendiconto si deposita al registro entro 180 giorni")
+    assert not any("sette persone" in t for t in lines), "an unrelated section is not pasted"
+    assert result.citations[0].doc_id == "doc"
     assert result.citations[0].link == "https://example.org/doc"
     assert all(c.chunk_id in {x.id for x in CHUNKS} for c in result.citations)
 
 
-def test_render_numbers_each_source(tmp_path: Path) -> None:
+def test_no_opening_line_and_numbered_sources(tmp_path: Path) -> None:
     result = composer(tmp_path).compose(
-        "Chi firma il deposito del bilancio e serve il verbale?", hits()
+        "Chi firma il deposito del rendiconto?", hits(SIGNER, DEPOSIT)
     )
-    text = render(result, "Ecco cosa dicono le nostre schede:")
-    assert text.startswith("Ecco cosa dicono le nostre schede:")
+    text = render(result)
+    assert text.startswith("Il deposito lo fa il legale rappresentante")
     for citation in result.citations:
         assert f"[{citation.number}]" in text
-    assert "verbale dell'assemblea" in text
+
+
+def test_a_reference_comes_with_the_sentence_it_leans_on(tmp_path: Path) -> None:
+    result = composer(tmp_path).compose(
+        "Quanti altri enti associati può avere al massimo un circolo?", hits(FOUNDERS, DEPOSIT)
+    )
+    lines = texts(result)
+    assert not opens_with_reference(lines[0])
+    for i, line in enumerate(lines):
+        if opens_with_reference(line):
+            assert i > 0
+            source = FOUNDERS.text.split("\n\n")
+            assert source.index(lines[i - 1]) == source.index(line) - 1
+
+
+def test_a_yes_no_reply_leads_only_under_a_heading_that_asks_the_same(tmp_path: Path) -> None:
+    embedder = WordEmbedder()
+    options = {"heading_bar": 0.5, "yes_no_bar": 0.75}
+    question = "Chi lavora gratis per l'associazione è sempre un volontario?"
+    result = composer(tmp_path, **options).compose(
+        question, hits(WORKERS, VOLUNTEER), embedder=embedder
+    )
+    assert not answers_yes_no(texts(result)[0])
+    assert "fine solidale" in render(result)
+    same = "Un amministratore che lavora gratis è un volontario?"
+    result = composer(tmp_path, **options).compose(same, hits(WORKERS), embedder=embedder)
+    assert texts(result)[0].startswith("Sì, se svolge l'incarico gratuitamente")
+    assert len(texts(result)) >= 2, "a bare yes comes with its explanation"
+
+
+def test_an_enumeration_comes_whole(tmp_path: Path) -> None:
+    result = composer(tmp_path).compose(
+        "Qual è la seconda condizione per detrarre la donazione?", hits(CONDITIONS, DEPOSIT)
+    )
+    lines = texts(result)
+    items = [t for t in lines if t.startswith(("La prima", "La seconda", "La terza"))]
+    assert len(items) == 3
+    assert lines.index(items[0]) == lines.index(CONDITIONS.text.split("\n\n")[0]) + 1
+
+
+def test_an_enumeration_too_long_to_quote_is_left_out(tmp_path: Path) -> None:
+    long_list = chunk(
+        9,
+        "Quali sono le lettere?",
+        [
+            "Le lettere dell'elenco sono queste:",
+            *[
+                f"la lettera {c}) riguarda un'attività lunga da descrivere per intero;"
+                for c in "abcdefghij"
+            ],
+            "Le attività diverse sono secondarie.",
+        ],
+        doc="lettere",
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([long_list])
+    result = ExtractiveComposer(index, block_chars=200).compose(
+        "Quali attività riguarda la lettera c)?", hits(long_list)
+    )
+    assert not any("lettera c)" in t for t in texts(result))
+
+
+def test_english_questions_are_scored_by_meaning(tmp_path: Path) -> None:
+    embedder = WordEmbedder(
+        {"deadline": "termin", "file": "deposit", "filed": "deposit", "statement": "rendicont"}
+    )
+    result = composer(tmp_path).compose(
+        "What is the deadline for the statement to be filed?",
+        hits(SIGNER, DEPOSIT),
+        language="en",
+        embedder=embedder,
+    )
+    assert any("180 giorni" in t for t in texts(result))
 
 
 def test_no_hits_no_sentences(tmp_path: Path) -> None:
     result = composer(tmp_path).compose("qualcosa", [])
     assert result.sentences == [] and result.citations == ()
+
+
+# -- the real knowledge base, a few questions of our own --------------------------------------
+@pytest.fixture(scope="module")
+def assistant(real_kb: KnowledgeBase, real_kb_settings: Settings) -> Assistant:
+    return build_assistant(real_kb_settings, real_kb)
+
+
+@pytest.mark.parametrize(
+    ("question", "first_paragraph"),
+    [
+        ("Entro quanti giorni bisogna depositare il bilancio al RUNTS?", r"180 giorni"),
+        ("Con quanti soci minimo si può costituire una ODV?", r"\b(7|sette)\b"),
+        ("How many members are needed to set up an ODV?", r"\b(7|sette)\b"),
+        ("Chi paga la polizza assicurativa dei volontari?", r"assicura"),
+    ],
+)
+def test_real_replies_answer_in_the_first_paragraph(
+    assistant: Assistant, question: str, first_paragraph: str
+) -> None:
+    reply = assistant.reply([], question)
+    assert reply.action is Action.ANSWER
+    first = reply.text.split("\n\n")[0]
+    assert re.search(first_paragraph, first, re.IGNORECASE), first
+    assert not opens_with_reference(first)
+    assert not first.startswith(("Ecco", "Here is"))
+    assert reply.citations and all(
+        assistant.retriever.keywords.get(c.chunk_id) is not None for c in reply.citations
+    )
+    if reply.language == "en":
+        assert reply.text.rstrip().endswith(")"), "the English note comes after the answer"
+
+
+def test_real_reply_does_not_lead_with_another_headings_yes(assistant: Assistant) -> None:
+    reply = assistant.reply([], "Chiunque aiuta gratis un'associazione è un volontario?")
+    assert reply.action is Action.ANSWER
+    assert not answers_yes_no(reply.text.split("\n\n")[0]), reply.text

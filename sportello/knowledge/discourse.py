@@ -1,0 +1,231 @@
+"""How a sentence leans on its neighbours: unresolved references, yes/no replies, enumerations.
+
+The extractive composer lifts sentences out of their sections, and the knowledge-base test
+checks that every section opens with a sentence that stands on its own: both use these rules,
+so a sentence the composer would refuse to lead with is one the KB may not open a section with.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Openings that point back at something said before: a sentence that starts with one of them
+# cannot be read alone. By kind (the key says why); each comma-separated entry is matched as
+# whole words at the start of the sentence, case- and accent-insensitively, with apostrophes
+# normalised ("quest'ultimo"); an entry ending in an apostrophe matches any word it elides into.
+REFERENCE_OPENERS: dict[str, str] = {
+    "demonstratives and 'such' (Questi enti…, Tale limite…, Ciò significa…)": (
+        "questo, questa, questi, queste, quest', quello, quella, quelli, quelle, quell', tale, "
+        "tali, cio, il che, detto questo, suddetto, suddetta, suddetti, suddette, predetto, "
+        "predetta, predetti, predette, siffatto"
+    ),
+    "sameness and 'the other(s)' (Lo stesso vale…, Gli altri…, Entrambi…)": (
+        "lo stesso, la stessa, gli stessi, le stesse, stesso, stessa, medesimo, medesima, "
+        "gli altri, le altre, l'altro, l'altra, altrimenti, entrambi, entrambe, ambedue, "
+        "nessuno dei due, nessuna delle due"
+    ),
+    "pronouns as subject (Essi devono…, Ne fanno parte…, Vi rientrano…)": (
+        "esso, essa, essi, esse, egli, costoro, ne, vi"
+    ),
+    "connectives that continue an argument (Inoltre…, Invece…, Quindi…, Anche…)": (
+        "inoltre, anche, invece, pero, tuttavia, ma, e, ed, oppure, quindi, dunque, percio, "
+        "pertanto, infatti, difatti, comunque, peraltro, oltretutto, anzi, poi, infine, allora, "
+        "nemmeno, neanche, neppure, analogamente, similmente, parimenti, viceversa, "
+        "al contrario, d'altra parte, d'altro canto, allo stesso modo, di conseguenza, "
+        "ne consegue, ne deriva, in aggiunta, in alternativa, successivamente, dopodiche, "
+        "nel frattempo, fino ad allora, da allora, a quel punto, a questo punto, per il resto, "
+        "oltre a cio, oltre a questo, a parte questo, come detto, come visto, come sopra, "
+        "come gia detto, di cui sopra"
+    ),
+    "examples of a rule stated before (Per esempio, …)": "per esempio, ad esempio, ad es, per es",
+    "this case, this reason: stated in the sentence before (In questo caso…, Per questo…)": (
+        "in questo caso, in questi casi, in tal caso, in tali casi, in entrambi i casi, "
+        "in tutti gli altri casi, negli altri casi, in caso contrario, in tal senso, a tal fine, "
+        "a tale scopo, a tal proposito, in proposito, al riguardo, per questo, "
+        "per questa ragione, per questi motivi, per tale ragione, cosi"
+    ),
+    "enumeration items (Il primo rischio…, La seconda condizione…, L'ultimo…)": (
+        "il primo, la prima, il secondo, la seconda, il terzo, la terza, "
+        "il quarto, la quarta, il quinto, la quinta, il sesto, la sesta, il settimo, la settima, "
+        "l'ottavo, l'ottava, il nono, la nona, il decimo, la decima, l'ultimo, l'ultima, "
+        "in primo luogo, in secondo luogo, in terzo luogo, "
+        "in ultimo luogo, da un lato, dall'altro, dall'altro lato"
+    ),
+}
+_OPENERS = tuple(
+    entry.strip() for entries in REFERENCE_OPENERS.values() for entry in entries.split(",")
+)
+# Legal names that begin like a reference but name a thing of their own.
+_NOT_REFERENCES: tuple[str, ...] = (
+    "altri enti del terzo settore",
+    "gli altri enti del terzo settore",
+    "quello che",
+    "quella che",
+    "quelli che",
+    "quelle che",
+)
+# Words that, within the opening few words, make the subject a thing named before:
+# "Il numero di questi altri enti…", "Entro tale termine…", "Nello stesso anno…".
+_NEAR_START = re.compile(
+    r"\b(?:quest[oaie]|quest'\w*|tal[ei]|suddett\w*|predett\w*|medesim\w*|"
+    r"(?<!\bun )(?<!\buno )(?<!\buna )stess[oaie]|"
+    r"sopraindicat\w*|sopra indicat\w*|anzidett\w*|quest'ultim\w*)\b"
+)
+_NEAR_START_WORDS = 5
+# "Sì, …", "No: …", "Dipende…": the reply to a yes/no heading, meaningless under another question.
+_YES_NO = re.compile(
+    r"^(?:si|no|non sempre|non necessariamente|non per forza|dipende|certo|certamente|"
+    r"esatto|esattamente|in genere si|in genere no|di solito si|di solito no|di norma si|"
+    r"di norma no|in linea di massima|solo in parte|in parte|nella maggior parte dei casi)"
+    r"(?=\s*[,.:;!—–-]|\s+(?:se|solo|purche|a meno|quando|ma|perche|da|dal|dalla)\b|$)"
+)
+_COUNT_WORDS = {
+    "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7, "otto": 8,
+    "nove": 9, "dieci": 10,
+}  # fmt: skip
+# Plural nouns that measure a quantity rather than announce items ("tre anni", "sette soci").
+_QUANTITY_WORDS = """anni mesi giorni settimane ore minuti euro per mille associati soci persone
+volontari lavoratori dipendenti membri consiglieri componenti fondatori enti regioni province
+esercizi bilanci volte punti percentuali milioni mila terzi quinti decimi dei delle degli alle agli
+dalle dagli nelle negli sulle sugli tra fra che le gli i e"""
+_QUANTITIES = frozenset(_QUANTITY_WORDS.split())
+_ANNOUNCED = re.compile(
+    r"\b(due|tre|quattro|cinque|sei|sette|otto|nove|dieci|[2-9])\s+"
+    r"(?:(?:grandi|diverse|diversi|principali|possibili|nuove|nuovi|altre|altri)\s+)?"
+    r"([a-z]+[ie])\b"
+)
+_LIST_INTRO = re.compile(r"\b(?:seguent[ie]|quest[ie]|sono queste|sono questi|ecco)\b")
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, straight apostrophes, no leading quotes or list markers."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("`", "'"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"^[\s\"«“(\[*•-]+", "", text)
+    return re.sub(r"^\d+[.)]\s+", "", text)
+
+
+def _starts_with(text: str, phrase: str) -> bool:
+    if not text.startswith(phrase):
+        return False
+    if phrase.endswith("'"):
+        return True  # "quest'anno", "quell'obbligo"
+    rest = text[len(phrase) :]
+    return not rest or not (rest[0].isalnum() or rest[0] == "'")
+
+
+def opens_with_reference(sentence: str) -> bool:
+    """Whether `sentence` starts by pointing back at something said before it.
+
+    True for the openers in REFERENCE_OPENERS ("Questi…", "Tale…", "Inoltre…", "In questo
+    caso…", "Anche…", "Il primo…") and for a demonstrative among the first few words ("Il numero
+    di questi enti…", "Entro tale termine…"). Such a sentence may follow the sentence it refers
+    to, never lead a reply or a section.
+    """
+    text = normalise(sentence)
+    if re.match(r"^\W*(?:È|E['’]\s?)", sentence):
+        text = "è" + text[1:]  # "È…" ("is") is not "E…" ("and")
+    if any(text.startswith(name) for name in _NOT_REFERENCES):
+        return False
+    if any(_starts_with(text, opener) for opener in _OPENERS):
+        return True
+    # Only the opening clause: "…, come questo documento" later in the sentence is resolved.
+    opening = re.split(r"[,;:]", text, maxsplit=1)[0]
+    return bool(_NEAR_START.search(" ".join(opening.split()[:_NEAR_START_WORDS])))
+
+
+def answers_yes_no(sentence: str) -> bool:
+    """Whether `sentence` is the reply to a yes/no question ("Sì, se…", "No.", "Dipende…")."""
+    return bool(_YES_NO.match(normalise(sentence)))
+
+
+def announced_count(sentence: str) -> int | None:
+    """How many items `sentence` announces ("a tre condizioni", "i 4 casi"), or None."""
+    text = normalise(sentence)
+    bare = re.search(r"\b(due|tre|quattro|cinque|sei|sette|otto|nove|dieci|[2-9])\s*:\s*$", text)
+    if bare:
+        number = bare.group(1)
+        return int(number) if number.isdigit() else _COUNT_WORDS[number]
+    for match in _ANNOUNCED.finditer(text):
+        number, noun = match.groups()
+        if noun in _QUANTITIES:
+            continue
+        return int(number) if number.isdigit() else _COUNT_WORDS[number]
+    return None
+
+
+def _list_item_shape(sentence: str) -> bool:
+    """A list item as our splitter leaves it: lower-case start or a ';' end."""
+    stripped = sentence.strip()
+    return bool(stripped) and (stripped[0].islower() or stripped.endswith(";"))
+
+
+def _opening_words(sentence: str) -> tuple[str, ...]:
+    return tuple(normalise(sentence).replace("'", "' ").split()[:2])
+
+
+_ORDINAL = re.compile(
+    r"^(?:(?:il|la|l') ?(?:prim|second|terz|quart|quint|sest|settim|ottav|non|decim|ultim)[oa]|"
+    r"in (?:primo|secondo|terzo|ultimo) luogo|infine|per prim[oa]|innanzitutto|anzitutto)\b"
+)
+
+
+def _is_ordinal(sentence: str) -> bool:
+    return bool(_ORDINAL.match(normalise(sentence)))
+
+
+def enumeration_end(sentences: list[str], start: int) -> int | None:
+    """If `sentences[start]` announces items, the index just past its last item, else None.
+
+    An announcement ends with a colon or announces a count ("a tre condizioni", "sono
+    quattro:"), or is followed by ordinals ("Il primo rischio…"). Items are recognised by
+    ordinals ("Il primo…", "La seconda…", with the sentences that lean on each), by the count,
+    by what the splitter leaves of a list (lower-case starts, ';' ends) or by a shared opening
+    ("L'assemblea nomina…", "L'assemblea approva…"); a colon whose items cannot be told apart
+    from prose runs to the end of the section. The caller keeps the span whole or drops it.
+    """
+    rest = sentences[start + 1 :]
+    if not rest:
+        return None
+    colon = normalise(sentences[start]).rstrip().endswith(":")
+    count = announced_count(sentences[start])
+    if _is_ordinal(rest[0]) and not _is_ordinal(sentences[start]):
+        end = start + 1
+        while end < len(sentences) and (
+            _is_ordinal(sentences[end]) or opens_with_reference(sentences[end])
+        ):
+            if count is not None and _is_ordinal(sentences[end]):
+                if count == 0:
+                    break
+                count -= 1
+            end += 1
+        return end
+    if not colon:
+        return None
+    if count is not None:
+        return min(len(sentences), start + 1 + count)
+    shape = _opening_words(rest[0])
+    for offset, item in enumerate(rest[1:], 1):
+        if _list_item_shape(item) or (len(shape) == 2 and _opening_words(item) == shape):
+            continue
+        if rest[offset - 1].rstrip().endswith(";"):
+            return start + 2 + offset  # the last item of a ';' list ends with '.'
+        if _list_item_shape(rest[0]) or offset > 1:
+            return start + 1 + offset  # the items had a shape, and this sentence has not
+        break
+    return len(sentences)
+
+
+def enumerations(sentences: list[str]) -> list[tuple[int, int]]:
+    """The (start, end) spans of the enumerations in a section's sentences, in order."""
+    spans: list[tuple[int, int]] = []
+    index = 0
+    while index < len(sentences):
+        end = enumeration_end(sentences, index)
+        if end is not None and end > index + 1:
+            spans.append((index, end))
+            index = end
+        else:
+            index += 1
+    return spans
