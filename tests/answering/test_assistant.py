@@ -43,9 +43,9 @@ def test_the_golden_holdout_meets_the_bar(assistant: Assistant) -> None:
 def test_answer_shape(assistant: Assistant) -> None:
     reply = assistant.reply([], "Quali libri sociali deve tenere un ETS?")
     assert reply.action is Action.ANSWER
-    assert reply.text.startswith(Prompts().text("answer_opening", "it"))
+    assert not reply.text.startswith(("Ecco", "Here"))  # the first line is the answer itself
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", reply.text) if s]
-    assert 3 <= len(sentences) <= 8  # opening line + 2–6 selected sentences
+    assert 2 <= len(sentences) <= 10  # the lead, then a few sentences that add asked-for facts
     for citation in reply.citations:
         assert f"[{citation.number}]" in reply.text
         assert citation.link.startswith("http")
@@ -123,7 +123,7 @@ def test_english_gets_english_fixed_texts(assistant: Assistant) -> None:
     reply = assistant.reply([], "Who can receive the 5 per mille?")
     assert reply.language == "en"
     assert reply.action is Action.ANSWER
-    assert reply.text.startswith("Here is what our guides say")
+    assert not reply.text.startswith("Here is what our guides say")
     assert "quoted in Italian" in reply.text
     assert "Sources:" in reply.full_text()
     refused = assistant.reply([], "What is the best football team in Italy?")

@@ -28,7 +28,7 @@ def referenced_keys() -> set[str]:
 
 def test_every_referenced_message_exists() -> None:
     keys = referenced_keys()
-    assert {"refuse_injection", "clarify", "escalate_requested", "answer_opening"} <= keys
+    assert {"refuse_injection", "clarify", "escalate_requested", "english_note"} <= keys
     for key in keys:
         for language in ("it", "en"):
             Prompts().text(key, language, length=10, limit=5)  # raises when missing
