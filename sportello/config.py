@@ -62,7 +62,10 @@ class Settings(BaseSettings):
         description="How the dense and BM25 rankings merge: weighted scores or reciprocal ranks.",
     )
     fusion_dense_weight: float = Field(
-        0.4, ge=0, le=1, description="Weight of the dense score in weighted fusion (BM25: the rest)."
+        0.4,
+        ge=0,
+        le=1,
+        description="Weight of the dense score in weighted fusion (BM25: the rest).",
     )
     fusion_lexical_full: float = Field(
         10.0, gt=0, description="BM25 score that counts as a full lexical match in weighted fusion."

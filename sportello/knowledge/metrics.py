@@ -52,9 +52,7 @@ def ranking_quality(
     n = len(items)
     if not n:
         return {}
-    out = {
-        f"recall_{b}c": sum(budget_recall(f, t, b) for f, t in items) / n for b in budgets
-    }
+    out = {f"recall_{b}c": sum(budget_recall(f, t, b) for f, t in items) / n for b in budgets}
     out[f"recall{k}"] = sum(recall_at(f, t, k) for f, t in items) / n
     out["mrr"] = sum(reciprocal_rank(f, t) for f, t in items) / n
     return out

@@ -80,7 +80,7 @@ class Retriever:
         self.embedder = embedder
         self.vectors = vectors
         self.keywords = keywords
-        self.candidates = candidates
+        self.candidates_per_index = candidates
         self.rrf_k = rrf_k
         self.default_k = default_k
         self.fusion: Fusion = fusion
@@ -94,16 +94,27 @@ class Retriever:
         self, query: str, k: int | None = None, topic: Topic | None = None
     ) -> list[RetrievedChunk]:
         k = k or self.default_k
+        dense_hits, lexical_hits = self.candidates(query, topic)
+        if not dense_hits and not lexical_hits:
+            return []
+        return self.fuse(dense_hits=dense_hits, lexical_hits=lexical_hits, k=k)
+
+    def candidates(
+        self, query: str, topic: Topic | None = None
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """(chunk id, score) candidates of each index, best first: dense, then BM25.
+
+        The query is embedded once here; everything after it works on these two lists."""
         query = query.strip()
         if not query:
-            return []
+            return [], []
         self.keywords.refresh_if_changed()
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
-        dense = self.vectors.query(vector, self.candidates, topic)
+        dense = self.vectors.query(vector, self.candidates_per_index, topic)
         t2 = time.perf_counter()
-        lexical = self.keywords.search(expand(query), self.candidates, topic)
+        lexical = self.keywords.search(expand(query), self.candidates_per_index, topic)
         t3 = time.perf_counter()
         self.last_timings = {
             "embed_ms": (t1 - t0) * 1e3,
@@ -113,11 +124,7 @@ class Retriever:
         }
         if self.observer is not None:
             self.observer(self.last_timings)
-        return self.fuse(
-            dense_hits=[(h.chunk_id, h.similarity) for h in dense],
-            lexical_hits=[(c.id, s) for c, s in lexical],
-            k=k,
-        )
+        return [(h.chunk_id, h.similarity) for h in dense], [(c.id, s) for c, s in lexical]
 
     def dense_search(self, query: str, k: int) -> list[RetrievedChunk]:
         hits = self.vectors.query(self.embedder.embed_query(query), k)
@@ -140,9 +147,7 @@ class Retriever:
         if self.fusion == "rrf":
             scores = rrf_scores(dense_hits, lexical_hits, self.rrf_k)
         else:
-            scores = weighted_scores(
-                dense_hits, lexical_hits, self.dense_weight, self.lexical_full
-            )
+            scores = weighted_scores(dense_hits, lexical_hits, self.dense_weight, self.lexical_full)
         best = sorted(scores.items(), key=lambda item: -item[1])[:k]
         return self._resolve(best, dense_hits, lexical_hits)
 
