@@ -3,7 +3,8 @@
 `python -m bench.golden [FILE ...]` (after `sportello kb ingest`) prints, for each split:
 - fact hit, action accuracy with the confusion matrix, citations of the answers given, English
   fact hit and reply latency of the assistant as configured (extractive composer by default);
-- the same for a BM25-only extractive peer (the same assistant, its retriever on BM25 alone);
+- the same for a BM25-only extractive peer (the same assistant, its retriever on BM25 alone,
+  its answer_threshold calibrated on `tune` since its confidence lacks the dense signal);
 - the calibration table: answer_threshold vs action accuracy and fact hit (any other setting
   with --sweep NAME=v1,v2,…);
 - budget-normalised retrieval recall (facts within the first 1,500 / 3,000 / 6,000 characters
@@ -37,6 +38,9 @@ GOLDEN_FILE = PROJECT_ROOT / "eval" / "golden.jsonl"
 SPLITS = ("tune", "holdout")
 ACTIONS = ("answer", "clarify", "escalate", "refuse")
 THRESHOLDS = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+# Without the dense signal the peer's confidence cannot reach ours (the dense part of the
+# evidence is missing): it gets its own threshold, calibrated on `tune` like ours was.
+PEER_THRESHOLDS = (0.25, 0.35, 0.45, 0.55)
 Item = dict[str, object]
 
 
@@ -223,14 +227,26 @@ def run_golden(
     sweeps = sweeps if sweeps is not None else {"answer_threshold": THRESHOLDS}
     results: dict[str, float] = {}
     ours = build_assistant(settings, kb)
-    peer = lexical_peer(settings, kb)
+    tune = [i for i in items if i.get("split") == "tune"]
+    peer_runs = {
+        t: replies(lexical_peer(settings.model_copy(update={"answer_threshold": t}), kb), tune)
+        for t in (PEER_THRESHOLDS if tune else ())
+    }
+    peer_threshold = max(
+        peer_runs,
+        key=lambda t: tuple(score(tune, peer_runs[t])[k] for k in ("action_accuracy", "fact_hit")),
+        default=settings.answer_threshold,
+    )
+    results["golden_bm25peer_answer_threshold"] = peer_threshold
+    peer = lexical_peer(settings.model_copy(update={"answer_threshold": peer_threshold}), kb)
     for split in SPLITS:
         part = [i for i in items if i.get("split") == split]
         if not part:
             continue
         started = time.perf_counter()
         figures = score(part, replies(ours, part))
-        figures.update({f"bm25peer_{k}": v for k, v in score(part, replies(peer, part)).items()})
+        peer_records = peer_runs[peer_threshold] if split == "tune" else replies(peer, part)
+        figures.update({f"bm25peer_{k}": v for k, v in score(part, peer_records).items()})
         figures.update(retrieval_table(kb.retriever, part))
         for name, values in sweeps.items():
             for value, row in sweep(settings, kb, part, name, values).items():
@@ -251,7 +267,8 @@ def print_golden(results: dict[str, float], retriever_fusion: str = "weighted") 
         if not g:
             continue
         print(f"\n== golden set, {split} ({int(g['n'])} items) ==")
-        print(f"{'':<22}{'ours':>10}{'BM25 peer':>11}")
+        peer_threshold = results.get("golden_bm25peer_answer_threshold", float("nan"))
+        print(f"{'':<22}{'ours':>10}{'BM25 peer':>11}   (peer answer_threshold {peer_threshold:g})")
         for key in ("fact_hit", "english_fact_hit", "action_accuracy", "answers_cited"):
             if key in g:
                 print(f"{key:<22}{g[key]:>10.3f}{g.get('bm25peer_' + key, float('nan')):>11.3f}")
