@@ -161,12 +161,18 @@ def sweep(
     items: Sequence[Item],
     name: str,
     values: Sequence[float],
+    current: Sequence[dict[str, object]] | None = None,
 ) -> dict[float, dict[str, float]]:
-    """Re-run the assistant for each value of setting `name`: accuracy and fact hit per value."""
+    """Re-run the assistant for each value of setting `name`: accuracy and fact hit per value
+    (`current`: the replies at the configured value, reused instead of asked again)."""
     table = {}
     for value in values:
-        assistant = build_assistant(settings.model_copy(update={name: value}), kb)
-        figures = score(items, replies(assistant, items))
+        if current is not None and value == getattr(settings, name):
+            records = current
+        else:
+            assistant = build_assistant(settings.model_copy(update={name: value}), kb)
+            records = replies(assistant, items)
+        figures = score(items, records)
         table[value] = {k: figures[k] for k in ("action_accuracy", "fact_hit")}
     return table
 
@@ -244,12 +250,13 @@ def run_golden(
         if not part:
             continue
         started = time.perf_counter()
-        figures = score(part, replies(ours, part))
+        records = replies(ours, part)
+        figures = score(part, records)
         peer_records = peer_runs[peer_threshold] if split == "tune" else replies(peer, part)
         figures.update({f"bm25peer_{k}": v for k, v in score(part, peer_records).items()})
         figures.update(retrieval_table(kb.retriever, part))
         for name, values in sweeps.items():
-            for value, row in sweep(settings, kb, part, name, values).items():
+            for value, row in sweep(settings, kb, part, name, values, records).items():
                 figures.update({f"sweep_{name}_{value:g}_{k}": v for k, v in row.items()})
         results.update({f"golden_{split}_{k}": v for k, v in figures.items()})
         log(f"golden {split}: {len(part)} items in {time.perf_counter() - started:.0f} s")
