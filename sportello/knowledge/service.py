@@ -57,6 +57,9 @@ def build_knowledge(
         keywords,
         candidates=settings.retrieval_candidates,
         rrf_k=settings.rrf_k,
+        fusion=settings.retrieval_fusion,
+        dense_weight=settings.fusion_dense_weight,
+        lexical_full=settings.fusion_lexical_full,
         default_k=settings.retrieval_k,
     )
     indexer = Indexer(

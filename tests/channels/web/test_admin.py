@@ -136,7 +136,7 @@ def test_try_a_question_shows_scores_and_the_reply(web: Web) -> None:
     assert first["dense_score"] is not None and first["lexical_score"] is not None
     assert view["reply"]["action"] in ("answer", "clarify", "escalate")
     page = client.get("/admin/try", params={"q": "Come si iscrive un ente al 5 per mille?"})
-    assert "Fuso (RRF)" in page.text and "La risposta che darebbe il bot" in page.text
+    assert "Fuso (denso + BM25)" in page.text and "La risposta che darebbe il bot" in page.text
     assert client.get("/admin/try", params={"q": "x", "topic": "boh"}).status_code == 400
 
 
