@@ -15,7 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(kb.app, name="kb", help="Knowledge base: ingest, list, search, stats.")
+app.add_typer(
+    kb.app, name="kb", help="Knowledge base: ingest, list, search, stats, retire, restore, remove."
+)
 app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(desk.app, name="desk", help="Help desk: demo data, free slots, tickets, reminders.")
 app.add_typer(user.app, name="user", help="Staff and expert accounts of the web console.")

@@ -51,6 +51,14 @@ def build_knowledge(
     if not keywords.load() and vectors.count():
         logger.info("no keyword index on disk: rebuilding it from the vector store")
         keywords.rebuild(vectors.all_chunks())
+    # The keyword index's GENERATION file is the one stamp of a finished ingest (written after
+    # every vector): a searcher that sees a new one re-reads both indexes, and until then it
+    # answers from the snapshot it has, never from chunks an unfinished ingest has written.
+    keywords.on_new_generation.append(
+        lambda: vectors.reopen(make_chroma_client(settings, fresh=True))
+    )
+    vectors.published = keywords.published
+    vectors.before_query = keywords.refresh_if_changed
     retriever = Retriever(
         embedder,
         vectors,
@@ -64,6 +72,7 @@ def build_knowledge(
         vectors,
         keywords,
         kb_dir=settings.kb_dir,
+        roots=(settings.resolved_data_dir() / "uploads",),
         chunk_tokens=settings.chunk_tokens,
         overlap_tokens=settings.chunk_overlap_tokens,
         max_bytes=settings.upload_max_bytes,
