@@ -14,7 +14,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
-from sportello.config import Settings
+from sportello.config import ConfigError, Settings
 from sportello.knowledge.documents import Chunk, Topic
 
 logger = logging.getLogger(__name__)
@@ -36,12 +36,18 @@ def make_chroma_client(settings: Settings, *, fresh: bool = False) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except ValueError as exc:  # chromadb's way of saying "no server there"
+            raise ConfigError(
+                f"Chroma non raggiungibile a SPORTELLO_CHROMA_URL={settings.chroma_url}: "
+                "avvia il server Chroma o lascia vuota la variabile (indice incorporato)."
+            ) from exc
     path = settings.resolved_chroma_path()
     path.mkdir(parents=True, exist_ok=True)
     if fresh:
