@@ -59,7 +59,7 @@ def build_services(
     if migrate:
         upgrade(engine)
     sessions = make_sessionmaker(engine, clock)
-    knowledge = build_knowledge(settings, embedder)
+    knowledge = build_knowledge(settings, embedder, clock=clock)
     assistant = build_assistant(settings, knowledge)
     return Services(
         settings=settings,

@@ -33,7 +33,7 @@ def ingest(
     """Index new and changed documents, drop deleted ones; report failures by file name."""
     cfg = settings()
     sessions = database(cfg)
-    kb = build_knowledge(cfg, check_embedder=not rebuild)
+    kb = build_knowledge(cfg, check_embedder=not rebuild, clock=clock(cfg))
     targets = list(paths) if paths else kb.default_paths()
     with edge(), sessions.begin() as session:
         if rebuild:
@@ -117,7 +117,7 @@ def list_documents(
 def _staff_action(doc_id: str, action: str) -> None:
     cfg = settings()
     sessions = database(cfg)
-    kb = build_knowledge(cfg)
+    kb = build_knowledge(cfg, clock=clock(cfg))
     with edge(), sessions.begin() as session:
         getattr(kb.indexer, action)(doc_id, session=session)
 

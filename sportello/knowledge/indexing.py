@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -80,8 +81,11 @@ class Indexer:
         chunk_tokens: int,
         overlap_tokens: int,
         max_bytes: int,
+        today: Callable[[], date] | None = None,
     ) -> None:
         self.embedder = embedder
+        # The desk's today from the app's clock: a review date after it is a typo, refused.
+        self.today = today
         self.vectors = vectors
         self.keywords = keywords
         self.kb_dir = kb_dir.resolve()
@@ -180,14 +184,21 @@ class Indexer:
             return
         try:
             document = load_file(path, doc_id, max_bytes=self.max_bytes)
+            if self.today is not None and document.reviewed and document.reviewed > self.today():
+                raise SportelloError(
+                    ErrorCode.CORRUPT_DOCUMENT,
+                    f"data 'reviewed' nel futuro ({document.reviewed.isoformat()})",
+                )
             chunks = self.chunk(document)
             if not chunks:
                 raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "nessun testo indicizzabile")
             vectors = self.embedder.embed_documents([c.embedding_text() for c in chunks])
         except SportelloError as exc:
-            report.failed.append((path.name, exc.detail))
+            # The loaders prefix their reason with the file: the report names it once.
+            reason = exc.detail.removeprefix(f"{path}: ").removeprefix(f"{path.name}: ")
+            report.failed.append((path.name, reason))
             # INFO: the caller prints the report (a warning here showed each failure twice).
-            logger.info("not indexed %s: %s", path.name, exc.detail)
+            logger.info("not indexed %s: %s", path.name, reason)
             return
         self.vectors.replace_document(doc_id, chunks, vectors)
         report.chunks_embedded += len(chunks)

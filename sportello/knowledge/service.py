@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sportello.clock import Clock, local_today
 from sportello.config import Settings
 from sportello.knowledge.cache import with_query_cache
 from sportello.knowledge.embeddings import Embedder, load_embedder
@@ -36,9 +37,14 @@ class KnowledgeBase:
 
 
 def build_knowledge(
-    settings: Settings, embedder: Embedder | None = None, *, check_embedder: bool = True
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    check_embedder: bool = True,
+    clock: Clock | None = None,
 ) -> KnowledgeBase:
-    """Wire the knowledge base for `settings`; loads the model and the persisted indexes."""
+    """Wire the knowledge base for `settings`; loads the model and the persisted indexes.
+    `clock`: the app's clock, so an ingest refuses review dates in the future."""
     embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_threads)
     embedder = with_query_cache(embedder, settings.embedding_cache_size)
     vectors = ChromaVectorStore(
@@ -76,5 +82,6 @@ def build_knowledge(
         chunk_tokens=settings.chunk_tokens,
         overlap_tokens=settings.chunk_overlap_tokens,
         max_bytes=settings.upload_max_bytes,
+        today=(lambda: local_today(clock, settings.desk_timezone)) if clock else None,
     )
     return KnowledgeBase(embedder, vectors, keywords, retriever, indexer, settings)
