@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from sportello.cli import answer, conversations, db, desk, kb, serve, user
+from sportello.cli import answer, conversations, db, desk, kb, person, serve, user
 from sportello.config import ConfigError, get_settings
 from sportello.logging_setup import configure_logging
 from sportello.preflight import startup_message
@@ -44,6 +44,7 @@ app.add_typer(db.app, name="db", help="Database migrations.")
 app.add_typer(desk.app, name="desk", help="Help desk: demo data, free slots, tickets, reminders.")
 app.add_typer(user.app, name="user", help="Staff and expert accounts of the web console.")
 app.add_typer(conversations.app, name="conversations", help="Conversations: the retention purge.")
+app.add_typer(person.app, name="person", help="A person's data on request: export or erase (GDPR).")
 serve.register(app)
 answer.register(app)
 

@@ -12,7 +12,7 @@ from sportello.knowledge.documents import Topic
 router = APIRouter(tags=["knowledge"])
 
 
-@router.get("/healthz", tags=["health"])
+@router.api_route("/healthz", methods=["GET", "HEAD"], tags=["health"])
 def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
