@@ -106,7 +106,7 @@ async def _run_check(name: str, check: Any, *args: Any) -> tuple[bool, str]:
         return False, f"{type(exc).__name__}: {exc}"[:300]
 
 
-@router.api_route("/readyz", methods=["GET", "HEAD"])
+@router.api_route("/readyz", methods=["GET", "HEAD"], include_in_schema=False)
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: database answers, index non-empty (Chroma reachable), bot running if set."""
     svc = _services(request.app)
