@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: install run test trust check lint typecheck bench clean
+.PHONY: install run test trust check lint typecheck bench clean clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,5 +44,12 @@ check: lint typecheck test trust
 bench: install
 	$(PY) -m bench.run
 
+# `clean` never touches data/ (database, index, uploads): `clean-data` does, after asking.
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+clean-data:
+	@test -e data || { echo "data/ does not exist: nothing to delete."; exit 0; }; \
+	printf 'Delete data/ (database, index, staff uploads) for good? Type "yes": '; \
+	read answer; \
+	if [ "$$answer" = yes ]; then rm -rf data && echo "data/ deleted."; else echo "Kept data/."; fi
