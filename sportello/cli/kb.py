@@ -12,7 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
 
-from sportello.cli.common import clock, database, edge, fail, settings
+from sportello.cli.common import clock, database, database_label, edge, fail, settings
 from sportello.clock import local_today
 from sportello.knowledge.admin import list_documents as document_rows
 from sportello.knowledge.documents import Topic
@@ -57,7 +57,7 @@ def ingest(
             f"Aggiunti {len(report.added)}, aggiornati {len(report.updated)}, "
             f"invariati {len(report.unchanged)}, rimossi {len(report.removed)}, "
             f"falliti {len(report.failed)}; {report.chunks_embedded} chunk indicizzati "
-            f"in {report.seconds:.1f} s."
+            f"in {report.seconds:.1f} s. Database: {database_label(cfg)}"
         )
         for name, reason in report.failed:
             console.print(f"[red]Non indicizzato[/red] {name}: {reason}")
