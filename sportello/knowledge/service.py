@@ -82,6 +82,12 @@ def build_knowledge(
         chunk_tokens=settings.chunk_tokens,
         overlap_tokens=settings.chunk_overlap_tokens,
         max_bytes=settings.upload_max_bytes,
-        today=(lambda: local_today(clock, settings.desk_timezone)) if clock else None,
+        # Not with a shifted clock (`make test-at`, a rehearsal of another day): documents
+        # reviewed after the simulated day are real, not typos.
+        today=(
+            (lambda: local_today(clock, settings.desk_timezone))
+            if clock is not None and not settings.clock_offset
+            else None
+        ),
     )
     return KnowledgeBase(embedder, vectors, keywords, retriever, indexer, settings)
