@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: install run test test-at trust check lint typecheck bench clean
+.PHONY: install run test test-at trust check lint typecheck bench clean clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: install
 	$(BIN)/pytest --ignore=tests/trust
 
 # The whole suite with the real clock shifted to another moment (what a fresh clone meets on
-# that day): make test-at AT=2026-10-25T02:30:00+01:00
+# that day): make test-at AT=2027-03-28T03:30:00+02:00
 test-at: install
 	SPORTELLO_CLOCK_OFFSET=$$($(PY) -c 'import sys, datetime as d; print((d.datetime.fromisoformat(sys.argv[1]) - d.datetime.now(d.UTC)).total_seconds())' '$(AT)') \
 		$(BIN)/pytest tests
@@ -50,5 +50,12 @@ check: lint typecheck test trust
 bench: install
 	$(PY) -m bench.run
 
+# `clean` never touches data/ (database, index, uploads): `clean-data` does, after asking.
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+clean-data:
+	@test -e data || { echo "data/ does not exist: nothing to delete."; exit 0; }; \
+	printf 'Delete data/ (database, index, staff uploads) for good? Type "yes": '; \
+	read answer; \
+	if [ "$$answer" = yes ]; then rm -rf data && echo "data/ deleted."; else echo "Kept data/."; fi

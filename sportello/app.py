@@ -81,7 +81,7 @@ def build_services(
     if migrate:
         upgrade(engine)
     sessions = make_sessionmaker(engine, clock)
-    knowledge = build_knowledge(settings, embedder)
+    knowledge = build_knowledge(settings, embedder, clock=clock)
     assistant = build_assistant(settings, knowledge, sessions)
     return Services(
         settings=settings,
@@ -116,12 +116,16 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     from sportello.channels.email.sender import running as email_outbox
     from sportello.channels.telegram.bot import telegram_bot
     from sportello.channels.telegram.webhook import router as telegram_webhook
-    from sportello.channels.web import ops
+    from sportello.channels.web import api_docs, ops
     from sportello.conversations.retention import running_retention
     from sportello.desk.scheduler import running_reminders
 
-    app = FastAPI(title="Sportello", version="0.1.0", lifespan=lifespan)
+    # /docs and /redoc come from local assets (channels/web/api_docs.py), not FastAPI's CDN.
+    app = FastAPI(
+        title="Sportello", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     web.install(app)
+    api_docs.install(app)
     app.include_router(telegram_webhook)
     ops.install(app)  # /readyz, /metrics, request ids and timing, warm-up (channels/web/ops.py)
     return app

@@ -2,26 +2,70 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _home() -> Path:
+    """Where relative paths (and the default data folder) live: the project folder of a
+    checkout or image (where `make run` and docker put `data/`), whatever the current
+    directory — cron runs in $HOME; a plain package install uses the user's data folder."""
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sportello"
+
+
+HOME = _home()
+ENV_PREFIX = "SPORTELLO_"
+
+
+class ConfigError(Exception):
+    """A setting that cannot work, in words that name the environment variable."""
+
+
+def _check_url(value: str, *, https: bool = False) -> str:
+    if not value:
+        return value
+    url = urlparse(value)
+    schemes = ("https",) if https else ("http", "https")
+    if url.scheme not in schemes or not url.hostname:
+        raise ValueError(f"non è un indirizzo {'/'.join(schemes)} valido")
+    try:
+        url.port  # noqa: B018  (raises on a port out of range)
+    except ValueError as exc:
+        raise ValueError("porta non valida nell'indirizzo") from exc
+    return value
 
 
 class Settings(BaseSettings):
     """Every option of Sportello. Build it directly in tests; `get_settings()` elsewhere."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SPORTELLO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX,
+        # The project's .env whatever the current directory; one in the current directory wins.
+        env_file=(HOME / ".env", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # `cp .env.example .env` leaves `SPORTELLO_CHROMA_PATH=`: empty means "the default".
+        env_ignore_empty=True,
     )
 
     # --- storage -------------------------------------------------------------------------------
-    data_dir: Path = Field(Path("data"), description="Folder for everything the app writes.")
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for everything the app writes (relative: to the project folder).",
+    )
     database_url: str = Field(
         "", description="SQLAlchemy URL; empty means a SQLite file inside data_dir."
     )
@@ -72,7 +116,9 @@ class Settings(BaseSettings):
         10.0, gt=0, description="BM25 score that counts as a full lexical match in weighted fusion."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (fusion rrf).")
-    upload_max_bytes: int = Field(10_000_000, description="Largest document accepted at ingest.")
+    upload_max_bytes: int = Field(
+        10_000_000, ge=1, description="Largest document accepted at ingest."
+    )
 
     # --- help desk -------------------------------------------------------------------------
     clock_offset: timedelta = Field(
@@ -242,7 +288,7 @@ class Settings(BaseSettings):
 
     # --- web ---------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address `sportello serve` binds to.")
-    port: int = Field(8000, description="Port `sportello serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `sportello serve` listens on.")
     web_session_hours: int = Field(
         12, ge=1, le=24 * 30, description="Staff and expert sessions expire after this many hours."
     )
@@ -295,8 +341,61 @@ class Settings(BaseSettings):
         """E-mail is on when an SMTP host is set; everything else works without it."""
         return bool(self.email_smtp_host.strip())
 
+    @field_validator("kb_dir")
+    @classmethod
+    def _kb_dir_from_home(cls, value: Path) -> Path:
+        return value if value.is_absolute() else HOME / value
+
+    @field_validator("desk_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"fuso orario sconosciuto '{value}' (es. Europe/Rome)") from exc
+        return value
+
+    @field_validator("desk_reminder_hours")
+    @classmethod
+    def _positive_hours(cls, value: list[int]) -> list[int]:
+        if any(h < 1 for h in value):
+            raise ValueError("ogni promemoria deve essere almeno 1 ora prima")
+        return value
+
+    @field_validator(
+        "chroma_url",
+        "llm_base_url",
+        "telegram_base_url",
+        "telegram_base_file_url",
+        "telegram_privacy_url",
+    )
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _check_url(value)
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _https_url(cls, value: str) -> str:
+        return _check_url(value, https=True)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("non è un URL SQLAlchemy (es. postgresql+psycopg://…)") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("sono supportati solo SQLite e PostgreSQL")
+        return value
+
     def resolved_data_dir(self) -> Path:
-        return self.data_dir.resolve()
+        return (HOME / self.data_dir).resolve()
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -304,13 +403,31 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.resolved_data_dir() / 'sportello.db'}"
 
     def resolved_chroma_path(self) -> Path:
-        return (self.chroma_path or self.resolved_data_dir() / "chroma").resolve()
+        return (HOME / (self.chroma_path or self.resolved_data_dir() / "chroma")).resolve()
 
     def bm25_path(self) -> Path:
         return self.resolved_data_dir() / "bm25"
 
 
+def describe_errors(exc: ValidationError) -> str:
+    """One line per wrong setting, each naming its environment variable and its value."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = ENV_PREFIX + field.upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        value = error.get("input")
+        shown = "" if "secret" in field or "token" in field or "key" in field else f"={value!r}"
+        lines.append(f"Impostazione non valida {variable}{shown}: {message}")
+    return "\n".join(lines)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """Settings from the environment (and .env), built once per process on first use."""
-    return Settings()
+    """Settings from the environment (and .env), built once per process on first use.
+
+    Raises ConfigError, whose text names each wrong environment variable (no traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from None

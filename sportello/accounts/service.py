@@ -82,7 +82,7 @@ def create_user(
         )
     if queries.user_by_username(session, username) is not None:
         raise SportelloError(ErrorCode.CONFLICT, f"L'utente «{username}» esiste già.")
-    passwords.check_strength(password)
+    passwords.check_strength(password, (username, display_name))
     if expert_id is not None:
         expert = session.get(Expert, expert_id)
         if expert is None:
@@ -115,7 +115,7 @@ def list_users(*, session: Session) -> list[User]:
 def set_password(*, session: Session, username: str, password: str) -> User:
     """A new password logs the user out everywhere and lifts any lock."""
     user = get_user(session=session, username=username)
-    passwords.check_strength(password)
+    passwords.check_strength(password, (user.username, user.display_name))
     user.password_hash = passwords.hash_password(password)
     user.failed_logins, user.locked_until = 0, None
     queries.delete_sessions_of(session, user.id)

@@ -69,10 +69,11 @@ def register(app: typer.Typer) -> None:
         Each question is a fresh conversation; its `history` turns are sent first, one by one,
         so a follow-up is answered as it would be in the chat.
         """
+        # Everything that can be wrong with the input is said before the model loads.
+        if out is not None and not out.parent.is_dir():
+            raise fail(f"La cartella di --out non esiste: {out.parent}")
+        questions = read_questions(file)
         assistant = _assistant()
-        questions = [
-            json.loads(line) for line in file.read_text("utf-8").splitlines() if line.strip()
-        ]
         if split:
             questions = [q for q in questions if q.get("split") == split]
         results = []
@@ -95,6 +96,30 @@ def register(app: typer.Typer) -> None:
         if out:
             out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
         typer.echo(json.dumps(summarise(questions, results), ensure_ascii=False, indent=1))
+
+
+def read_questions(file: Path) -> list[dict]:  # type: ignore[type-arg]
+    """The items of a JSONL file; a bad line stops everything, named with its number."""
+    questions = []
+    for number, line in enumerate(file.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{file}, riga {number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise fail(f"{where}: JSON non valido ({exc.msg}, colonna {exc.colno})") from None
+        if not isinstance(item, dict):
+            raise fail(f"{where}: ogni riga deve essere un oggetto JSON {{...}}")
+        if not isinstance(item.get("question"), str) or not item["question"].strip():
+            raise fail(f"{where}: manca il campo 'question' (testo della domanda)")
+        history = item.get("history")
+        if history is not None and not (
+            isinstance(history, list) and all(isinstance(t, str) for t in history)
+        ):
+            raise fail(f"{where}: 'history' deve essere un elenco di messaggi (testi)")
+        questions.append(item)
+    return questions
 
 
 def replay(assistant: Assistant, turns: list[str]) -> list[Turn]:

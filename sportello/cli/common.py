@@ -13,6 +13,7 @@ from sportello.config import Settings, get_settings
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import upgrade
 from sportello.errors import SportelloError
+from sportello.preflight import shown_database
 
 
 def settings() -> Settings:
@@ -24,12 +25,27 @@ def clock(cfg: Settings) -> Clock:
     return SystemClock(cfg.clock_offset)
 
 
-def database(cfg: Settings, *, migrate: bool = True) -> sessionmaker[Session]:
-    """The session factory for `cfg`, with the schema brought up to date first."""
+def database(cfg: Settings, *, migrate: bool = True, create: bool = True) -> sessionmaker[Session]:
+    """The session factory for `cfg`, with the schema brought up to date first.
+
+    `create=False`: a command that only reads or deletes (the retention purge from cron) refuses
+    to start a new empty SQLite database where none is, instead of reporting "0" on it."""
+    if not create and not cfg.database_url:
+        path = cfg.resolved_data_dir() / "sportello.db"
+        if not path.exists():
+            raise fail(
+                f"Nessun database in {path}: controlla SPORTELLO_DATA_DIR (o "
+                "SPORTELLO_DATABASE_URL), oppure crealo con `sportello db upgrade`."
+            )
     engine = make_engine(cfg)
     if migrate:
         upgrade(engine)
     return make_sessionmaker(engine, clock(cfg))
+
+
+def database_label(cfg: Settings) -> str:
+    """Which database a command works on, for its output (no password)."""
+    return shown_database(cfg)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sportello.cli.common import clock, database, settings
+from sportello.cli.common import clock, database, database_label, settings
 from sportello.conversations.retention import purge_expired
 
 app = typer.Typer(no_args_is_help=True)
@@ -24,7 +24,7 @@ def purge(
     if cfg.retention_days <= 0:
         typer.echo("SPORTELLO_RETENTION_DAYS è 0: le conversazioni sono conservate.")
         return
-    sessions = database(cfg)
+    sessions = database(cfg, create=False)
     with sessions() as session:
         done = purge_expired(session=session, settings=cfg, now=clock(cfg).now())
         if dry_run:
@@ -34,5 +34,6 @@ def purge(
     verb = "Da cancellare" if dry_run else "Cancellate"
     typer.echo(
         f"{verb}: {done.conversations} conversazioni più vecchie di {cfg.retention_days} giorni "
-        f"({done.messages} messaggi); {done.tickets} ticket resi anonimi."
+        f"({done.messages} messaggi); {done.tickets} ticket resi anonimi. "
+        f"Database: {database_label(cfg)}"
     )

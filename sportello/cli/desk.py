@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -10,8 +12,10 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
-from sportello.cli.common import clock, database, edge, settings
+from sportello.cli.common import clock, database, edge, fail, settings
+from sportello.conversations import reading
 from sportello.desk import service
 from sportello.desk.expert_mail import MailPreferences, describe, set_expert_email
 from sportello.desk.messages import WEEKDAYS
@@ -91,8 +95,17 @@ def tickets(
     status: Annotated[TicketStatus | None, typer.Option(help="Only this status.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    export: Annotated[
+        str | None,
+        typer.Option(
+            "--export",
+            help="'csv': one row per ticket with its transcript, for the staff (on stdout).",
+        ),
+    ] = None,
 ) -> None:
     """The most recent tickets, with their status and expert."""
+    if export not in (None, "csv"):
+        raise fail("--export accetta solo 'csv'.")
     cfg = settings()
     sessions = database(cfg)
     tz = ZoneInfo(cfg.desk_timezone)
@@ -108,9 +121,18 @@ def tickets(
                 "expert": t.assigned_expert.name if t.assigned_expert else None,
                 "created_at": t.created_at.astimezone(tz).isoformat(timespec="minutes"),
                 "summary": t.summary,
+                "outcome": t.outcome or "",
+                "transcript": _transcript(session, t.conversation_id, tz) if export else "",
             }
             for t in rows
         ]
+    if export:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(data[0]) if data else ["code"])
+        writer.writeheader()
+        writer.writerows(data)
+        return
+    for d in data:
+        del d["outcome"], d["transcript"]
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
@@ -128,6 +150,16 @@ def tickets(
             str(d["summary"])[:60],
         )
     console.print(table)
+
+
+def _transcript(session: Session, conversation_id: int | None, tz: ZoneInfo) -> str:
+    """The conversation behind a ticket, one line per message (the staff's export)."""
+    if conversation_id is None:
+        return ""
+    return "\n".join(
+        f"[{m.created_at.astimezone(tz):%d/%m %H:%M}] {m.role}: {m.text}"
+        for m in reading.transcript(session=session, conversation_id=conversation_id)
+    )
 
 
 @app.command()

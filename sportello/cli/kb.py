@@ -12,7 +12,9 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
 
-from sportello.cli.common import database, edge, fail, settings
+from sportello.cli.common import clock, database, database_label, edge, fail, settings
+from sportello.clock import local_today
+from sportello.knowledge.admin import list_documents as document_rows
 from sportello.knowledge.documents import Topic
 from sportello.knowledge.indexing import is_indexable
 from sportello.knowledge.models import KbDocument
@@ -31,7 +33,7 @@ def ingest(
     """Index new and changed documents, drop deleted ones; report failures by file name."""
     cfg = settings()
     sessions = database(cfg)
-    kb = build_knowledge(cfg, check_embedder=not rebuild)
+    kb = build_knowledge(cfg, check_embedder=not rebuild, clock=clock(cfg))
     targets = list(paths) if paths else kb.default_paths()
     with edge(), sessions.begin() as session:
         if rebuild:
@@ -55,41 +57,90 @@ def ingest(
             f"Aggiunti {len(report.added)}, aggiornati {len(report.updated)}, "
             f"invariati {len(report.unchanged)}, rimossi {len(report.removed)}, "
             f"falliti {len(report.failed)}; {report.chunks_embedded} chunk indicizzati "
-            f"in {report.seconds:.1f} s."
+            f"in {report.seconds:.1f} s. Database: {database_label(cfg)}"
         )
         for name, reason in report.failed:
             console.print(f"[red]Non indicizzato[/red] {name}: {reason}")
-    if report.failed and not (report.added or report.updated or report.unchanged):
+    if report.failed:  # cron and CI must notice even one document left out
         raise typer.Exit(1)
 
 
 @app.command("list")
-def list_documents(as_json: bool = typer.Option(False, "--json")) -> None:
-    """List indexed documents with topic, chunks, review date and status."""
+def list_documents(
+    as_json: bool = typer.Option(False, "--json"),
+    overdue: bool = typer.Option(False, "--overdue", help="Only documents due for a review."),
+) -> None:
+    """List indexed documents with topic, chunks, review date, status and overdue reviews."""
     cfg = settings()
     sessions = database(cfg)
+    today = local_today(clock(cfg), cfg.desk_timezone)
     with sessions.begin() as session:
-        rows = list(session.scalars(select(KbDocument).order_by(KbDocument.id)))
-        data = [
-            {
-                "id": r.id,
-                "title": r.title,
-                "topic": r.topic,
-                "chunks": r.chunk_count,
-                "reviewed": r.reviewed.isoformat() if r.reviewed else None,
-                "status": r.status,
-            }
-            for r in rows
-        ]
+        rows = document_rows(session=session, settings=cfg, today=today)
+    data = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "topic": r.topic,
+            "chunks": r.chunks,
+            "reviewed": r.reviewed.isoformat() if r.reviewed else None,
+            "overdue": r.overdue,
+            "status": str(r.status),
+        }
+        for r in sorted(rows, key=lambda r: r.id)
+        if r.overdue or not overdue
+    ]
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
     table = Table("id", "titolo", "tema", "chunk", "revisione", "stato")
     for d in data:
+        reviewed = str(d["reviewed"] or "mai")
+        if d["overdue"]:
+            reviewed = f"[red]{reviewed} (da rivedere)[/red]"
         table.add_row(
-            *(str(d[key] or "") for key in ("id", "title", "topic", "chunks", "reviewed", "status"))
+            str(d["id"]),
+            str(d["title"]),
+            str(d["topic"] or ""),
+            str(d["chunks"]),
+            reviewed,
+            str(d["status"]),
         )
     console.print(table)
+    due = sum(1 for d in data if d["overdue"])
+    if due:
+        console.print(
+            f"{due} documenti da rivedere (revisione più vecchia di "
+            f"{cfg.kb_review_overdue_months} mesi o assente)."
+        )
+
+
+def _staff_action(doc_id: str, action: str) -> None:
+    cfg = settings()
+    sessions = database(cfg)
+    kb = build_knowledge(cfg, clock=clock(cfg))
+    with edge(), sessions.begin() as session:
+        getattr(kb.indexer, action)(doc_id, session=session)
+
+
+@app.command()
+def retire(doc_id: str = typer.Argument(..., help="Document id, as `kb list` shows it.")) -> None:
+    """Take a document out of the answers; it stays listed and no ingest brings it back."""
+    _staff_action(doc_id, "retire")
+    console.print(f"Ritirato {doc_id}: non viene più usato nelle risposte.")
+
+
+@app.command()
+def restore(doc_id: str = typer.Argument(..., help="Document id, as `kb list` shows it.")) -> None:
+    """Put a retired document back, re-reading its file."""
+    _staff_action(doc_id, "restore")
+    console.print(f"Ripristinato {doc_id}.")
+
+
+@app.command()
+def remove(doc_id: str = typer.Argument(..., help="Document id, as `kb list` shows it.")) -> None:
+    """Drop a document from both indexes and the list (e.g. after deleting its file)."""
+    _staff_action(doc_id, "remove")
+    console.print(f"Rimosso {doc_id} dall'indice.")
 
 
 @app.command()

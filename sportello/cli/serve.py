@@ -11,16 +11,20 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: str = typer.Option(None, help="Address (default from settings: 127.0.0.1)."),
-        port: int = typer.Option(None, help="Port (default from settings: 8000)."),
+        port: int = typer.Option(
+            None, min=1, max=65535, help="Port (default from settings: 8000)."
+        ),
     ) -> None:
         """Run the web app on HOST:PORT."""
         import uvicorn
 
         from sportello.app import create_app
         from sportello.logging_setup import configure_logging
+        from sportello.preflight import check_backends
 
         cfg = settings()
         configure_logging(cfg)
+        check_backends(cfg)
         uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_config=None)
 
     @app.command()
@@ -33,9 +37,11 @@ def register(app: typer.Typer) -> None:
         from sportello.channels.telegram.bot import running_bot
         from sportello.desk.scheduler import running_reminders
         from sportello.logging_setup import configure_logging
+        from sportello.preflight import check_backends
 
         cfg = settings()
         configure_logging(cfg)
+        check_backends(cfg)
         if not cfg.telegram_token.get_secret_value():
             raise fail("SPORTELLO_TELEGRAM_TOKEN non è impostato: il bot non può partire.")
         if cfg.telegram_webhook_url:

@@ -140,3 +140,12 @@ def disable(username: str) -> None:
     with edge(), sessions.begin() as session:
         service.set_active(session=session, username=username, active=False)
     typer.echo(f"Disattivato {username}.")
+
+
+@app.command()
+def enable(username: str) -> None:
+    """Enable a disabled account again (it signs in with its current password)."""
+    sessions = database(settings())
+    with edge(), sessions.begin() as session:
+        service.set_active(session=session, username=username, active=True)
+    typer.echo(f"Riattivato {username}.")

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -76,22 +77,31 @@ class Indexer:
         keywords: KeywordIndex,
         *,
         kb_dir: Path,
+        roots: Iterable[Path] = (),
         chunk_tokens: int,
         overlap_tokens: int,
         max_bytes: int,
+        today: Callable[[], date] | None = None,
     ) -> None:
         self.embedder = embedder
+        # The desk's today from the app's clock: a review date after it is a typo, refused.
+        self.today = today
         self.vectors = vectors
         self.keywords = keywords
         self.kb_dir = kb_dir.resolve()
+        # Folders a document's id is relative to, whatever path an ingest is given.
+        self.roots = (self.kb_dir, *(r.resolve() for r in roots))
         self.chunk_tokens = chunk_tokens
         self.overlap_tokens = overlap_tokens
         self.max_bytes = max_bytes
 
     # -- identities -------------------------------------------------------------------------
     def doc_id_for(self, path: Path, root: Path | None = None) -> str:
+        """The id of the file at `path`: relative to the curated folder or the uploads when it
+        lies there (so ingesting `knowledge_base/runts` or one file in it names a document as a
+        full ingest does), else to the folder given to the ingest, else the file's stem."""
         path = path.resolve()
-        for base in (root, self.kb_dir):
+        for base in (*self.roots, root):
             if base is not None and path.is_relative_to(base.resolve()):
                 return path.relative_to(base.resolve()).with_suffix("").as_posix()
         return path.stem
@@ -119,6 +129,8 @@ class Indexer:
         started = time.perf_counter()
         report = IngestReport()
         known = {d.id: d for d in session.scalars(select(KbDocument))}
+        # A retired file stays retired even if an older version gave it another id.
+        retired_paths = {d.path: d.id for d in known.values() if d.status == DocumentStatus.RETIRED}
         seen: set[str] = set()
         for root in paths:
             root = root.resolve()
@@ -130,6 +142,7 @@ class Indexer:
             )
             for path in files:
                 doc_id = self.doc_id_for(path, root if root.is_dir() else None)
+                doc_id = retired_paths.get(str(path.resolve()), doc_id)
                 seen.add(doc_id)
                 self._ingest_file(path, doc_id, known, report, session)
                 if progress:
@@ -171,16 +184,23 @@ class Indexer:
             return
         try:
             document = load_file(path, doc_id, max_bytes=self.max_bytes)
+            if self.today is not None and document.reviewed and document.reviewed > self.today():
+                raise SportelloError(
+                    ErrorCode.CORRUPT_DOCUMENT,
+                    f"data 'reviewed' nel futuro ({document.reviewed.isoformat()})",
+                )
             chunks = self.chunk(document)
             if not chunks:
                 raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "nessun testo indicizzabile")
             vectors = self.embedder.embed_documents([c.embedding_text() for c in chunks])
         except SportelloError as exc:
-            report.failed.append((path.name, exc.detail))
-            logger.warning("not indexed %s: %s", path.name, exc.detail)
+            # The loaders prefix their reason with the file: the report names it once.
+            reason = exc.detail.removeprefix(f"{path}: ").removeprefix(f"{path.name}: ")
+            report.failed.append((path.name, reason))
+            # INFO: the caller prints the report (a warning here showed each failure twice).
+            logger.info("not indexed %s: %s", path.name, reason)
             return
-        self.vectors.delete_document(doc_id)
-        self.vectors.upsert(chunks, vectors)
+        self.vectors.replace_document(doc_id, chunks, vectors)
         report.chunks_embedded += len(chunks)
         if row is None:
             row = KbDocument(id=doc_id)
@@ -224,7 +244,18 @@ class Indexer:
         self.keywords.rebuild(self.vectors.all_chunks())
         return row
 
+    def remove(self, doc_id: str, *, session: Session) -> None:
+        """Forget a document entirely (its file is gone or must not come back by itself)."""
+        row = session.get(KbDocument, doc_id)
+        if row is None:
+            raise SportelloError(ErrorCode.NOT_FOUND, f"documento '{doc_id}' non trovato")
+        self.vectors.delete_document(doc_id)
+        session.delete(row)
+        session.flush()
+        self.keywords.rebuild(self.vectors.all_chunks())
+
     def reset(self) -> None:
-        """Empty both indexes (used by `kb ingest --rebuild`, e.g. after changing model)."""
+        """Empty the dense index (used by `kb ingest --rebuild`, e.g. after changing model).
+        The keyword index, and with it the published generation, changes only when the
+        ingest that follows is done: other processes keep answering from the old snapshot."""
         self.vectors.reset(self.embedder.name)
-        self.keywords.rebuild([])

@@ -14,7 +14,7 @@ import time
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from functools import lru_cache
@@ -83,6 +83,9 @@ class KeywordIndex:
         self._checked_at = 0.0
         self._doc_freq: Counter[str] = Counter()
         self._sections: dict[tuple[str, str], list[Chunk]] = {}
+        # Run when another process published a new generation, before it is loaded: the
+        # knowledge base reopens its embedded Chroma folder here (see service.py).
+        self.on_new_generation: list[Callable[[], None]] = []
 
     # -- building and persistence -------------------------------------------------------------
     def rebuild(self, chunks: Sequence[Chunk]) -> None:
@@ -174,8 +177,19 @@ class KeywordIndex:
         except FileNotFoundError:
             return
         if generation != self._generation:
-            logger.info("keyword index changed on disk, reloading")
+            logger.info("index generation %s published by another process, reloading", generation)
+            for listener in self.on_new_generation:
+                listener()
             self.load()
+
+    @property
+    def generation(self) -> str:
+        """The stamp of the loaded snapshot; every ingest that changed something publishes one."""
+        return self._generation
+
+    def published(self, chunk_id: str) -> bool:
+        """Whether `chunk_id` is in the loaded snapshot (always true before there is one)."""
+        return not self._chunks or chunk_id in self._by_id
 
     def _install(
         self,
@@ -219,6 +233,7 @@ class KeywordIndex:
 
     def search(self, query: str, n: int, topic: Topic | None = None) -> list[tuple[Chunk, float]]:
         """Top `n` chunks by BM25 score (only those sharing at least one term with the query)."""
+        self.refresh_if_changed()
         tokens = tokenize(query)
         with self._lock:
             bm25, chunks, topics = self._bm25, self._chunks, self._topics

@@ -104,11 +104,18 @@ def _sources(value: object, name: str) -> tuple[str, ...]:
 def load_markdown(data: bytes, name: str, doc_id: str, fmt: str = "md") -> Document:
     text = _decode_text(data, name)
     meta, body = parse_front_matter(text, name)
-    if meta:
-        validate_front_matter(meta, name)
     body = body.strip()
     if not body:
         raise _bad(name, "il documento è vuoto")
+    # One rule for every Markdown document: no front matter is as incomplete as a missing field
+    # (a plain .txt may come without one).
+    if fmt == "md" and not meta:
+        raise _bad(
+            name,
+            "manca il front matter (--- title, topic, sources, reviewed --- in testa al file)",
+        )
+    if meta:
+        validate_front_matter(meta, name)
     return Document(
         id=doc_id,
         title=str(meta.get("title") or _title_from_text(body, _fallback_title(name))),

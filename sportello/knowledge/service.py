@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sportello.clock import Clock, local_today
 from sportello.config import Settings
 from sportello.knowledge.cache import with_query_cache
 from sportello.knowledge.embeddings import Embedder, load_embedder
@@ -36,9 +37,14 @@ class KnowledgeBase:
 
 
 def build_knowledge(
-    settings: Settings, embedder: Embedder | None = None, *, check_embedder: bool = True
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    check_embedder: bool = True,
+    clock: Clock | None = None,
 ) -> KnowledgeBase:
-    """Wire the knowledge base for `settings`; loads the model and the persisted indexes."""
+    """Wire the knowledge base for `settings`; loads the model and the persisted indexes.
+    `clock`: the app's clock, so an ingest refuses review dates in the future."""
     embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_threads)
     embedder = with_query_cache(embedder, settings.embedding_cache_size)
     vectors = ChromaVectorStore(
@@ -51,6 +57,14 @@ def build_knowledge(
     if not keywords.load() and vectors.count():
         logger.info("no keyword index on disk: rebuilding it from the vector store")
         keywords.rebuild(vectors.all_chunks())
+    # The keyword index's GENERATION file is the one stamp of a finished ingest (written after
+    # every vector): a searcher that sees a new one re-reads both indexes, and until then it
+    # answers from the snapshot it has, never from chunks an unfinished ingest has written.
+    keywords.on_new_generation.append(
+        lambda: vectors.reopen(make_chroma_client(settings, fresh=True))
+    )
+    vectors.published = keywords.published
+    vectors.before_query = keywords.refresh_if_changed
     retriever = Retriever(
         embedder,
         vectors,
@@ -67,8 +81,10 @@ def build_knowledge(
         vectors,
         keywords,
         kb_dir=settings.kb_dir,
+        roots=(settings.resolved_data_dir() / "uploads",),
         chunk_tokens=settings.chunk_tokens,
         overlap_tokens=settings.chunk_overlap_tokens,
         max_bytes=settings.upload_max_bytes,
+        today=(lambda: local_today(clock, settings.desk_timezone)) if clock is not None else None,
     )
     return KnowledgeBase(embedder, vectors, keywords, retriever, indexer, settings)

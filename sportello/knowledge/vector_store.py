@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -11,9 +12,12 @@ from urllib.parse import urlparse
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
-from sportello.config import Settings
+from sportello.config import ConfigError, Settings
 from sportello.knowledge.documents import Chunk, Topic
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -22,20 +26,43 @@ class DenseHit:
     similarity: float
 
 
-def make_chroma_client(settings: Settings) -> Any:
-    """HttpClient when a server URL is set, else a PersistentClient in the data folder."""
+def make_chroma_client(settings: Settings, *, fresh: bool = False) -> Any:
+    """HttpClient when a server URL is set, else a PersistentClient in the data folder.
+
+    `fresh`: an embedded client that re-reads the folder. Chroma shares one in-memory
+    "system" per folder within a process, and that system's vector index never sees what
+    another process wrote (a deleted chunk keeps being returned), so a reload must drop it.
+    """
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except ValueError as exc:  # chromadb's way of saying "no server there"
+            raise ConfigError(
+                f"Chroma non raggiungibile a SPORTELLO_CHROMA_URL={settings.chroma_url}: "
+                "avvia il server Chroma o lascia vuota la variabile (indice incorporato)."
+            ) from exc
     path = settings.resolved_chroma_path()
     path.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        _forget_embedded_system(str(path))
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _forget_embedded_system(identifier: str) -> None:
+    """Make the next PersistentClient for `identifier` open the folder anew. The old system is
+    not stopped: a search running in another thread may still be using it."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with SharedSystemClient._refcount_lock:
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
@@ -71,12 +98,13 @@ class ChromaVectorStore:
     ) -> None:
         self._client = client
         self._name = collection
-        # embedding_function=None: Chroma's default one would download a model.
-        self._collection = client.get_or_create_collection(
-            name=collection,
-            embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embedder": embedder_name},
-        )
+        self._embedder_name = embedder_name
+        # Dense hits outside the published snapshot (chunks written by an ingest still running
+        # on a shared Chroma server) are dropped; set by build_knowledge.
+        self.published: Callable[[str], bool] | None = None
+        # Run before every query: picks up a generation another process published.
+        self.before_query: Callable[[], None] | None = None
+        self._collection = self._open_collection()
         stored = (self._collection.metadata or {}).get("embedder")
         if check_embedder and stored and stored != embedder_name:
             raise RuntimeError(
@@ -84,14 +112,24 @@ class ChromaVectorStore:
                 f"not '{embedder_name}': run `sportello kb ingest --rebuild`."
             )
 
+    def _open_collection(self) -> Any:
+        # embedding_function=None: Chroma's default one would download a model.
+        return self._client.get_or_create_collection(
+            name=self._name,
+            embedding_function=None,
+            metadata={"hnsw:space": "cosine", "embedder": self._embedder_name},
+        )
+
+    def reopen(self, client: Any) -> None:
+        """Read the collection through `client` from now on (another process changed it)."""
+        self._client = client
+        self._collection = self._open_collection()
+
     def reset(self, embedder_name: str) -> None:
         """Drop every vector (a different embedding model cannot share the collection)."""
         self._client.delete_collection(self._name)
-        self._collection = self._client.get_or_create_collection(
-            name=self._name,
-            embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embedder": embedder_name},
-        )
+        self._embedder_name = embedder_name
+        self._collection = self._open_collection()
 
     def count(self) -> int:
         return int(self._collection.count())
@@ -111,18 +149,39 @@ class ChromaVectorStore:
     def delete_document(self, doc_id: str) -> None:
         self._collection.delete(where={"doc_id": doc_id})
 
+    def replace_document(self, doc_id: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Write a document's new chunks, then drop its old ones that are gone: a search on a
+        shared server never finds the document missing halfway through."""
+        old = set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+        self.upsert(chunks, vectors)
+        stale = old - {c.id for c in chunks}
+        if stale:
+            self._collection.delete(ids=sorted(stale))
+
     def query(self, vector: np.ndarray, n: int, topic: Topic | None = None) -> list[DenseHit]:
         # No count() first: an empty collection answers [[]] (Chroma 1.x), and on a Chroma
         # server that check was a second HTTP round trip on every search (~40% of dense time).
-        result = self._collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=n,
-            where={"topic": topic.value} if topic else None,
-            include=["distances"],
-        )
+        if self.before_query is not None:
+            self.before_query()
+        query = {
+            "query_embeddings": [vector.tolist()],
+            "n_results": n,
+            "where": {"topic": topic.value} if topic else None,
+            "include": ["distances"],
+        }
+        try:
+            result = self._collection.query(**query)
+        except NotFoundError:
+            # `kb ingest --rebuild` on a shared server dropped and recreated the collection.
+            logger.info("Chroma collection recreated elsewhere: reopening it")
+            self._collection = self._open_collection()
+            result = self._collection.query(**query)
         ids = result["ids"][0]
         distances = (result.get("distances") or [[]])[0]
-        return [DenseHit(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+        hits = [DenseHit(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+        if self.published is not None:
+            hits = [h for h in hits if self.published(h.chunk_id)]
+        return hits
 
     def get(self, ids: Sequence[str]) -> dict[str, Chunk]:
         if not ids:

@@ -41,7 +41,7 @@ def test_front_matter(path: Path) -> None:
 
 # Fact recall within the top 5 chunks on the golden holdout's answerable questions (with their
 # history, the follow-ups are not self-contained: only the self-contained ones count here).
-HOLDOUT_RECALL_AT_5 = 0.0
+HOLDOUT_RECALL_AT_5 = 0.88  # measured 0.934 by the ranking work (issue 13 note)
 
 
 def test_fact_recall_at_5_on_the_golden_holdout(real_kb: KnowledgeBase) -> None:

@@ -63,6 +63,16 @@ def test_readyz_checks_database_index_and_telegram(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
+def test_uptime_monitors_may_use_head_and_405_says_what_is_allowed(client: TestClient) -> None:
+    for path in ("/healthz", "/readyz"):
+        response = client.head(path)
+        assert response.status_code == 200 and not response.content, path
+    wrong = client.post("/healthz")
+    assert wrong.status_code == 405
+    assert set(wrong.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
+    assert client.delete("/api/kb/search").headers["allow"] == "GET"
+
+
 def test_readyz_is_503_with_an_empty_index(tmp_path: Path, embedder: Embedder) -> None:
     settings = make_settings(tmp_path, kb_dir=tmp_path / "nothing")
     svc = build_services(settings, embedder=embedder)

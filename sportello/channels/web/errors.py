@@ -77,7 +77,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code, default = HTTP_CODES.get(exc.status_code, ("error", "Errore."))
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else default
-        return error_response(request, exc.status_code, code, detail)
+        response = error_response(request, exc.status_code, code, detail)
+        for name, value in (exc.headers or {}).items():  # 405's Allow, 401's WWW-Authenticate
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

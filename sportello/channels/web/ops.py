@@ -73,11 +73,12 @@ def _check_database(svc: Services) -> str:
 
 
 def _check_index(svc: Services) -> str:
+    svc.knowledge.keywords.refresh_if_changed()  # an ingest elsewhere is picked up here too
     vectors = svc.knowledge.vectors.count()  # a Chroma round trip: the server answers
     keywords = len(svc.knowledge.keywords)
     if not vectors or not keywords:
         raise RuntimeError(f"index empty (vectors {vectors}, keywords {keywords})")
-    return f"ok ({vectors} chunks)"
+    return f"ok ({keywords} chunks, generation {svc.knowledge.keywords.generation[:8]})"
 
 
 def _check_telegram(app: Any, svc: Services) -> str:
@@ -105,7 +106,7 @@ async def _run_check(name: str, check: Any, *args: Any) -> tuple[bool, str]:
         return False, f"{type(exc).__name__}: {exc}"[:300]
 
 
-@router.get("/readyz")
+@router.api_route("/readyz", methods=["GET", "HEAD"], include_in_schema=False)
 async def readyz(request: Request) -> JSONResponse:
     """Ready to serve: database answers, index non-empty (Chroma reachable), bot running if set."""
     svc = _services(request.app)

@@ -1,0 +1,88 @@
+"""A person's data for the operator: who a ticket belongs to, and everything kept about them
+(an access request under GDPR art. 15 arrives by e-mail or phone too, not only in the chat)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sportello.conversations.models import Conversation, Message
+from sportello.desk import queries
+from sportello.desk.models import Ticket
+from sportello.errors import ErrorCode, SportelloError
+
+
+def owner_of_ticket(code: str, *, session: Session) -> tuple[str, str]:
+    """(channel, external reference) of the person who opened ticket `code`."""
+    ticket = queries.get_ticket_by_code(session, code.strip().upper())
+    if ticket is None:
+        raise SportelloError(ErrorCode.NOT_FOUND, f"Nessuna richiesta con codice {code}.")
+    if not ticket.volunteer_ref:
+        raise SportelloError(
+            ErrorCode.NOT_FOUND, f"La richiesta {ticket.code} non è più legata a una persona."
+        )
+    return str(ticket.channel), ticket.volunteer_ref
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat(timespec="seconds") if at else None
+
+
+def person_data(channel: str, external_ref: str, *, session: Session) -> dict[str, object]:
+    """Every conversation (with its messages) and ticket of one person on one channel."""
+    conversations = list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.external_ref == external_ref)
+            .order_by(Conversation.id)
+        )
+    )
+    conv_ids = [c.id for c in conversations]
+    messages = (
+        list(
+            session.scalars(
+                select(Message).where(Message.conversation_id.in_(conv_ids)).order_by(Message.id)
+            )
+        )
+        if conv_ids
+        else []
+    )
+    tickets = list(
+        session.scalars(
+            select(Ticket)
+            .where(Ticket.channel == channel, Ticket.volunteer_ref == external_ref)
+            .order_by(Ticket.id)
+        )
+    )
+    return {
+        "channel": channel,
+        "reference": external_ref,
+        "conversations": [
+            {
+                "started": _iso(c.created_at),
+                "messages": [
+                    {"at": _iso(m.created_at), "role": str(m.role), "text": m.text}
+                    for m in messages
+                    if m.conversation_id == c.id
+                ],
+            }
+            for c in conversations
+        ],
+        "tickets": [
+            {
+                "code": t.code,
+                "status": str(t.status),
+                "topic": t.topic,
+                "summary": t.summary,
+                "opened": _iso(t.created_at),
+                "closed": _iso(t.closed_at),
+                "outcome": t.outcome,
+                "appointments": [
+                    {"status": str(b.status), "starts": _iso(b.slot.starts_at)} for b in t.bookings
+                ],
+            }
+            for t in tickets
+        ],
+    }
