@@ -30,7 +30,7 @@ way, like every desk message). The step functions (`confirm_topic`, `describe_ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
@@ -76,20 +76,28 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class Choice:
-    """A button: show `label`, send `key` back to `choose`."""
+    """A button: show `label`, send `key` back to `choose`; a slot's button carries the slot."""
 
     key: str
     label: str
+    slot: SlotOffer | None = None
 
 
 @dataclass(frozen=True)
 class StepResult:
+    """One step as data: `text` is the sentence to show, `slots` the offered appointments (each
+    channel lays them out itself: a numbered list on Telegram, one button each on the web),
+    `hint` a closing sentence after them, `slot` the appointment to confirm."""
+
     step: Step
     text: str
     choices: tuple[Choice, ...] = ()
     ticket_code: str | None = None
     queued: bool = False  # the desk outbox has new messages: deliver now
     relayed: bool = False  # the message went to the expert's ticket
+    slots: tuple[SlotOffer, ...] = ()
+    hint: str = ""
+    slot: SlotOffer | None = None
 
 
 class _Stale(Exception):
@@ -172,6 +180,9 @@ def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None)
     step = _step(flow)
     code = flow.get("ticket_code")
     choices: list[Choice] = []
+    slots: tuple[SlotOffer, ...] = ()
+    hint = ""
+    slot: SlotOffer | None = None
     if step == Step.CONFIRM_TOPIC:
         topic = flow.get("topic")
         if topic:
@@ -194,10 +205,11 @@ def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None)
     elif step == Step.PICK_SLOT:
         offers = _offers(flow)
         if offers:
-            listed = "\n".join(f"{i}. {o.label}" for i, o in enumerate(offers, 1))
-            body = text("pick_slot_more" if flow.get("page", 0) else "pick_slot", slots=listed)
+            more = bool(flow.get("page", 0))
+            body = text("pick_slot_more" if more else "pick_slot")
+            slots, hint = tuple(offers), "" if more else text("pick_slot_hint")
             choices = [
-                Choice(f"slot:{o.slot_id}", f"{i} · {short_label(o)}")
+                Choice(f"slot:{o.slot_id}", f"{i} · {short_label(o)}", o)
                 for i, o in enumerate(offers, 1)
             ]
             choices.append(_choice("slots:more", "button_more"))
@@ -206,7 +218,7 @@ def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None)
         if not flow.get("booking_id"):  # a new request may always fall back to a written answer
             choices.append(_choice("mode:written", "button_written"))
     elif step == Step.CONFIRM:
-        offer = SlotOffer.model_validate(flow["slot"])
+        offer = slot = SlotOffer.model_validate(flow["slot"])
         where = f"{offer.desk_name} — {offer.location}" if offer.location else offer.desk_name
         body = text(
             "confirm",
@@ -221,7 +233,9 @@ def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None)
     else:
         return StepResult(Step.IDLE, _join(notice, text("nothing_to_leave")))
     choices.append(_choice(CANCEL, "button_cancel"))
-    return StepResult(step, _join(notice, body), tuple(choices), code)
+    return StepResult(
+        step, _join(notice, body), tuple(choices), code, slots=slots, hint=hint, slot=slot
+    )
 
 
 def _join(notice: str | None, body: str) -> str:
@@ -333,11 +347,16 @@ def handle_text(
 ) -> StepResult | None:
     """Free text during the flow: the case description, or a message for the expert's ticket.
 
-    None means no flow is active (or the ticket was closed): the assistant should answer.
+    None means no flow is active, only proposed, or the ticket was closed: the assistant answers.
     """
     flow = _flow(conversation)
     step = _step(flow)
     if step == Step.IDLE:
+        return None
+    if step == Step.CONFIRM_TOPIC:
+        # Only proposed so far (the assistant escalates on its own): a typed message is a new
+        # question, so the proposal is dropped and the assistant answers it.
+        _save(conversation, None)
         return None
     if step == Step.DESCRIBE_CASE:
         return describe_case(conversation, message, session=session, settings=settings, now=now)
@@ -676,10 +695,4 @@ def _fresh_slots(
     _set_offers(flow, offers[:SLOTS_PER_PAGE])
     _save(conversation, flow)
     result = _render(flow, settings, notice=notice)
-    return StepResult(
-        result.step,
-        result.text,
-        result.choices,
-        result.ticket_code,
-        queued=bool(flow.get("ticket_id")),
-    )
+    return replace(result, queued=bool(flow.get("ticket_id")))

@@ -538,3 +538,13 @@ def outbox_rows(
     if status is not None:
         stmt = stmt.where(OutboxMessage.status == status)
     return list(session.scalars(stmt))
+
+
+def outbox_backlog(session: Session) -> list[tuple[str, int]]:
+    """(channel, messages not delivered yet: pending or being sent), for the metrics gauge."""
+    rows = session.execute(
+        select(OutboxMessage.channel, func.count())
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        .group_by(OutboxMessage.channel)
+    ).tuples()
+    return [(str(channel), int(count)) for channel, count in rows]

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sportello.errors import ErrorCode, SportelloError
+from sportello.knowledge import queries
 from sportello.knowledge.chunking import chunk_document
 from sportello.knowledge.documents import Chunk, Document
 from sportello.knowledge.embeddings import Embedder
@@ -118,7 +118,7 @@ class Indexer:
         """Index the files under `paths`; a folder also drops the documents no longer in it."""
         started = time.perf_counter()
         report = IngestReport()
-        known = {d.id: d for d in session.scalars(select(KbDocument))}
+        known = {d.id: d for d in queries.documents(session)}
         seen: set[str] = set()
         for root in paths:
             root = root.resolve()

@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from sportello.db.migrate import downgrade, upgrade
-from sportello.db.models import Base
 from sportello.desk import models
+from sportello.models import Base
 
 DESK_TABLES = {
     "help_desks",
