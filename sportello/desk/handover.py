@@ -1,6 +1,7 @@
 """The hand-over from the bot to a human expert: one state machine shared by every chat channel.
 
-Steps, kept in `Conversation.state["handover"]` so a restart resumes exactly where it was:
+Steps, kept in `Conversation.state["handover"]` as a typed, versioned `HandoverState`
+(desk/handover_state.py), so a restart resumes exactly where it was:
 
     confirm_topic → describe_case → choose_mode ── written ─────────────────────────┐
                                          └─ appointment → pick_slot → confirm ───────┴→ done
@@ -32,9 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -46,32 +45,17 @@ from sportello.conversations import service as conversations
 from sportello.conversations.models import Conversation, Role
 from sportello.desk import messages
 from sportello.desk import service as desk
+from sportello.desk.handover_state import HandoverState, Mode, Step, load, save
 from sportello.desk.models import Booking, Ticket, TicketStatus
 from sportello.desk.schemas import SlotOffer
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.documents import TOPIC_LABELS, Topic
 
-STATE_KEY = "handover"
 SLOTS_PER_PAGE = 5
 MIN_CASE_CHARS = 15
 CLOSED_STATUSES = frozenset({TicketStatus.CLOSED, TicketStatus.CANCELLED})
 WEEKDAYS_SHORT = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"]
 MONTHS_SHORT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
-
-
-class Step(StrEnum):
-    IDLE = "idle"  # no flow: the assistant answers
-    CONFIRM_TOPIC = "confirm_topic"
-    DESCRIBE_CASE = "describe_case"
-    CHOOSE_MODE = "choose_mode"
-    PICK_SLOT = "pick_slot"
-    CONFIRM = "confirm"
-    DONE = "done"  # a ticket is open with an expert: messages go to it
-
-
-class Mode(StrEnum):
-    WRITTEN = "written"
-    APPOINTMENT = "appointment"
 
 
 @dataclass(frozen=True)
@@ -128,36 +112,17 @@ CANCEL = "cancel"
 # --- state -------------------------------------------------------------------------------------
 
 
-def _flow(conversation: Conversation) -> dict[str, Any]:
-    flow = (conversation.state or {}).get(STATE_KEY)
-    return dict(flow) if isinstance(flow, dict) else {}
+def _flow(conversation: Conversation) -> HandoverState:
+    return load(conversation)
 
 
-def _save(conversation: Conversation, flow: dict[str, Any] | None) -> None:
-    # A new dict, so SQLAlchemy sees the JSON column change.
-    state = dict(conversation.state or {})
-    if flow is None:
-        state.pop(STATE_KEY, None)
-    else:
-        state[STATE_KEY] = flow
-    conversation.state = state
+def _save(conversation: Conversation, flow: HandoverState | None) -> None:
+    save(conversation, flow)
 
 
-def _step(flow: dict[str, Any]) -> Step:
-    return Step(flow.get("step", Step.IDLE))
-
-
-def _expect(flow: dict[str, Any], *steps: Step) -> None:
-    if _step(flow) not in steps:
+def _expect(flow: HandoverState, *steps: Step) -> None:
+    if flow.step not in steps:
         raise _Stale
-
-
-def _offers(flow: dict[str, Any]) -> list[SlotOffer]:
-    return [SlotOffer.model_validate(o) for o in flow.get("offers", [])]
-
-
-def _set_offers(flow: dict[str, Any], offers: list[SlotOffer]) -> None:
-    flow["offers"] = [o.model_dump(mode="json") for o in offers]
 
 
 def short_label(offer: SlotOffer) -> str:
@@ -176,15 +141,15 @@ def _tz(settings: Settings) -> ZoneInfo:
 # --- rendering a step --------------------------------------------------------------------------
 
 
-def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None) -> StepResult:
-    step = _step(flow)
-    code = flow.get("ticket_code")
+def _render(flow: HandoverState, settings: Settings, notice: str | None = None) -> StepResult:
+    step = flow.step
+    code = flow.ticket_code
     choices: list[Choice] = []
     slots: tuple[SlotOffer, ...] = ()
     hint = ""
     slot: SlotOffer | None = None
     if step == Step.CONFIRM_TOPIC:
-        topic = flow.get("topic")
+        topic = flow.topic
         if topic:
             body = text("confirm_topic", topic=messages.topic_label(topic))
             choices = [
@@ -203,9 +168,9 @@ def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None)
             _choice("mode:appointment", "button_appointment"),
         ]
     elif step == Step.PICK_SLOT:
-        offers = _offers(flow)
+        offers = flow.offers
         if offers:
-            more = bool(flow.get("page", 0))
+            more = bool(flow.page)
             body = text("pick_slot_more" if more else "pick_slot")
             slots, hint = tuple(offers), "" if more else text("pick_slot_hint")
             choices = [
@@ -215,10 +180,10 @@ def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None)
             choices.append(_choice("slots:more", "button_more"))
         else:
             body = text("no_slots")
-        if not flow.get("booking_id"):  # a new request may always fall back to a written answer
+        if not flow.booking_id:  # a new request may always fall back to a written answer
             choices.append(_choice("mode:written", "button_written"))
     elif step == Step.CONFIRM:
-        offer = slot = SlotOffer.model_validate(flow["slot"])
+        offer = slot = _slot(flow)
         where = f"{offer.desk_name} — {offer.location}" if offer.location else offer.desk_name
         body = text(
             "confirm",
@@ -266,11 +231,9 @@ def start(
                 break
     if topic not in {t.value for t in Topic}:
         topic = None
-    flow: dict[str, Any] = {
-        "step": Step.CONFIRM_TOPIC,
-        "topic": topic,
-        "mode": Mode.APPOINTMENT if appointment else None,
-    }
+    flow = HandoverState(
+        step=Step.CONFIRM_TOPIC, topic=topic, mode=Mode.APPOINTMENT if appointment else None
+    )
     _save(conversation, flow)
     return _render(flow, settings)
 
@@ -280,7 +243,7 @@ def current(
 ) -> StepResult | None:
     """The current step shown again (after a restart, or a stray message); None = no flow."""
     flow = _flow(conversation)
-    if _step(flow) == Step.IDLE:
+    if flow.step == Step.IDLE:
         return None
     return _render(flow, settings)
 
@@ -289,10 +252,10 @@ def leave(conversation: Conversation, *, session: Session) -> StepResult:
     """Abandon the flow, or stop sending messages to the expert: the assistant answers again."""
     flow = _flow(conversation)
     _save(conversation, None)
-    code = flow.get("ticket_code")
-    if code and _ticket_open(session, flow.get("ticket_id")):
+    code = flow.ticket_code
+    if code and _ticket_open(session, flow.ticket_id):
         return StepResult(Step.IDLE, text("left_ticket_open", code=code), ticket_code=code)
-    if _step(flow) == Step.IDLE:
+    if flow.step == Step.IDLE:
         return StepResult(Step.IDLE, text("nothing_to_leave"))
     return StepResult(Step.IDLE, text("left"))
 
@@ -332,7 +295,7 @@ def choose(
         raise _Stale
     except (_Stale, ValueError):
         flow = _flow(conversation)
-        if _step(flow) == Step.IDLE:
+        if flow.step == Step.IDLE:
             return StepResult(Step.IDLE, text("stale"))
         return _render(flow, settings, notice=text("stale"))
 
@@ -350,7 +313,7 @@ def handle_text(
     None means no flow is active, only proposed, or the ticket was closed: the assistant answers.
     """
     flow = _flow(conversation)
-    step = _step(flow)
+    step = flow.step
     if step == Step.IDLE:
         return None
     if step == Step.CONFIRM_TOPIC:
@@ -375,13 +338,13 @@ def confirm_topic(
     flow = _flow(conversation)
     _expect(flow, Step.CONFIRM_TOPIC)
     if topic is None:
-        flow["topic"] = None
+        flow.topic = None
     else:
         if topic != "yes":
-            flow["topic"] = Topic(topic).value
-        if not flow.get("topic"):
+            flow.topic = Topic(topic).value
+        if not flow.topic:
             raise _Stale
-        flow["step"] = Step.DESCRIBE_CASE
+        flow.step = Step.DESCRIBE_CASE
     _save(conversation, flow)
     return _render(flow, settings)
 
@@ -405,10 +368,10 @@ def describe_case(
     conversations.record_message(
         session=session, conversation=conversation, role=Role.USER, text=case
     )
-    flow["summary"] = case
-    if flow.get("mode") == Mode.APPOINTMENT:
+    flow.summary = case
+    if flow.mode == Mode.APPOINTMENT:
         return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
-    flow["step"] = Step.CHOOSE_MODE
+    flow.step = Step.CHOOSE_MODE
     _save(conversation, flow)
     return _render(flow, settings)
 
@@ -424,10 +387,10 @@ def choose_mode(
     """choose_mode: a written answer opens the ticket now; an appointment offers slots."""
     flow = _flow(conversation)
     allowed = [Step.CHOOSE_MODE]
-    if mode == Mode.WRITTEN and not flow.get("booking_id"):
+    if mode == Mode.WRITTEN and not flow.booking_id:
         allowed.append(Step.PICK_SLOT)  # "no slots: ask in writing"
     _expect(flow, *allowed)
-    flow["mode"] = mode
+    flow.mode = mode
     if mode == Mode.APPOINTMENT:
         return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
     ticket = _ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
@@ -447,15 +410,15 @@ def more_slots(
     """pick_slot, "altre date": the next free slots after the last one shown."""
     flow = _flow(conversation)
     _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
-    shown = _offers(flow)
+    shown = flow.offers
     after = max((o.starts_at for o in shown), default=None)
     offers = _find_slots(flow, session=session, settings=settings, now=now, after=after)
     if not offers:
-        flow["step"] = Step.PICK_SLOT
+        flow.step = Step.PICK_SLOT
         _save(conversation, flow)
         return _render(flow, settings, notice=text("no_more_slots"))
-    flow.update(step=Step.PICK_SLOT, page=int(flow.get("page", 0)) + 1, slot=None)
-    _set_offers(flow, offers)
+    flow.step, flow.page, flow.slot = Step.PICK_SLOT, flow.page + 1, None
+    flow.offers = offers
     _save(conversation, flow)
     return _render(flow, settings)
 
@@ -466,10 +429,10 @@ def pick_slot(
     """pick_slot: one of the offered slots; ask to confirm it."""
     flow = _flow(conversation)
     _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
-    offer = next((o for o in _offers(flow) if o.slot_id == slot_id), None)
+    offer = next((o for o in flow.offers if o.slot_id == slot_id), None)
     if offer is None:
         raise _Stale
-    flow.update(step=Step.CONFIRM, slot=offer.model_dump(mode="json"))
+    flow.step, flow.slot = Step.CONFIRM, offer
     _save(conversation, flow)
     return _render(flow, settings)
 
@@ -480,7 +443,7 @@ def back_to_slots(
     """confirm, "another time": the same slots again."""
     flow = _flow(conversation)
     _expect(flow, Step.CONFIRM)
-    flow.update(step=Step.PICK_SLOT, slot=None)
+    flow.step, flow.slot = Step.PICK_SLOT, None
     _save(conversation, flow)
     return _render(flow, settings)
 
@@ -495,8 +458,8 @@ def confirm(
     """confirm: book (or move) the appointment; a slot lost meanwhile gets fresh slots."""
     flow = _flow(conversation)
     _expect(flow, Step.CONFIRM)
-    offer = SlotOffer.model_validate(flow["slot"])
-    booking_id = flow.get("booking_id")
+    offer = _slot(flow)
+    booking_id = flow.booking_id
     try:
         if booking_id:
             booking = desk.reschedule(
@@ -529,16 +492,16 @@ def route_to_ticket(
     """done: store the message in the ticket's conversation for the expert; None if it closed."""
     flow = _flow(conversation)
     _expect(flow, Step.DONE)
-    if not _ticket_open(session, flow.get("ticket_id")):
+    if not _ticket_open(session, flow.ticket_id):
         _save(conversation, None)
         return None
     conversations.record_message(
         session=session, conversation=conversation, role=Role.USER, text=message
     )
-    code = flow.get("ticket_code")
-    if flow.get("noticed"):
+    code = flow.ticket_code
+    if flow.noticed:
         return StepResult(Step.DONE, "", (), code, relayed=True)
-    flow["noticed"] = True
+    flow.noticed = True
     _save(conversation, flow)
     return StepResult(Step.DONE, text("relayed", code=code), (), code, relayed=True)
 
@@ -564,16 +527,16 @@ def start_reschedule(
             "non è più possibile spostarlo da qui. Scrivi allo sportello o all'esperto.",
         )
     ticket = booking.ticket
-    flow: dict[str, Any] = {
-        "step": Step.PICK_SLOT,
-        "topic": ticket.topic,
-        "mode": Mode.APPOINTMENT,
-        "ticket_id": ticket.id,
-        "ticket_code": ticket.code,
-        "booking_id": booking.id,
-    }
+    flow = HandoverState(
+        step=Step.PICK_SLOT,
+        topic=ticket.topic,
+        mode=Mode.APPOINTMENT,
+        ticket_id=ticket.id,
+        ticket_code=ticket.code,
+        booking_id=booking.id,
+    )
     offers = _find_slots(flow, session=session, settings=settings, now=now, exclude=booking.slot_id)
-    _set_offers(flow, offers)
+    flow.offers = offers
     _save(conversation, flow)
     return _render(flow, settings)
 
@@ -605,41 +568,43 @@ def _ticket_open(session: Session, ticket_id: object) -> bool:
 
 def _ensure_ticket(
     conversation: Conversation,
-    flow: dict[str, Any],
+    flow: HandoverState,
     *,
     session: Session,
     settings: Settings,
     now: datetime,
 ) -> Ticket:
     """The flow's ticket, opened now (experts are told) if it has none yet."""
-    if flow.get("ticket_id"):
-        ticket = session.get(Ticket, int(flow["ticket_id"]))
+    if flow.ticket_id:
+        ticket = session.get(Ticket, flow.ticket_id)
         if ticket is not None:
             return ticket
     ticket = desk.open_ticket(
         conversation,
-        str(flow["topic"]),
-        str(flow.get("summary") or ""),
+        str(flow.topic),
+        str(flow.summary or ""),
         session=session,
         settings=settings,
         now=now,
     )
-    flow.update(ticket_id=ticket.id, ticket_code=ticket.code)
+    flow.ticket_id, flow.ticket_code = ticket.id, ticket.code
     return ticket
 
 
-def _done(flow: dict[str, Any], ticket: Ticket) -> dict[str, Any]:
-    return {
-        "step": Step.DONE,
-        "topic": flow.get("topic"),
-        "ticket_id": ticket.id,
-        "ticket_code": ticket.code,
-        "noticed": False,
-    }
+def _done(flow: HandoverState, ticket: Ticket) -> HandoverState:
+    return HandoverState(
+        step=Step.DONE, topic=flow.topic, ticket_id=ticket.id, ticket_code=ticket.code
+    )
+
+
+def _slot(flow: HandoverState) -> SlotOffer:
+    if flow.slot is None:
+        raise _Stale
+    return flow.slot
 
 
 def _find_slots(
-    flow: dict[str, Any],
+    flow: HandoverState,
     *,
     session: Session,
     settings: Settings,
@@ -647,7 +612,7 @@ def _find_slots(
     after: datetime | None = None,
     exclude: int | None = None,
 ) -> list[SlotOffer]:
-    ticket_id = flow.get("ticket_id")
+    ticket_id = flow.ticket_id
     if ticket_id:  # an existing ticket keeps its expert once assigned
         offers = desk.offer_slots_for_ticket(
             int(ticket_id),
@@ -659,7 +624,7 @@ def _find_slots(
         )
     else:
         offers = desk.offer_slots(
-            str(flow["topic"]),
+            str(flow.topic),
             session=session,
             settings=settings,
             now=now,
@@ -671,28 +636,28 @@ def _find_slots(
 
 def _offer_first_page(
     conversation: Conversation,
-    flow: dict[str, Any],
+    flow: HandoverState,
     *,
     session: Session,
     settings: Settings,
     now: datetime,
 ) -> StepResult:
     offers = _find_slots(flow, session=session, settings=settings, now=now)
-    flow.update(step=Step.PICK_SLOT, page=0, slot=None)
-    _set_offers(flow, offers)
+    flow.step, flow.page, flow.slot = Step.PICK_SLOT, 0, None
+    flow.offers = offers
     _save(conversation, flow)
     return _render(flow, settings)
 
 
 def _fresh_slots(
     conversation: Conversation,
-    flow: dict[str, Any],
+    flow: HandoverState,
     offers: list[SlotOffer],
     notice: str,
     settings: Settings,
 ) -> StepResult:
-    flow.update(step=Step.PICK_SLOT, page=0, slot=None)
-    _set_offers(flow, offers[:SLOTS_PER_PAGE])
+    flow.step, flow.page, flow.slot = Step.PICK_SLOT, 0, None
+    flow.offers = offers[:SLOTS_PER_PAGE]
     _save(conversation, flow)
     result = _render(flow, settings, notice=notice)
-    return replace(result, queued=bool(flow.get("ticket_id")))
+    return replace(result, queued=bool(flow.ticket_id))
