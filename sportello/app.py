@@ -13,8 +13,8 @@ from sportello.channels.telegram.bot import telegram_bot
 from sportello.channels.telegram.webhook import router as telegram_webhook
 from sportello.channels.web import ops
 from sportello.config import Settings
-from sportello.conversations.retention import running_retention
 from sportello.desk.scheduler import running_reminders
+from sportello.privacy.retention import running_retention
 from sportello.services import Services, build_services
 
 logger = logging.getLogger(__name__)

@@ -65,10 +65,9 @@ SQL_MODULE_NAMES = frozenset({"queries", "reports"})
 SQL_ALLOWED: dict[str, str] = {
     "sportello.conversations.gaps": "gap listing and grouping: move reads to reports.py",
     "sportello.conversations.reading": "transcripts and feedback reads: move to queries.py",
-    "sportello.conversations.retention": "retention purge: moves with privacy/",
     "sportello.desk.availability": "rules and absences: move reads to queries.py",
     "sportello.desk.notes": "ticket notes: move reads to queries.py",
-    "sportello.desk.people": "erasure and expert-by-chat: moves with privacy/",
+    "sportello.desk.people": "a person's appointments, expert by chat: move to queries.py",
     "sportello.desk.queue": "the console's reads: becomes tickets' reports",
 }
 # The db package's engine set-up (PRAGMAs, readiness ping) and models' server defaults are
@@ -216,6 +215,17 @@ def test_domain_never_imports_usecases_or_channels() -> None:
         if (layer_of(m.name) or 0) >= domain
         for t in m.imports
         if t.startswith(("sportello.channels", "sportello.usecases"))
+    ]
+    assert not wrong
+
+
+def test_privacy_sits_above_desk_and_conversations() -> None:
+    wrong = [
+        f"{m.name} imports {t}"
+        for m in modules()
+        if m.name.startswith(("sportello.desk", "sportello.conversations"))
+        for t in m.imports
+        if t.startswith("sportello.privacy")
     ]
     assert not wrong
 

@@ -24,8 +24,9 @@ from sportello.conversations.models import Conversation, Role
 from sportello.desk import handover, people, queue
 from sportello.desk.handover import Step, StepResult
 from sportello.desk.ics import booking_ics
-from sportello.desk.people import Appointment, Erasure
+from sportello.desk.people import Appointment
 from sportello.errors import ErrorCode, SportelloError
+from sportello.privacy.erasure import Erasure, erase_person
 from sportello.services import Services
 from sportello.usecases import views
 from sportello.usecases.results import (
@@ -285,7 +286,7 @@ def move_appointment(svc: Services, who: Volunteer, booking_id: int) -> Handover
 
 def erase(svc: Services, who: Volunteer) -> Erasure:
     with svc.sessions.begin() as session:
-        return people.erase_person(
+        return erase_person(
             who.channel, who.ref, session=session, settings=svc.settings, now=svc.clock.now()
         )
 
