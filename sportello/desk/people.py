@@ -22,18 +22,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
+from sportello.desk import queries
 from sportello.desk import service as desk
 from sportello.desk.handover import owned_booking
 from sportello.desk.models import (
-    Booking,
-    BookingStatus,
     EventKind,
     Expert,
-    Slot,
     Ticket,
     TicketStatus,
 )
@@ -62,22 +59,10 @@ def appointments(
 ) -> list[Appointment]:
     """The person's appointments still ahead, earliest first."""
     moment = now
-    stmt = (
-        select(Booking)
-        .join(Ticket, Ticket.id == Booking.ticket_id)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(
-            Booking.status == BookingStatus.ACTIVE,
-            Ticket.channel == str(channel),
-            Ticket.volunteer_ref == external_ref,
-            Slot.starts_at > moment,
-        )
-        .order_by(Slot.starts_at)
-    )
     cancel_by = timedelta(hours=settings.desk_cancel_notice_hours)
     move_by = timedelta(hours=settings.desk_reschedule_notice_hours)
     found = []
-    for booking in session.scalars(stmt):
+    for booking in queries.bookings_ahead_of(session, str(channel), external_ref, moment):
         ahead = booking.slot.starts_at - moment
         found.append(
             Appointment(
@@ -133,9 +118,7 @@ def rate_ticket(
 
 def expert_for_chat(chat_ref: str, *, session: Session) -> Expert | None:
     """The active expert who linked this chat, if any."""
-    return session.scalar(
-        select(Expert).where(Expert.telegram_chat_id == chat_ref, Expert.active.is_(True))
-    )
+    return queries.expert_by_chat(session, chat_ref)
 
 
 def _expert(chat_ref: str, session: Session) -> Expert:

@@ -548,3 +548,29 @@ def outbox_backlog(session: Session) -> list[tuple[str, int]]:
         .group_by(OutboxMessage.channel)
     ).tuples()
     return [(str(channel), int(count)) for channel, count in rows]
+
+
+def bookings_ahead_of(
+    session: Session, channel: str, volunteer_ref: str, now: datetime
+) -> list[Booking]:
+    """A person's active appointments still ahead, earliest first."""
+    stmt = (
+        select(Booking)
+        .join(Ticket, Ticket.id == Booking.ticket_id)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(
+            Booking.status == BookingStatus.ACTIVE,
+            Ticket.channel == channel,
+            Ticket.volunteer_ref == volunteer_ref,
+            Slot.starts_at > now,
+        )
+        .order_by(Slot.starts_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def expert_by_chat(session: Session, chat_ref: str) -> Expert | None:
+    """The active expert who linked this Telegram chat."""
+    return session.scalar(
+        select(Expert).where(Expert.telegram_chat_id == chat_ref, Expert.active.is_(True))
+    )
