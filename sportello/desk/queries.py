@@ -574,3 +574,25 @@ def expert_by_chat(session: Session, chat_ref: str) -> Expert | None:
     return session.scalar(
         select(Expert).where(Expert.telegram_chat_id == chat_ref, Expert.active.is_(True))
     )
+
+
+def rules_of(session: Session, expert_id: int) -> list[AvailabilityRule]:
+    stmt = (
+        select(AvailabilityRule)
+        .where(AvailabilityRule.expert_id == expert_id)
+        .order_by(AvailabilityRule.weekday, AvailabilityRule.start_time, AvailabilityRule.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def absences_of(session: Session, expert_id: int, since: date) -> list[AvailabilityException]:
+    """The expert's own absences that end on or after `since` (desk-wide closures excluded)."""
+    stmt = (
+        select(AvailabilityException)
+        .where(
+            AvailabilityException.expert_id == expert_id,
+            AvailabilityException.last_day >= since,
+        )
+        .order_by(AvailabilityException.first_day)
+    )
+    return list(session.scalars(stmt))
