@@ -22,91 +22,44 @@ Using it — each call inside the caller's `with sessions.begin() as session:` (
     handover.current(conv, session=s, settings=cfg)                   # show the step again
     handover.start_reschedule(conv, booking_id, session=s, settings=cfg)  # "Sposta"
 
-Every call returns a `StepResult`: `text` is plain Italian (the channel escapes it; empty =
-say nothing), `choices` are buttons whose `key` goes back to `choose`, `queued` says the desk
-outbox has new messages to deliver now (the booking confirmation with its .ics travels that
+Every call returns a `StepResult` (handover_view.py builds it from the state): `text` is plain
+Italian (the channel escapes it; empty = say nothing), `choices` are buttons whose `key` goes
+back to `choose`, `slots` the offered appointments as data, `queued` says the desk outbox has
+new messages to deliver now (the booking confirmation with its .ics travels that
 way, like every desk message). The step functions (`confirm_topic`, `describe_case`,
 `choose_mode`, `more_slots`, `pick_slot`, `confirm`) can also be called directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy.orm import Session
 
-from sportello.answering.prompts import PROMPTS_DIR, fill
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Conversation, Role
 from sportello.desk import messages
 from sportello.desk import service as desk
 from sportello.desk.handover_state import HandoverState, Mode, Step, load, save
+from sportello.desk.handover_view import (
+    CANCEL,
+    Stale,
+    StepResult,
+    choice,
+    render,
+    slot_to_confirm,
+    text,
+)
 from sportello.desk.models import Booking, Ticket, TicketStatus
 from sportello.desk.schemas import SlotOffer
 from sportello.errors import ErrorCode, SportelloError
-from sportello.knowledge.documents import TOPIC_LABELS, Topic
+from sportello.knowledge.documents import Topic
 
 SLOTS_PER_PAGE = 5
 MIN_CASE_CHARS = 15
 CLOSED_STATUSES = frozenset({TicketStatus.CLOSED, TicketStatus.CANCELLED})
-WEEKDAYS_SHORT = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"]
-MONTHS_SHORT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A button: show `label`, send `key` back to `choose`; a slot's button carries the slot."""
-
-    key: str
-    label: str
-    slot: SlotOffer | None = None
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """One step as data: `text` is the sentence to show, `slots` the offered appointments (each
-    channel lays them out itself: a numbered list on Telegram, one button each on the web),
-    `hint` a closing sentence after them, `slot` the appointment to confirm."""
-
-    step: Step
-    text: str
-    choices: tuple[Choice, ...] = ()
-    ticket_code: str | None = None
-    queued: bool = False  # the desk outbox has new messages: deliver now
-    relayed: bool = False  # the message went to the expert's ticket
-    slots: tuple[SlotOffer, ...] = ()
-    hint: str = ""
-    slot: SlotOffer | None = None
-
-
-class _Stale(Exception):
-    """A button or message that does not fit the current step."""
-
-
-# --- texts -------------------------------------------------------------------------------------
-
-
-@cache
-def _texts() -> dict[str, str]:
-    data = yaml.safe_load((PROMPTS_DIR / "handover.it.yaml").read_text("utf-8"))
-    return {str(k): str(v).strip() for k, v in data.items()}
-
-
-def text(key: str, **values: object) -> str:
-    """A fixed sentence of the hand-over, with its placeholders filled."""
-    return fill(_texts()[key], dict(values), key)
-
-
-def _choice(key: str, label_key: str) -> Choice:
-    return Choice(key, text(label_key))
-
-
-CANCEL = "cancel"
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -122,89 +75,7 @@ def _save(conversation: Conversation, flow: HandoverState | None) -> None:
 
 def _expect(flow: HandoverState, *steps: Step) -> None:
     if flow.step not in steps:
-        raise _Stale
-
-
-def short_label(offer: SlotOffer) -> str:
-    """A slot on a button: 'lun 7 dic · 9:30 · Sportello di Ascoli Piceno'."""
-    t = offer.local_start
-    return (
-        f"{WEEKDAYS_SHORT[t.weekday()]} {t.day} {MONTHS_SHORT[t.month - 1]} · "
-        f"{t.hour}:{t.minute:02d} · {offer.desk_name}"
-    )
-
-
-def _tz(settings: Settings) -> ZoneInfo:
-    return ZoneInfo(settings.desk_timezone)
-
-
-# --- rendering a step --------------------------------------------------------------------------
-
-
-def _render(flow: HandoverState, settings: Settings, notice: str | None = None) -> StepResult:
-    step = flow.step
-    code = flow.ticket_code
-    choices: list[Choice] = []
-    slots: tuple[SlotOffer, ...] = ()
-    hint = ""
-    slot: SlotOffer | None = None
-    if step == Step.CONFIRM_TOPIC:
-        topic = flow.topic
-        if topic:
-            body = text("confirm_topic", topic=messages.topic_label(topic))
-            choices = [
-                _choice("topic:yes", "button_yes_topic"),
-                _choice("topic:other", "button_other_topic"),
-            ]
-        else:
-            body = text("choose_topic")
-            choices = [Choice(f"topic:{t.value}", label) for t, label in TOPIC_LABELS.items()]
-    elif step == Step.DESCRIBE_CASE:
-        body = text("describe_case")
-    elif step == Step.CHOOSE_MODE:
-        body = text("choose_mode")
-        choices = [
-            _choice("mode:written", "button_written"),
-            _choice("mode:appointment", "button_appointment"),
-        ]
-    elif step == Step.PICK_SLOT:
-        offers = flow.offers
-        if offers:
-            more = bool(flow.page)
-            body = text("pick_slot_more" if more else "pick_slot")
-            slots, hint = tuple(offers), "" if more else text("pick_slot_hint")
-            choices = [
-                Choice(f"slot:{o.slot_id}", f"{i} · {short_label(o)}", o)
-                for i, o in enumerate(offers, 1)
-            ]
-            choices.append(_choice("slots:more", "button_more"))
-        else:
-            body = text("no_slots")
-        if not flow.booking_id:  # a new request may always fall back to a written answer
-            choices.append(_choice("mode:written", "button_written"))
-    elif step == Step.CONFIRM:
-        offer = slot = _slot(flow)
-        where = f"{offer.desk_name} — {offer.location}" if offer.location else offer.desk_name
-        body = text(
-            "confirm",
-            when=messages.when(offer.starts_at, _tz(settings)),
-            where=where,
-            expert=offer.expert_name,
-        )
-        choices = [_choice("confirm:yes", "button_confirm"), _choice("confirm:back", "button_back")]
-    elif step == Step.DONE:
-        body = text("relayed", code=code)
-        return StepResult(step, _join(notice, body), (), code)
-    else:
-        return StepResult(Step.IDLE, _join(notice, text("nothing_to_leave")))
-    choices.append(_choice(CANCEL, "button_cancel"))
-    return StepResult(
-        step, _join(notice, body), tuple(choices), code, slots=slots, hint=hint, slot=slot
-    )
-
-
-def _join(notice: str | None, body: str) -> str:
-    return f"{notice}\n\n{body}" if notice else body
+        raise Stale
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -235,7 +106,7 @@ def start(
         step=Step.CONFIRM_TOPIC, topic=topic, mode=Mode.APPOINTMENT if appointment else None
     )
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def current(
@@ -245,7 +116,7 @@ def current(
     flow = _flow(conversation)
     if flow.step == Step.IDLE:
         return None
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def leave(conversation: Conversation, *, session: Session) -> StepResult:
@@ -292,12 +163,12 @@ def choose(
             return confirm(conversation, session=session, settings=settings, now=now)
         if key == "confirm:back":
             return back_to_slots(conversation, session=session, settings=settings)
-        raise _Stale
-    except (_Stale, ValueError):
+        raise Stale
+    except (Stale, ValueError):
         flow = _flow(conversation)
         if flow.step == Step.IDLE:
             return StepResult(Step.IDLE, text("stale"))
-        return _render(flow, settings, notice=text("stale"))
+        return render(flow, settings, notice=text("stale"))
 
 
 def handle_text(
@@ -325,7 +196,7 @@ def handle_text(
         return describe_case(conversation, message, session=session, settings=settings, now=now)
     if step == Step.DONE:
         return route_to_ticket(conversation, message, session=session)
-    return _render(flow, settings, notice=text("use_buttons"))
+    return render(flow, settings, notice=text("use_buttons"))
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -343,10 +214,10 @@ def confirm_topic(
         if topic != "yes":
             flow.topic = Topic(topic).value
         if not flow.topic:
-            raise _Stale
+            raise Stale
         flow.step = Step.DESCRIBE_CASE
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def describe_case(
@@ -363,7 +234,7 @@ def describe_case(
     case = case.strip()
     if len(case) < MIN_CASE_CHARS:
         return StepResult(
-            Step.DESCRIBE_CASE, text("describe_too_short"), (_choice(CANCEL, "button_cancel"),)
+            Step.DESCRIBE_CASE, text("describe_too_short"), (choice(CANCEL, "button_cancel"),)
         )
     conversations.record_message(
         session=session, conversation=conversation, role=Role.USER, text=case
@@ -373,7 +244,7 @@ def describe_case(
         return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
     flow.step = Step.CHOOSE_MODE
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def choose_mode(
@@ -416,11 +287,11 @@ def more_slots(
     if not offers:
         flow.step = Step.PICK_SLOT
         _save(conversation, flow)
-        return _render(flow, settings, notice=text("no_more_slots"))
+        return render(flow, settings, notice=text("no_more_slots"))
     flow.step, flow.page, flow.slot = Step.PICK_SLOT, flow.page + 1, None
     flow.offers = offers
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def pick_slot(
@@ -431,10 +302,10 @@ def pick_slot(
     _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
     offer = next((o for o in flow.offers if o.slot_id == slot_id), None)
     if offer is None:
-        raise _Stale
+        raise Stale
     flow.step, flow.slot = Step.CONFIRM, offer
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def back_to_slots(
@@ -445,7 +316,7 @@ def back_to_slots(
     _expect(flow, Step.CONFIRM)
     flow.step, flow.slot = Step.PICK_SLOT, None
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def confirm(
@@ -458,7 +329,7 @@ def confirm(
     """confirm: book (or move) the appointment; a slot lost meanwhile gets fresh slots."""
     flow = _flow(conversation)
     _expect(flow, Step.CONFIRM)
-    offer = _slot(flow)
+    offer = slot_to_confirm(flow)
     booking_id = flow.booking_id
     try:
         if booking_id:
@@ -538,7 +409,7 @@ def start_reschedule(
     offers = _find_slots(flow, session=session, settings=settings, now=now, exclude=booking.slot_id)
     flow.offers = offers
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def owned_booking(
@@ -597,12 +468,6 @@ def _done(flow: HandoverState, ticket: Ticket) -> HandoverState:
     )
 
 
-def _slot(flow: HandoverState) -> SlotOffer:
-    if flow.slot is None:
-        raise _Stale
-    return flow.slot
-
-
 def _find_slots(
     flow: HandoverState,
     *,
@@ -646,7 +511,7 @@ def _offer_first_page(
     flow.step, flow.page, flow.slot = Step.PICK_SLOT, 0, None
     flow.offers = offers
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def _fresh_slots(
@@ -659,5 +524,5 @@ def _fresh_slots(
     flow.step, flow.page, flow.slot = Step.PICK_SLOT, 0, None
     flow.offers = offers[:SLOTS_PER_PAGE]
     _save(conversation, flow)
-    result = _render(flow, settings, notice=notice)
+    result = render(flow, settings, notice=notice)
     return replace(result, queued=bool(flow.ticket_id))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from sportello.answering.schemas import Action, Citation, Reply
 from sportello.conversations.models import Channel
-from sportello.desk.handover import Choice, Step, StepResult
+from sportello.desk.handover import Step, StepResult
+from sportello.desk.handover_view import Choice
 from sportello.desk.schemas import SlotOffer as Slot
 
 __all__ = [

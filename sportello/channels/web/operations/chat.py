@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from sportello.conversations.models import Channel
 from sportello.desk import handover
+from sportello.desk.handover_view import Choice
 from sportello.services import Services
 from sportello.usecases import views
 from sportello.usecases import volunteer as usecase
@@ -59,7 +60,7 @@ class AppointmentPage(BaseModel):
 PRIMARY = frozenset({"topic:yes", "confirm:yes", "mode:written", "mode:appointment"})
 
 
-def _kind(choice: handover.Choice) -> str:
+def _kind(choice: Choice) -> str:
     if choice.slot is not None:
         return "slot"
     if choice.key == handover.CANCEL:
