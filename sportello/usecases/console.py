@@ -21,6 +21,7 @@ from sportello.desk.states import ALLOWED, Action, Actor
 from sportello.errors import ErrorCode, SportelloError
 from sportello.services import Services
 from sportello.usecases import views
+from sportello.usecases.results import ExpertReplied
 
 AGENDA_DAYS = 14
 
@@ -315,6 +316,16 @@ def horizon(svc: Services) -> tuple[datetime, datetime]:
 
 
 # --- experts on Telegram (known by their chat, not by an account) -------------------------------
+
+
+def reply_from_chat(svc: Services, chat_ref: str, code: str, text: str) -> ExpertReplied | None:
+    """An expert answers a ticket by replying to its notification; None if this chat is not
+    an expert's (then the text is the person's own)."""
+    with svc.sessions.begin() as session:
+        if people.expert_for_chat(chat_ref, session=session) is None:
+            return None
+        people.expert_reply(chat_ref, code, text, session=session, now=svc.clock.now())
+        return ExpertReplied(code)
 
 
 def claim_from_chat(svc: Services, chat_ref: str, code: str) -> str:

@@ -28,7 +28,7 @@ from sportello.desk.people import Appointment
 from sportello.errors import ErrorCode, SportelloError
 from sportello.privacy.erasure import Erasure, erase_person
 from sportello.services import Services
-from sportello.usecases import views
+from sportello.usecases import console, views
 from sportello.usecases.results import (
     AssistantReply,
     Cancelled,
@@ -90,12 +90,14 @@ def ticket_code_in(text: str | None, prefix: str) -> str | None:
 def _route(
     svc: Services, who: Volunteer, text: str, replied_to: str | None
 ) -> HandoverStep | ExpertReplied | None:
-    """Text that is not for the assistant, handled in one transaction; None: the assistant."""
+    """Text that is not for the assistant: an expert answering a ticket's notification, else a
+    step of the hand-over or a message for the expert's ticket; None: the assistant answers."""
     code = ticket_code_in(replied_to, svc.settings.desk_ticket_prefix)
+    if code:
+        replied = console.reply_from_chat(svc, who.ref, code, text)
+        if replied is not None:
+            return replied
     with svc.sessions.begin() as session:
-        if code and people.expert_for_chat(who.ref, session=session) is not None:
-            people.expert_reply(who.ref, code, text, session=session, now=svc.clock.now())
-            return ExpertReplied(code)
         conversation = _own(session, who)
         if conversation is None:
             return None
