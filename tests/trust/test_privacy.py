@@ -96,16 +96,16 @@ def test_erasure_leaves_nothing_of_the_person_anywhere(any_web: Web, cases: Case
         json={"topic": "fiscale", "appointment": True},
         headers={"X-CSRF-Token": csrf},
     )
-    choose(client, csrf, "topic:yes", now=NOW)
+    choose(client, csrf, "topic:yes")
     slots = ask(client, csrf, CASE)["handover"]
-    choose(client, csrf, slot_at(slots, LUCAS_DESK)["key"], now=NOW)  # the "luca" account's slot
-    done = choose(client, csrf, "confirm:yes", now=NOW)
+    choose(client, csrf, slot_at(slots, LUCAS_DESK)["key"])  # the "luca" account's slot
+    done = choose(client, csrf, "confirm:yes")
     with web.services.sessions.begin() as session:
         ref = session.scalar(select(Ticket.volunteer_ref).where(Ticket.code == done["ticket_code"]))
     assert ref and ref.startswith("web:")
     # The expert writes about her: a note, a cancelled appointment's reason, a reply.
     expert = web.client()
-    token = login(expert, web.people.expert, now=NOW)
+    token = login(expert, web.people.expert)
     ticket_id = expert.get("/api/console/tickets").json()["tickets"][0]["id"]
     for path, body in (
         (f"/api/console/tickets/{ticket_id}/notes", {"text": f"Richiamare {NAME} al {PHONE}."}),
@@ -325,14 +325,14 @@ def test_no_personal_data_in_the_logs_at_info(
         json={"topic": "fiscale", "appointment": True},
         headers={"X-CSRF-Token": csrf},
     )
-    choose(client, csrf, "topic:yes", now=NOW)
+    choose(client, csrf, "topic:yes")
     slots = ask(client, csrf, CASE)["handover"]
-    choose(client, csrf, next(c for c in slots["choices"] if c["kind"] == "slot")["key"], now=NOW)
-    done = choose(client, csrf, "confirm:yes", now=NOW)
+    choose(client, csrf, next(c for c in slots["choices"] if c["kind"] == "slot")["key"])
+    done = choose(client, csrf, "confirm:yes")
     assert done["step"] == "done"
     ask(client, csrf, f"Grazie, il mio telefono è {PHONE}")  # relayed to the expert
     expert = web.client()
-    token = login(expert, web.people.expert, now=NOW)
+    token = login(expert, web.people.expert)
     ticket_id = expert.get("/api/console/tickets").json()["tickets"][0]["id"]
     expert.post(
         f"/api/console/tickets/{ticket_id}/reply",
