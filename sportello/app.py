@@ -1,97 +1,26 @@
-"""Composition root: build engine, knowledge base and services once, then the web app on top."""
+"""Composition root: build the services once, then the web app (and the bot) on top."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import partial
-from typing import TypeVar
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from sportello.answering import queries as answering_queries
-from sportello.answering.assistant import Assistant, build_intents
-from sportello.answering.llm import LLMComposer, build_chat_model
-from sportello.answering.prompts import Prompts
-from sportello.clock import Clock, SystemClock
+from sportello.channels import web
+from sportello.channels.email.sender import running as email_outbox
+from sportello.channels.telegram.bot import telegram_bot
+from sportello.channels.telegram.webhook import router as telegram_webhook
+from sportello.channels.web import api_docs, ops
 from sportello.config import Settings
-from sportello.conversations.exchange import Exchange
-from sportello.db.engine import make_engine, make_sessionmaker
-from sportello.db.migrate import upgrade
-from sportello.knowledge.embeddings import Embedder
-from sportello.knowledge.service import KnowledgeBase, build_knowledge
+from sportello.desk.scheduler import running_reminders
+from sportello.privacy.retention import running_retention
+from sportello.services import Services, build_services
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
-
-@dataclass
-class Services:
-    """Everything a channel may call, built once per process."""
-
-    settings: Settings
-    clock: Clock
-    engine: Engine
-    sessions: sessionmaker[Session]
-    knowledge: KnowledgeBase
-    assistant: Assistant
-    exchange: Exchange
-
-
-def build_assistant(
-    settings: Settings, knowledge: KnowledgeBase, sessions: sessionmaker[Session] | None = None
-) -> Assistant:
-    """The assistant; with `sessions`, the intent vote also reads the examples staff added
-    (checked for changes every `intent_reload_seconds`)."""
-    prompts = Prompts()
-    model = build_chat_model(settings)
-    llm = LLMComposer(model, prompts) if model is not None else None
-    intents = None
-    if sessions is not None:
-        intents = build_intents(
-            knowledge.retriever,
-            settings,
-            stored=partial(_read, sessions, answering_queries.stored_examples),
-            generation=partial(_read, sessions, answering_queries.generation),
-            reload_seconds=settings.intent_reload_seconds,
-        )
-    return Assistant(knowledge.retriever, settings, prompts, llm, intents)
-
-
-def _read(sessions: sessionmaker[Session], query: Callable[..., T]) -> T:
-    with sessions.begin() as session:
-        return query(session=session)
-
-
-def build_services(
-    settings: Settings,
-    *,
-    migrate: bool = True,
-    embedder: Embedder | None = None,
-    clock: Clock | None = None,
-) -> Services:
-    """Build every service once; `embedder` lets tests share one loaded model, `clock` lets
-    them freeze time (default: the real clock, shifted by `settings.clock_offset`)."""
-    clock = clock or SystemClock(settings.clock_offset)
-    engine = make_engine(settings)
-    if migrate:
-        upgrade(engine)
-    sessions = make_sessionmaker(engine, clock)
-    knowledge = build_knowledge(settings, embedder, clock=clock)
-    assistant = build_assistant(settings, knowledge, sessions)
-    return Services(
-        settings=settings,
-        clock=clock,
-        engine=engine,
-        sessions=sessions,
-        knowledge=knowledge,
-        assistant=assistant,
-        exchange=Exchange(sessions, assistant),
-    )
+__all__ = ["Services", "build_services", "create_app"]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -111,14 +40,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             yield
         if services is None:
             app.state.services.engine.dispose()
-
-    from sportello.channels import web
-    from sportello.channels.email.sender import running as email_outbox
-    from sportello.channels.telegram.bot import telegram_bot
-    from sportello.channels.telegram.webhook import router as telegram_webhook
-    from sportello.channels.web import api_docs, ops
-    from sportello.conversations.retention import running_retention
-    from sportello.desk.scheduler import running_reminders
 
     # /docs and /redoc come from local assets (channels/web/api_docs.py), not FastAPI's CDN.
     app = FastAPI(

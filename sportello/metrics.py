@@ -28,7 +28,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class OutboxBacklog(Collector):
         self.sessions = sessions
 
     def collect(self) -> Iterator[Metric]:
-        from sportello.desk.models import OutboxMessage, OutboxStatus
+        from sportello.desk import queries
 
         gauge = GaugeMetricFamily(
             "sportello_outbox_backlog",
@@ -135,12 +135,7 @@ class OutboxBacklog(Collector):
             labels=["channel"],
         )
         with self.sessions() as session:
-            rows: Iterable[tuple[str, int]] = session.execute(
-                select(OutboxMessage.channel, func.count())
-                .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
-                .group_by(OutboxMessage.channel)
-            ).tuples()
-            for channel, count in rows:
+            for channel, count in queries.outbox_backlog(session):
                 gauge.add_metric([channel], count)
         yield gauge
 

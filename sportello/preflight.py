@@ -7,7 +7,6 @@ the environment variable instead of a traceback.
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
@@ -37,13 +36,12 @@ def startup_message(exc: BaseException, settings: Settings | None = None) -> str
 
 def check_backends(settings: Settings) -> None:
     """Connect to the database and to Chroma once; raise ConfigError in words if either fails."""
-    from sportello.db.engine import make_engine
+    from sportello.db.engine import make_engine, ping
     from sportello.knowledge.vector_store import make_chroma_client
 
     engine = make_engine(settings)
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(engine)
     except (OperationalError, InterfaceError) as exc:
         raise ConfigError(startup_message(exc, settings) or str(exc)) from None
     finally:

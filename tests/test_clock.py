@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sportello.app import build_services
 from sportello.clock import FrozenClock, SystemClock, local_today
 from sportello.config import PROJECT_ROOT, Settings
+from sportello.services import build_services
 from tests.conftest import make_settings
 
 WALL_CLOCK = re.compile(r"datetime\.now\(|utcnow\(\)|date\.today\(|time\.time\(")

@@ -12,9 +12,9 @@ import typer
 
 from sportello.answering.assistant import Assistant
 from sportello.answering.schemas import Turn
-from sportello.app import build_assistant
 from sportello.cli.common import fail, settings
 from sportello.knowledge.service import build_knowledge
+from sportello.services import build_assistant
 
 
 def _assistant() -> Assistant:
@@ -131,7 +131,7 @@ def replay(assistant: Assistant, turns: list[str]) -> list[Turn]:
             Turn(role="user", text=text),
             Turn(
                 role="assistant",
-                text=reply.full_text(),  # as the conversation stores it
+                text=reply.text,  # as the conversation stores it (citations apart)
                 topic=reply.topic,
                 action=reply.action.value,
             ),

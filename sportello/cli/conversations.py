@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sportello.cli.common import clock, database, database_label, settings
-from sportello.conversations.retention import purge_expired
+from sportello.privacy.retention import purge_expired
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -10,14 +10,13 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import select
 
 from sportello.cli.common import clock, database, database_label, edge, fail, settings
 from sportello.clock import local_today
+from sportello.knowledge import queries
 from sportello.knowledge.admin import list_documents as document_rows
 from sportello.knowledge.documents import Topic
 from sportello.knowledge.indexing import is_indexable
-from sportello.knowledge.models import KbDocument
 from sportello.knowledge.service import build_knowledge
 
 app = typer.Typer(no_args_is_help=True)
@@ -38,7 +37,7 @@ def ingest(
     with edge(), sessions.begin() as session:
         if rebuild:
             kb.indexer.reset()
-            for row in session.scalars(select(KbDocument)):
+            for row in queries.documents(session):
                 row.content_hash = ""
         total = sum(
             sum(1 for p in t.rglob("*") if is_indexable(p)) if t.is_dir() else 1
@@ -197,7 +196,7 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
     sessions = database(cfg)
     kb = build_knowledge(cfg)
     with sessions.begin() as session:
-        rows = list(session.scalars(select(KbDocument)))
+        rows = queries.documents(session)
         by_topic: dict[str, int] = {}
         for r in rows:
             by_topic[r.topic or "—"] = by_topic.get(r.topic or "—", 0) + 1

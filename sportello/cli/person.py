@@ -10,7 +10,8 @@ import typer
 
 from sportello.cli.common import clock, database, database_label, edge, fail, settings
 from sportello.conversations.models import Channel
-from sportello.desk import access, people
+from sportello.privacy import export as access
+from sportello.privacy.erasure import erase_person
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -55,9 +56,7 @@ def erase(
                 f"Cancellare i dati della persona ({channel}) in {database_label(cfg)}?",
                 abort=True,
             )
-        done = people.erase_person(
-            channel, ref, session=session, settings=cfg, now=clock(cfg).now()
-        )
+        done = erase_person(channel, ref, session=session, settings=cfg, now=clock(cfg).now())
     typer.echo(
         f"Cancellate {done.conversations} conversazioni ({done.messages} messaggi); "
         f"{done.tickets} richieste rese anonime."

@@ -33,11 +33,11 @@ def register(app: typer.Typer) -> None:
         a webhook's updates arrive through `sportello serve`), with its outbox and reminders."""
         import asyncio
 
-        from sportello.app import build_services
         from sportello.channels.telegram.bot import running_bot
         from sportello.desk.scheduler import running_reminders
         from sportello.logging_setup import configure_logging
         from sportello.preflight import check_backends
+        from sportello.services import build_services
 
         cfg = settings()
         configure_logging(cfg)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sportello.conversations import queries
-from sportello.conversations.models import Channel, Conversation, Feedback, Message, Role
+from sportello.conversations.models import Channel, Conversation, Message, Role
 
 DELIVERED_KEEP = 200  # delivery keys remembered per conversation (older ones cannot repeat)
 
@@ -24,23 +23,12 @@ def transcript(
     *, session: Session, conversation_id: int, after_id: int = 0, limit: int = 500
 ) -> list[Message]:
     """The conversation's messages in order, optionally only those after `after_id`."""
-    stmt = (
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.id > after_id)
-        .order_by(Message.id)
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
+    return queries.messages_after(session, conversation_id, after_id, limit)
 
 
 def feedback_values(*, session: Session, message_ids: Collection[int]) -> dict[int, int]:
     """message id → +1/-1 for the replies that were rated."""
-    if not message_ids:
-        return {}
-    stmt = select(Feedback.message_id, Feedback.value).where(
-        Feedback.message_id.in_(list(message_ids))
-    )
-    return {int(m): int(v) for m, v in session.execute(stmt)}
+    return queries.feedback_values(session, message_ids) if message_ids else {}
 
 
 def record_notice(*, session: Session, conversation: Conversation, key: str, text: str) -> bool:

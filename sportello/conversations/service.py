@@ -56,7 +56,7 @@ def record_reply(*, session: Session, conversation: Conversation, reply: Reply) 
     message = Message(
         conversation_id=conversation.id,
         role=Role.ASSISTANT,
-        text=reply.full_text(),
+        text=reply.text,  # the body: citations stay data, each channel lists them
         action=reply.action.value,
         confidence=reply.confidence,
         topic=reply.topic,

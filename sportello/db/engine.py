@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.clock import Clock
@@ -70,3 +70,9 @@ def make_sessionmaker(engine: Engine, clock: Clock | None = None) -> sessionmake
     """Sessions whose timestamp defaults come from `clock` (the real one when not given)."""
     bound = engine.execution_options(**{CLOCK_OPTION: clock}) if clock is not None else engine
     return sessionmaker(bound, expire_on_commit=False)
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database (readiness checks); raises when it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
+from sportello.desk import queries
 from sportello.desk.models import AvailabilityException, AvailabilityRule, HelpDesk
 from sportello.desk.schemas import SlotRefreshReport
 from sportello.desk.slots import add_exception, aware, refresh_slots
@@ -17,25 +17,12 @@ WEEKDAY_LABELS = ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "
 
 
 def rules_of(expert_id: int, *, session: Session) -> list[AvailabilityRule]:
-    stmt = (
-        select(AvailabilityRule)
-        .where(AvailabilityRule.expert_id == expert_id)
-        .order_by(AvailabilityRule.weekday, AvailabilityRule.start_time, AvailabilityRule.id)
-    )
-    return list(session.scalars(stmt))
+    return queries.rules_of(session, expert_id)
 
 
 def absences_of(expert_id: int, *, session: Session, since: date) -> list[AvailabilityException]:
     """The expert's own absences that end on or after `since` (desk-wide closures excluded)."""
-    stmt = (
-        select(AvailabilityException)
-        .where(
-            AvailabilityException.expert_id == expert_id,
-            AvailabilityException.last_day >= since,
-        )
-        .order_by(AvailabilityException.first_day)
-    )
-    return list(session.scalars(stmt))
+    return queries.absences_of(session, expert_id, since)
 
 
 def add_rule(

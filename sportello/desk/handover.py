@@ -1,6 +1,7 @@
 """The hand-over from the bot to a human expert: one state machine shared by every chat channel.
 
-Steps, kept in `Conversation.state["handover"]` so a restart resumes exactly where it was:
+Steps, kept in `Conversation.state["handover"]` as a typed, versioned `HandoverState`
+(desk/handover_state.py), so a restart resumes exactly where it was:
 
     confirm_topic → describe_case → choose_mode ── written ─────────────────────────┐
                                          └─ appointment → pick_slot → confirm ───────┴→ done
@@ -21,211 +22,60 @@ Using it — each call inside the caller's `with sessions.begin() as session:` (
     handover.current(conv, session=s, settings=cfg)                   # show the step again
     handover.start_reschedule(conv, booking_id, session=s, settings=cfg)  # "Sposta"
 
-Every call returns a `StepResult`: `text` is plain Italian (the channel escapes it; empty =
-say nothing), `choices` are buttons whose `key` goes back to `choose`, `queued` says the desk
-outbox has new messages to deliver now (the booking confirmation with its .ics travels that
+Every call returns a `StepResult` (handover_view.py builds it from the state): `text` is plain
+Italian (the channel escapes it; empty = say nothing), `choices` are buttons whose `key` goes
+back to `choose`, `slots` the offered appointments as data, `queued` says the desk outbox has
+new messages to deliver now (the booking confirmation with its .ics travels that
 way, like every desk message). The step functions (`confirm_topic`, `describe_case`,
 `choose_mode`, `more_slots`, `pick_slot`, `confirm`) can also be called directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import cache
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy.orm import Session
 
-from sportello.answering.prompts import PROMPTS_DIR, fill
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Conversation, Role
 from sportello.desk import messages
 from sportello.desk import service as desk
+from sportello.desk.handover_state import HandoverState, Mode, Step, load, save
+from sportello.desk.handover_view import (
+    CANCEL,
+    Stale,
+    StepResult,
+    choice,
+    render,
+    slot_to_confirm,
+    text,
+)
 from sportello.desk.models import Booking, Ticket, TicketStatus
 from sportello.desk.schemas import SlotOffer
 from sportello.errors import ErrorCode, SportelloError
-from sportello.knowledge.documents import TOPIC_LABELS, Topic
+from sportello.knowledge.documents import Topic
 
-STATE_KEY = "handover"
 SLOTS_PER_PAGE = 5
 MIN_CASE_CHARS = 15
 CLOSED_STATUSES = frozenset({TicketStatus.CLOSED, TicketStatus.CANCELLED})
-WEEKDAYS_SHORT = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"]
-MONTHS_SHORT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
-
-
-class Step(StrEnum):
-    IDLE = "idle"  # no flow: the assistant answers
-    CONFIRM_TOPIC = "confirm_topic"
-    DESCRIBE_CASE = "describe_case"
-    CHOOSE_MODE = "choose_mode"
-    PICK_SLOT = "pick_slot"
-    CONFIRM = "confirm"
-    DONE = "done"  # a ticket is open with an expert: messages go to it
-
-
-class Mode(StrEnum):
-    WRITTEN = "written"
-    APPOINTMENT = "appointment"
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A button: show `label`, send `key` back to `choose`."""
-
-    key: str
-    label: str
-
-
-@dataclass(frozen=True)
-class StepResult:
-    step: Step
-    text: str
-    choices: tuple[Choice, ...] = ()
-    ticket_code: str | None = None
-    queued: bool = False  # the desk outbox has new messages: deliver now
-    relayed: bool = False  # the message went to the expert's ticket
-
-
-class _Stale(Exception):
-    """A button or message that does not fit the current step."""
-
-
-# --- texts -------------------------------------------------------------------------------------
-
-
-@cache
-def _texts() -> dict[str, str]:
-    data = yaml.safe_load((PROMPTS_DIR / "handover.it.yaml").read_text("utf-8"))
-    return {str(k): str(v).strip() for k, v in data.items()}
-
-
-def text(key: str, **values: object) -> str:
-    """A fixed sentence of the hand-over, with its placeholders filled."""
-    return fill(_texts()[key], dict(values), key)
-
-
-def _choice(key: str, label_key: str) -> Choice:
-    return Choice(key, text(label_key))
-
-
-CANCEL = "cancel"
 
 
 # --- state -------------------------------------------------------------------------------------
 
 
-def _flow(conversation: Conversation) -> dict[str, Any]:
-    flow = (conversation.state or {}).get(STATE_KEY)
-    return dict(flow) if isinstance(flow, dict) else {}
+def _flow(conversation: Conversation) -> HandoverState:
+    return load(conversation)
 
 
-def _save(conversation: Conversation, flow: dict[str, Any] | None) -> None:
-    # A new dict, so SQLAlchemy sees the JSON column change.
-    state = dict(conversation.state or {})
-    if flow is None:
-        state.pop(STATE_KEY, None)
-    else:
-        state[STATE_KEY] = flow
-    conversation.state = state
+def _save(conversation: Conversation, flow: HandoverState | None) -> None:
+    save(conversation, flow)
 
 
-def _step(flow: dict[str, Any]) -> Step:
-    return Step(flow.get("step", Step.IDLE))
-
-
-def _expect(flow: dict[str, Any], *steps: Step) -> None:
-    if _step(flow) not in steps:
-        raise _Stale
-
-
-def _offers(flow: dict[str, Any]) -> list[SlotOffer]:
-    return [SlotOffer.model_validate(o) for o in flow.get("offers", [])]
-
-
-def _set_offers(flow: dict[str, Any], offers: list[SlotOffer]) -> None:
-    flow["offers"] = [o.model_dump(mode="json") for o in offers]
-
-
-def short_label(offer: SlotOffer) -> str:
-    """A slot on a button: 'lun 7 dic · 9:30 · Sportello di Ascoli Piceno'."""
-    t = offer.local_start
-    return (
-        f"{WEEKDAYS_SHORT[t.weekday()]} {t.day} {MONTHS_SHORT[t.month - 1]} · "
-        f"{t.hour}:{t.minute:02d} · {offer.desk_name}"
-    )
-
-
-def _tz(settings: Settings) -> ZoneInfo:
-    return ZoneInfo(settings.desk_timezone)
-
-
-# --- rendering a step --------------------------------------------------------------------------
-
-
-def _render(flow: dict[str, Any], settings: Settings, notice: str | None = None) -> StepResult:
-    step = _step(flow)
-    code = flow.get("ticket_code")
-    choices: list[Choice] = []
-    if step == Step.CONFIRM_TOPIC:
-        topic = flow.get("topic")
-        if topic:
-            body = text("confirm_topic", topic=messages.topic_label(topic))
-            choices = [
-                _choice("topic:yes", "button_yes_topic"),
-                _choice("topic:other", "button_other_topic"),
-            ]
-        else:
-            body = text("choose_topic")
-            choices = [Choice(f"topic:{t.value}", label) for t, label in TOPIC_LABELS.items()]
-    elif step == Step.DESCRIBE_CASE:
-        body = text("describe_case")
-    elif step == Step.CHOOSE_MODE:
-        body = text("choose_mode")
-        choices = [
-            _choice("mode:written", "button_written"),
-            _choice("mode:appointment", "button_appointment"),
-        ]
-    elif step == Step.PICK_SLOT:
-        offers = _offers(flow)
-        if offers:
-            listed = "\n".join(f"{i}. {o.label}" for i, o in enumerate(offers, 1))
-            body = text("pick_slot_more" if flow.get("page", 0) else "pick_slot", slots=listed)
-            choices = [
-                Choice(f"slot:{o.slot_id}", f"{i} · {short_label(o)}")
-                for i, o in enumerate(offers, 1)
-            ]
-            choices.append(_choice("slots:more", "button_more"))
-        else:
-            body = text("no_slots")
-        if not flow.get("booking_id"):  # a new request may always fall back to a written answer
-            choices.append(_choice("mode:written", "button_written"))
-    elif step == Step.CONFIRM:
-        offer = SlotOffer.model_validate(flow["slot"])
-        where = f"{offer.desk_name} — {offer.location}" if offer.location else offer.desk_name
-        body = text(
-            "confirm",
-            when=messages.when(offer.starts_at, _tz(settings)),
-            where=where,
-            expert=offer.expert_name,
-        )
-        choices = [_choice("confirm:yes", "button_confirm"), _choice("confirm:back", "button_back")]
-    elif step == Step.DONE:
-        body = text("relayed", code=code)
-        return StepResult(step, _join(notice, body), (), code)
-    else:
-        return StepResult(Step.IDLE, _join(notice, text("nothing_to_leave")))
-    choices.append(_choice(CANCEL, "button_cancel"))
-    return StepResult(step, _join(notice, body), tuple(choices), code)
-
-
-def _join(notice: str | None, body: str) -> str:
-    return f"{notice}\n\n{body}" if notice else body
+def _expect(flow: HandoverState, *steps: Step) -> None:
+    if flow.step not in steps:
+        raise Stale
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -252,13 +102,11 @@ def start(
                 break
     if topic not in {t.value for t in Topic}:
         topic = None
-    flow: dict[str, Any] = {
-        "step": Step.CONFIRM_TOPIC,
-        "topic": topic,
-        "mode": Mode.APPOINTMENT if appointment else None,
-    }
+    flow = HandoverState(
+        step=Step.CONFIRM_TOPIC, topic=topic, mode=Mode.APPOINTMENT if appointment else None
+    )
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def current(
@@ -266,19 +114,19 @@ def current(
 ) -> StepResult | None:
     """The current step shown again (after a restart, or a stray message); None = no flow."""
     flow = _flow(conversation)
-    if _step(flow) == Step.IDLE:
+    if flow.step == Step.IDLE:
         return None
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def leave(conversation: Conversation, *, session: Session) -> StepResult:
     """Abandon the flow, or stop sending messages to the expert: the assistant answers again."""
     flow = _flow(conversation)
     _save(conversation, None)
-    code = flow.get("ticket_code")
-    if code and _ticket_open(session, flow.get("ticket_id")):
+    code = flow.ticket_code
+    if code and _ticket_open(session, flow.ticket_id):
         return StepResult(Step.IDLE, text("left_ticket_open", code=code), ticket_code=code)
-    if _step(flow) == Step.IDLE:
+    if flow.step == Step.IDLE:
         return StepResult(Step.IDLE, text("nothing_to_leave"))
     return StepResult(Step.IDLE, text("left"))
 
@@ -315,12 +163,12 @@ def choose(
             return confirm(conversation, session=session, settings=settings, now=now)
         if key == "confirm:back":
             return back_to_slots(conversation, session=session, settings=settings)
-        raise _Stale
-    except (_Stale, ValueError):
+        raise Stale
+    except (Stale, ValueError):
         flow = _flow(conversation)
-        if _step(flow) == Step.IDLE:
+        if flow.step == Step.IDLE:
             return StepResult(Step.IDLE, text("stale"))
-        return _render(flow, settings, notice=text("stale"))
+        return render(flow, settings, notice=text("stale"))
 
 
 def handle_text(
@@ -333,17 +181,22 @@ def handle_text(
 ) -> StepResult | None:
     """Free text during the flow: the case description, or a message for the expert's ticket.
 
-    None means no flow is active (or the ticket was closed): the assistant should answer.
+    None means no flow is active, only proposed, or the ticket was closed: the assistant answers.
     """
     flow = _flow(conversation)
-    step = _step(flow)
+    step = flow.step
     if step == Step.IDLE:
+        return None
+    if step == Step.CONFIRM_TOPIC:
+        # Only proposed so far (the assistant escalates on its own): a typed message is a new
+        # question, so the proposal is dropped and the assistant answers it.
+        _save(conversation, None)
         return None
     if step == Step.DESCRIBE_CASE:
         return describe_case(conversation, message, session=session, settings=settings, now=now)
     if step == Step.DONE:
         return route_to_ticket(conversation, message, session=session)
-    return _render(flow, settings, notice=text("use_buttons"))
+    return render(flow, settings, notice=text("use_buttons"))
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -356,15 +209,15 @@ def confirm_topic(
     flow = _flow(conversation)
     _expect(flow, Step.CONFIRM_TOPIC)
     if topic is None:
-        flow["topic"] = None
+        flow.topic = None
     else:
         if topic != "yes":
-            flow["topic"] = Topic(topic).value
-        if not flow.get("topic"):
-            raise _Stale
-        flow["step"] = Step.DESCRIBE_CASE
+            flow.topic = Topic(topic).value
+        if not flow.topic:
+            raise Stale
+        flow.step = Step.DESCRIBE_CASE
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def describe_case(
@@ -381,17 +234,17 @@ def describe_case(
     case = case.strip()
     if len(case) < MIN_CASE_CHARS:
         return StepResult(
-            Step.DESCRIBE_CASE, text("describe_too_short"), (_choice(CANCEL, "button_cancel"),)
+            Step.DESCRIBE_CASE, text("describe_too_short"), (choice(CANCEL, "button_cancel"),)
         )
     conversations.record_message(
         session=session, conversation=conversation, role=Role.USER, text=case
     )
-    flow["summary"] = case
-    if flow.get("mode") == Mode.APPOINTMENT:
+    flow.summary = case
+    if flow.mode == Mode.APPOINTMENT:
         return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
-    flow["step"] = Step.CHOOSE_MODE
+    flow.step = Step.CHOOSE_MODE
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def choose_mode(
@@ -405,10 +258,10 @@ def choose_mode(
     """choose_mode: a written answer opens the ticket now; an appointment offers slots."""
     flow = _flow(conversation)
     allowed = [Step.CHOOSE_MODE]
-    if mode == Mode.WRITTEN and not flow.get("booking_id"):
+    if mode == Mode.WRITTEN and not flow.booking_id:
         allowed.append(Step.PICK_SLOT)  # "no slots: ask in writing"
     _expect(flow, *allowed)
-    flow["mode"] = mode
+    flow.mode = mode
     if mode == Mode.APPOINTMENT:
         return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
     ticket = _ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
@@ -428,17 +281,17 @@ def more_slots(
     """pick_slot, "altre date": the next free slots after the last one shown."""
     flow = _flow(conversation)
     _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
-    shown = _offers(flow)
+    shown = flow.offers
     after = max((o.starts_at for o in shown), default=None)
     offers = _find_slots(flow, session=session, settings=settings, now=now, after=after)
     if not offers:
-        flow["step"] = Step.PICK_SLOT
+        flow.step = Step.PICK_SLOT
         _save(conversation, flow)
-        return _render(flow, settings, notice=text("no_more_slots"))
-    flow.update(step=Step.PICK_SLOT, page=int(flow.get("page", 0)) + 1, slot=None)
-    _set_offers(flow, offers)
+        return render(flow, settings, notice=text("no_more_slots"))
+    flow.step, flow.page, flow.slot = Step.PICK_SLOT, flow.page + 1, None
+    flow.offers = offers
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def pick_slot(
@@ -447,12 +300,12 @@ def pick_slot(
     """pick_slot: one of the offered slots; ask to confirm it."""
     flow = _flow(conversation)
     _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
-    offer = next((o for o in _offers(flow) if o.slot_id == slot_id), None)
+    offer = next((o for o in flow.offers if o.slot_id == slot_id), None)
     if offer is None:
-        raise _Stale
-    flow.update(step=Step.CONFIRM, slot=offer.model_dump(mode="json"))
+        raise Stale
+    flow.step, flow.slot = Step.CONFIRM, offer
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def back_to_slots(
@@ -461,9 +314,9 @@ def back_to_slots(
     """confirm, "another time": the same slots again."""
     flow = _flow(conversation)
     _expect(flow, Step.CONFIRM)
-    flow.update(step=Step.PICK_SLOT, slot=None)
+    flow.step, flow.slot = Step.PICK_SLOT, None
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def confirm(
@@ -476,8 +329,8 @@ def confirm(
     """confirm: book (or move) the appointment; a slot lost meanwhile gets fresh slots."""
     flow = _flow(conversation)
     _expect(flow, Step.CONFIRM)
-    offer = SlotOffer.model_validate(flow["slot"])
-    booking_id = flow.get("booking_id")
+    offer = slot_to_confirm(flow)
+    booking_id = flow.booking_id
     try:
         if booking_id:
             booking = desk.reschedule(
@@ -510,16 +363,16 @@ def route_to_ticket(
     """done: store the message in the ticket's conversation for the expert; None if it closed."""
     flow = _flow(conversation)
     _expect(flow, Step.DONE)
-    if not _ticket_open(session, flow.get("ticket_id")):
+    if not _ticket_open(session, flow.ticket_id):
         _save(conversation, None)
         return None
     conversations.record_message(
         session=session, conversation=conversation, role=Role.USER, text=message
     )
-    code = flow.get("ticket_code")
-    if flow.get("noticed"):
+    code = flow.ticket_code
+    if flow.noticed:
         return StepResult(Step.DONE, "", (), code, relayed=True)
-    flow["noticed"] = True
+    flow.noticed = True
     _save(conversation, flow)
     return StepResult(Step.DONE, text("relayed", code=code), (), code, relayed=True)
 
@@ -545,18 +398,18 @@ def start_reschedule(
             "non è più possibile spostarlo da qui. Scrivi allo sportello o all'esperto.",
         )
     ticket = booking.ticket
-    flow: dict[str, Any] = {
-        "step": Step.PICK_SLOT,
-        "topic": ticket.topic,
-        "mode": Mode.APPOINTMENT,
-        "ticket_id": ticket.id,
-        "ticket_code": ticket.code,
-        "booking_id": booking.id,
-    }
+    flow = HandoverState(
+        step=Step.PICK_SLOT,
+        topic=ticket.topic,
+        mode=Mode.APPOINTMENT,
+        ticket_id=ticket.id,
+        ticket_code=ticket.code,
+        booking_id=booking.id,
+    )
     offers = _find_slots(flow, session=session, settings=settings, now=now, exclude=booking.slot_id)
-    _set_offers(flow, offers)
+    flow.offers = offers
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def owned_booking(
@@ -586,41 +439,37 @@ def _ticket_open(session: Session, ticket_id: object) -> bool:
 
 def _ensure_ticket(
     conversation: Conversation,
-    flow: dict[str, Any],
+    flow: HandoverState,
     *,
     session: Session,
     settings: Settings,
     now: datetime,
 ) -> Ticket:
     """The flow's ticket, opened now (experts are told) if it has none yet."""
-    if flow.get("ticket_id"):
-        ticket = session.get(Ticket, int(flow["ticket_id"]))
+    if flow.ticket_id:
+        ticket = session.get(Ticket, flow.ticket_id)
         if ticket is not None:
             return ticket
     ticket = desk.open_ticket(
         conversation,
-        str(flow["topic"]),
-        str(flow.get("summary") or ""),
+        str(flow.topic),
+        str(flow.summary or ""),
         session=session,
         settings=settings,
         now=now,
     )
-    flow.update(ticket_id=ticket.id, ticket_code=ticket.code)
+    flow.ticket_id, flow.ticket_code = ticket.id, ticket.code
     return ticket
 
 
-def _done(flow: dict[str, Any], ticket: Ticket) -> dict[str, Any]:
-    return {
-        "step": Step.DONE,
-        "topic": flow.get("topic"),
-        "ticket_id": ticket.id,
-        "ticket_code": ticket.code,
-        "noticed": False,
-    }
+def _done(flow: HandoverState, ticket: Ticket) -> HandoverState:
+    return HandoverState(
+        step=Step.DONE, topic=flow.topic, ticket_id=ticket.id, ticket_code=ticket.code
+    )
 
 
 def _find_slots(
-    flow: dict[str, Any],
+    flow: HandoverState,
     *,
     session: Session,
     settings: Settings,
@@ -628,7 +477,7 @@ def _find_slots(
     after: datetime | None = None,
     exclude: int | None = None,
 ) -> list[SlotOffer]:
-    ticket_id = flow.get("ticket_id")
+    ticket_id = flow.ticket_id
     if ticket_id:  # an existing ticket keeps its expert once assigned
         offers = desk.offer_slots_for_ticket(
             int(ticket_id),
@@ -640,7 +489,7 @@ def _find_slots(
         )
     else:
         offers = desk.offer_slots(
-            str(flow["topic"]),
+            str(flow.topic),
             session=session,
             settings=settings,
             now=now,
@@ -652,34 +501,28 @@ def _find_slots(
 
 def _offer_first_page(
     conversation: Conversation,
-    flow: dict[str, Any],
+    flow: HandoverState,
     *,
     session: Session,
     settings: Settings,
     now: datetime,
 ) -> StepResult:
     offers = _find_slots(flow, session=session, settings=settings, now=now)
-    flow.update(step=Step.PICK_SLOT, page=0, slot=None)
-    _set_offers(flow, offers)
+    flow.step, flow.page, flow.slot = Step.PICK_SLOT, 0, None
+    flow.offers = offers
     _save(conversation, flow)
-    return _render(flow, settings)
+    return render(flow, settings)
 
 
 def _fresh_slots(
     conversation: Conversation,
-    flow: dict[str, Any],
+    flow: HandoverState,
     offers: list[SlotOffer],
     notice: str,
     settings: Settings,
 ) -> StepResult:
-    flow.update(step=Step.PICK_SLOT, page=0, slot=None)
-    _set_offers(flow, offers[:SLOTS_PER_PAGE])
+    flow.step, flow.page, flow.slot = Step.PICK_SLOT, 0, None
+    flow.offers = offers[:SLOTS_PER_PAGE]
     _save(conversation, flow)
-    result = _render(flow, settings, notice=notice)
-    return StepResult(
-        result.step,
-        result.text,
-        result.choices,
-        result.ticket_code,
-        queued=bool(flow.get("ticket_id")),
-    )
+    result = render(flow, settings, notice=notice)
+    return replace(result, queued=bool(flow.ticket_id))

@@ -5,8 +5,6 @@ Volunteers, identified by (channel, external_ref) — the Telegram chat id, the 
     appointments(channel, ref, session=s, settings=cfg)        -> list[Appointment]  (/appuntamenti)
     cancel_appointment(channel, ref, booking_id, session=s, settings=cfg) -> Ticket
     rate_ticket(channel, ref, code, score, session=s)          -> Ticket  (1–5 after closure)
-    erase_person(channel, ref, session=s, settings=cfg)        -> Erasure (/cancella_dati)
-    anonymise_tickets(tickets, marker, session=s)               (retention of old conversations)
 
 Experts who linked a chat (`Expert.telegram_chat_id`):
 
@@ -24,33 +22,22 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.conversations.models import Conversation
+from sportello.desk import queries
 from sportello.desk import service as desk
 from sportello.desk.handover import owned_booking
 from sportello.desk.models import (
-    Booking,
-    BookingStatus,
     EventKind,
     Expert,
-    OutboxMessage,
-    OutboxStatus,
-    Slot,
     Ticket,
     TicketStatus,
 )
-from sportello.desk.notes import TicketNote
-from sportello.desk.states import ALLOWED, Action, Actor
+from sportello.desk.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 
 logger = logging.getLogger(__name__)
-
-ERASED = "[cancellato su richiesta della persona]"
-ERASE_REASON = "la persona ha chiesto la cancellazione dei suoi dati"
-PERSONAL_EVENT_KEYS = ("text", "reason", "outcome")
 
 
 @dataclass(frozen=True)
@@ -60,13 +47,6 @@ class Appointment:
     details: str  # plain Italian: when, where, with whom
     can_cancel: bool
     can_move: bool
-
-
-@dataclass(frozen=True)
-class Erasure:
-    conversations: int
-    messages: int
-    tickets: int
 
 
 def appointments(
@@ -79,22 +59,10 @@ def appointments(
 ) -> list[Appointment]:
     """The person's appointments still ahead, earliest first."""
     moment = now
-    stmt = (
-        select(Booking)
-        .join(Ticket, Ticket.id == Booking.ticket_id)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(
-            Booking.status == BookingStatus.ACTIVE,
-            Ticket.channel == str(channel),
-            Ticket.volunteer_ref == external_ref,
-            Slot.starts_at > moment,
-        )
-        .order_by(Slot.starts_at)
-    )
     cancel_by = timedelta(hours=settings.desk_cancel_notice_hours)
     move_by = timedelta(hours=settings.desk_reschedule_notice_hours)
     found = []
-    for booking in session.scalars(stmt):
+    for booking in queries.bookings_ahead_of(session, str(channel), external_ref, moment):
         ahead = booking.slot.starts_at - moment
         found.append(
             Appointment(
@@ -145,132 +113,12 @@ def rate_ticket(
     return ticket
 
 
-def erase_person(
-    channel: str,
-    external_ref: str,
-    *,
-    session: Session,
-    settings: Settings,
-    now: datetime,
-) -> Erasure:
-    """Forget a person: their conversations and messages go, their tickets stay anonymised.
-
-    Open tickets are cancelled first (the expert is told, without the person's description);
-    messages still to be sent to the person are dropped, and the texts of messages already
-    sent about their tickets are blanked, and so are the experts' notes on them and the reasons
-    given for cancelling their appointments. Bookings and the ticket history stay for the
-    statistics, with no personal text in them.
-    """
-    channel = str(channel)
-    owned = select(Conversation.id).where(
-        Conversation.channel == channel, Conversation.external_ref == external_ref
-    )
-    convs = list(session.scalars(select(Conversation).where(Conversation.id.in_(owned))))
-    conv_ids = [c.id for c in convs]
-    tickets = list(
-        session.scalars(
-            select(Ticket).where(
-                or_(
-                    (Ticket.channel == channel) & (Ticket.volunteer_ref == external_ref),
-                    Ticket.conversation_id.in_(conv_ids) if conv_ids else false(),
-                )
-            )
-        )
-    )
-    ticket_ids = [t.id for t in tickets]
-    # Messages queued before now quote the description: the ones not yet sent are dropped
-    # (the cancellation below tells the experts), the sent ones are blanked.
-    earlier = (
-        list(session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id.in_(ticket_ids))))
-        if ticket_ids
-        else []
-    )
-    for ticket in tickets:
-        ticket.summary = ERASED
-    session.flush()
-    for ticket in tickets:
-        if TicketStatus(ticket.status) not in ALLOWED[Action.CANCEL]:
-            continue
-        try:
-            desk.cancel_ticket(
-                ticket.id,
-                session=session,
-                settings=settings,
-                now=now,
-                actor=Actor.system(),
-                reason=ERASE_REASON,
-            )
-        except SportelloError:
-            # An appointment already under way cannot be cancelled: the ticket stays open for
-            # the expert to close, anonymised like the others.
-            logger.warning("erasure: ticket %s left open (%s)", ticket.code, ticket.status)
-    _strip_personal(tickets, ERASED, session=session)
-    for row in earlier:
-        if row.channel == channel and row.recipient == external_ref:
-            continue  # deleted below with every message to the person
-        if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-            session.delete(row)
-        else:
-            row.body, row.payload = ERASED, {}
-    session.flush()
-    session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.channel == channel, OutboxMessage.recipient == external_ref
-        )
-    )
-    messages = sum(len(c.messages) for c in convs)
-    for conversation in convs:
-        session.delete(conversation)
-    session.flush()
-    return Erasure(conversations=len(convs), messages=messages, tickets=len(tickets))
-
-
-def anonymise_tickets(tickets: list[Ticket], marker: str, *, session: Session) -> None:
-    """Keep finished tickets for the statistics with no personal text left in them (retention):
-    the description, outcome, event texts, notes, cancel reasons and desk messages go."""
-    for ticket in tickets:
-        ticket.summary = marker
-    _strip_personal(tickets, marker, session=session)
-    ids = [t.id for t in tickets]
-    if not ids:
-        return
-    for row in session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id.in_(ids))):
-        if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-            session.delete(row)
-        else:
-            row.body, row.payload = marker, {}
-    session.flush()
-
-
-def _strip_personal(tickets: list[Ticket], marker: str, *, session: Session) -> None:
-    """Cut a ticket's ties to the person and every text that may quote them."""
-    for ticket in tickets:
-        ticket.volunteer_ref = None
-        ticket.conversation_id = None
-        if ticket.outcome:
-            ticket.outcome = marker
-        for booking in ticket.bookings:
-            if booking.cancel_reason and booking.cancel_reason != ERASE_REASON:
-                booking.cancel_reason = marker
-        for event in ticket.events:
-            if any(k in event.detail for k in PERSONAL_EVENT_KEYS):
-                event.detail = {
-                    k: v for k, v in event.detail.items() if k not in PERSONAL_EVENT_KEYS
-                }
-    # Experts' internal notes quote the person ("ho richiamato la signora Rossi"): blanked too.
-    ids = [t.id for t in tickets]
-    if ids:
-        session.execute(update(TicketNote).where(TicketNote.ticket_id.in_(ids)).values(text=marker))
-
-
 # --- experts on their linked chat ----------------------------------------------------------------
 
 
 def expert_for_chat(chat_ref: str, *, session: Session) -> Expert | None:
     """The active expert who linked this chat, if any."""
-    return session.scalar(
-        select(Expert).where(Expert.telegram_chat_id == chat_ref, Expert.active.is_(True))
-    )
+    return queries.expert_by_chat(session, chat_ref)
 
 
 def _expert(chat_ref: str, session: Session) -> Expert:

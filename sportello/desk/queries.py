@@ -597,3 +597,61 @@ def outbox_rows(
     if status is not None:
         stmt = stmt.where(OutboxMessage.status == status)
     return list(session.scalars(stmt))
+
+
+def outbox_backlog(session: Session) -> list[tuple[str, int]]:
+    """(channel, messages not delivered yet: pending or being sent), for the metrics gauge."""
+    rows = session.execute(
+        select(OutboxMessage.channel, func.count())
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        .group_by(OutboxMessage.channel)
+    ).tuples()
+    return [(str(channel), int(count)) for channel, count in rows]
+
+
+def bookings_ahead_of(
+    session: Session, channel: str, volunteer_ref: str, now: datetime
+) -> list[Booking]:
+    """A person's active appointments still ahead, earliest first."""
+    stmt = (
+        select(Booking)
+        .join(Ticket, Ticket.id == Booking.ticket_id)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(
+            Booking.status == BookingStatus.ACTIVE,
+            Ticket.channel == channel,
+            Ticket.volunteer_ref == volunteer_ref,
+            Slot.starts_at > now,
+        )
+        .order_by(Slot.starts_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def expert_by_chat(session: Session, chat_ref: str) -> Expert | None:
+    """The active expert who linked this Telegram chat."""
+    return session.scalar(
+        select(Expert).where(Expert.telegram_chat_id == chat_ref, Expert.active.is_(True))
+    )
+
+
+def rules_of(session: Session, expert_id: int) -> list[AvailabilityRule]:
+    stmt = (
+        select(AvailabilityRule)
+        .where(AvailabilityRule.expert_id == expert_id)
+        .order_by(AvailabilityRule.weekday, AvailabilityRule.start_time, AvailabilityRule.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def absences_of(session: Session, expert_id: int, since: date) -> list[AvailabilityException]:
+    """The expert's own absences that end on or after `since` (desk-wide closures excluded)."""
+    stmt = (
+        select(AvailabilityException)
+        .where(
+            AvailabilityException.expert_id == expert_id,
+            AvailabilityException.last_day >= since,
+        )
+        .order_by(AvailabilityException.first_day)
+    )
+    return list(session.scalars(stmt))

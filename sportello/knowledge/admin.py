@@ -14,14 +14,14 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 import yaml
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
 from sportello.errors import ErrorCode, SportelloError
+from sportello.knowledge import queries
 from sportello.knowledge.documents import Topic
 from sportello.knowledge.loading import load_bytes
-from sportello.knowledge.models import DocumentStatus, KbDocument
+from sportello.knowledge.models import DocumentStatus
 
 UPLOAD_SUFFIXES = (".md", ".pdf", ".docx", ".html", ".htm", ".txt")
 # What the first bytes of a binary format must be (the rest is checked by parsing it).
@@ -71,7 +71,7 @@ def list_documents(*, session: Session, settings: Settings, today: date) -> list
     """Every indexed document; `overdue` when never reviewed or reviewed too long ago."""
     limit = months_before(today, settings.kb_review_overdue_months)
     uploads = uploads_dir(settings)
-    rows = session.scalars(select(KbDocument).order_by(KbDocument.topic, KbDocument.title))
+    rows = queries.documents_by_topic(session)
     return [
         DocumentRow(
             id=row.id,

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sportello.errors import ErrorCode, SportelloError
+from sportello.knowledge import queries
 from sportello.knowledge.chunking import chunk_document
 from sportello.knowledge.documents import Chunk, Document
 from sportello.knowledge.embeddings import Embedder
@@ -128,7 +128,7 @@ class Indexer:
         """Index the files under `paths`; a folder also drops the documents no longer in it."""
         started = time.perf_counter()
         report = IngestReport()
-        known = {d.id: d for d in session.scalars(select(KbDocument))}
+        known = {d.id: d for d in queries.documents(session)}
         # A retired file stays retired even if an older version gave it another id.
         retired_paths = {d.path: d.id for d in known.values() if d.status == DocumentStatus.RETIRED}
         seen: set[str] = set()

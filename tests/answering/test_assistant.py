@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from sportello.answering.assistant import Assistant
 from sportello.answering.prompts import Prompts
 from sportello.answering.schemas import Action, Turn
-from sportello.app import build_assistant
 from sportello.config import Settings
 from sportello.knowledge.service import KnowledgeBase
+from sportello.services import build_assistant
 from tests.answering.test_guards import INJECTIONS_EN, INJECTIONS_IT
 from tests.golden import GOLDEN_FILE, ask, golden, has_facts
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.answering import queries
 from sportello.answering.intents import Intent
 from sportello.db.migrate import downgrade, upgrade
-from sportello.db.models import Base
+from sportello.models import Base
 
 
 def test_table_matches_the_model(engine: Engine) -> None:

@@ -21,13 +21,13 @@ from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Channel
-from sportello.conversations.retention import purge_expired
 from sportello.desk import messages
 from sportello.desk import service as desk
 from sportello.desk.errors import SlotTaken
 from sportello.desk.models import Booking, BookingStatus, OutboxKind, OutboxMessage
 from sportello.desk.states import Actor
 from sportello.errors import SportelloError
+from sportello.privacy.retention import purge_expired
 from tests.desk.factory import add_desk, add_expert, add_rule, open_ticket
 
 ROME = ZoneInfo("Europe/Rome")

@@ -143,7 +143,8 @@ def test_appointment_books_and_queues_the_confirmation_with_ics(
     slots = to_slots(flow)
     assert 1 <= len(slot_keys(slots)) <= handover.SLOTS_PER_PAGE
     assert "slots:more" in keys(slots) and "mode:written" in keys(slots)
-    assert "ora italiana" in slots.text and "1. " in slots.text
+    assert "ora italiana" in slots.text and len(slots.slots) == len(slot_keys(slots))
+    assert all(c.slot is not None for c in slots.choices if c.key.startswith("slot:"))
     more = flow.choose("slots:more")
     first_page = {int(k.split(":")[1]) for k in slot_keys(slots)}
     second_page = {int(k.split(":")[1]) for k in slot_keys(more)}

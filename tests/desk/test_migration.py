@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from sportello.db.migrate import downgrade, upgrade
-from sportello.db.models import Base
 from sportello.desk import models
+from sportello.models import Base
 
 DESK_TABLES = {
     "help_desks",
@@ -59,3 +59,40 @@ def _tables(diff: object) -> list[str]:
             if table is not None:
                 names.append(table.name)
     return names
+
+
+def test_0007_keeps_citations_as_data_and_versions_the_handover(engine: Engine) -> None:
+    """Old replies lose the appended "Fonti:" list (their citations column keeps the sources);
+    a hand-over state written before the typed model gets its version."""
+    from sqlalchemy import text
+
+    downgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO conversations (id, public_id, channel, language, state, created_at,"
+                " updated_at) VALUES (1, 'p1', 'web', 'it', :state, :at, :at)"
+            ),
+            {
+                "state": '{"handover": {"step": "describe_case", "topic": "fiscale"}}',
+                "at": "2026-01-01",
+            },
+        )
+        rows = [
+            (1, "Risposta.\n\nFonti:\n[1] Scheda › Sezione — https://x", '[{"number": 1}]'),
+            (2, "Nessuna fonte.\n\nFonti:\nresta com'è", "[]"),
+        ]
+        for mid, body, cites in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO messages (id, conversation_id, role, text, citations, created_at)"
+                    " VALUES (:id, 1, 'assistant', :text, :cites, :at)"
+                ),
+                {"id": mid, "text": body, "cites": cites, "at": "2026-01-01"},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        texts = dict(conn.execute(text("SELECT id, text FROM messages")).tuples().all())
+        state = conn.execute(text("SELECT state FROM conversations")).scalar_one()
+    assert texts == {1: "Risposta.", 2: "Nessuna fonte.\n\nFonti:\nresta com'è"}
+    assert '"version": 1' in state if isinstance(state, str) else state["handover"]["version"] == 1

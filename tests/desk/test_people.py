@@ -20,6 +20,7 @@ from sportello.desk.models import (
     TicketStatus,
 )
 from sportello.errors import ErrorCode, SportelloError
+from sportello.privacy import erasure
 from tests.desk.factory import NOW, World, first_offer, open_ticket
 
 CASE = "Siamo una APS: come ci iscriviamo al 5 per mille? Scadenza a fine mese, Mario Rossi."
@@ -105,7 +106,7 @@ def test_erase_person_keeps_anonymised_tickets(
         ticket_id, conv_id = booking.ticket_id, conv.id
         other = open_ticket(session, db_settings, ref="someone-else")
     with sessions.begin() as session:
-        report = people.erase_person(
+        report = erasure.erase_person(
             "telegram", "42", session=session, settings=db_settings, now=NOW
         )
         assert (report.conversations, report.tickets) == (1, 1) and report.messages >= 2

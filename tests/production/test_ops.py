@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from sportello.app import Services, build_services, create_app
+from sportello.app import create_app
 from sportello.channels.web.ops import _check_telegram
 from sportello.config import Settings
 from sportello.conversations.models import Channel
 from sportello.knowledge.cache import CachedEmbedder, available_cores
 from sportello.knowledge.embeddings import Embedder
 from sportello.logging_setup import configure_logging
+from sportello.services import Services, build_services
 from tests.conftest import make_settings
 from tests.knowledge.test_indexing import write_doc
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from sportello.answering.assistant import Assistant
-from sportello.app import build_assistant
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import build_knowledge
+from sportello.services import build_assistant
 from tests.channels.web.conftest import indexed_template, web  # noqa: F401 - fixtures
 from tests.conftest import make_settings
 

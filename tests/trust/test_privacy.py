@@ -22,12 +22,13 @@ from sportello.clock import SystemClock
 from sportello.config import Settings, get_settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Channel, Conversation, Message, Role
-from sportello.conversations.retention import PURGED, purge_expired
-from sportello.desk import notes, people, service
+from sportello.desk import notes, service
 from sportello.desk.models import Booking, OutboxMessage, OutboxStatus, Ticket, TicketStatus
 from sportello.desk.notes import TicketNote
 from sportello.knowledge.embeddings import Embedder
 from sportello.logging_setup import JsonFormatter
+from sportello.privacy import erasure
+from sportello.privacy.retention import PURGED, purge_expired
 from tests.channels.web.conftest import Web, build_web, login, open_chat
 from tests.channels.web.test_chat import LUCAS_DESK, ask, choose, slot_at
 from tests.conftest import NOW, create_pg_database, drop_pg_database
@@ -131,7 +132,7 @@ def test_erasure_leaves_nothing_of_the_person_anywhere(any_web: Web, cases: Case
     # The ticket and its appointment stay, anonymised, for the statistics.
     with web.services.sessions.begin() as session:
         ticket = session.scalar(select(Ticket).where(Ticket.code == done["ticket_code"]))
-        assert ticket is not None and ticket.summary == people.ERASED
+        assert ticket is not None and ticket.summary == erasure.ERASED
         assert ticket.volunteer_ref is None and ticket.conversation_id is None
         # Answered by the expert, it stays open for them to close (only unanswered tickets
         # are cancelled by an erasure).

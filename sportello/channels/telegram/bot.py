@@ -39,7 +39,7 @@ from sportello.config import Settings
 from sportello.errors import ErrorCode, SportelloError
 
 if TYPE_CHECKING:
-    from sportello.app import Services
+    from sportello.services import Services
 
 logger = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]

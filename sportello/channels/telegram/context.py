@@ -13,7 +13,7 @@ from sportello.channels.telegram.texts import Texts
 from sportello.config import Settings
 
 if TYPE_CHECKING:
-    from sportello.app import Services
+    from sportello.services import Services
 
 
 @dataclass

@@ -16,9 +16,8 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from sportello.channels.telegram import flows, keyboards
+from sportello.channels.telegram import keyboards, updates
 from sportello.channels.telegram.context import BotContext
-from sportello.channels.telegram.flows import ExpertReplied
 from sportello.channels.telegram.render import (
     escape,
     reply_html,
@@ -26,8 +25,9 @@ from sportello.channels.telegram.render import (
     split_html,
     step_html,
 )
-from sportello.desk.handover import StepResult
 from sportello.errors import SportelloError
+from sportello.usecases import console, volunteer
+from sportello.usecases.results import AssistantReply, ExpertReplied, HandoverStep
 
 logger = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
@@ -36,10 +36,10 @@ TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _chat(update: Update) -> tuple[int, str]:
+def _chat(update: Update) -> tuple[int, volunteer.Volunteer]:
     chat = update.effective_chat
     assert chat is not None  # every handler is registered for private chats only
-    return chat.id, str(chat.id)
+    return chat.id, updates.volunteer(str(chat.id))
 
 
 async def send(
@@ -55,7 +55,7 @@ async def send(
     return sent
 
 
-async def send_step(context: BotContext, chat_id: int, result: StepResult) -> None:
+async def send_step(context: BotContext, chat_id: int, result: HandoverStep) -> None:
     if result.text:
         await send(
             context, chat_id, step_html(result, context.texts), keyboards.step_keyboard(result)
@@ -65,10 +65,15 @@ async def send_step(context: BotContext, chat_id: int, result: StepResult) -> No
 
 
 @contextlib.asynccontextmanager
-async def typing(context: BotContext, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" while the work inside runs (renewed, as Telegram shows it ~5 s)."""
+async def typing(
+    context: BotContext, chat_id: int, start: asyncio.Event | None = None
+) -> AsyncIterator[None]:
+    """Show "typing…" while the work inside runs (renewed, as Telegram shows it ~5 s); with
+    `start`, only once it is set (the assistant began to think)."""
 
     async def keep_typing() -> None:
+        if start is not None:
+            await start.wait()
         while True:
             try:
                 await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
@@ -115,7 +120,7 @@ def _callback(update: Update) -> tuple[str, list[str]]:
 
 async def guard(update: Update, context: BotContext) -> None:
     """Drop an update handled before, and slow down a chat that writes too fast."""
-    fresh = await asyncio.to_thread(flows.claim_update, context.services, update.update_id)
+    fresh = await asyncio.to_thread(updates.claim_update, context.services, update.update_id)
     if not fresh:
         logger.info("update %s already handled: not answering twice", update.update_id)
         raise ApplicationHandlerStop
@@ -155,22 +160,26 @@ async def privacy_command(update: Update, context: BotContext) -> None:
 
 async def expert_command(update: Update, context: BotContext) -> None:
     """Start the hand-over to an expert."""
-    chat_id, ref = _chat(update)
-    result = await asyncio.to_thread(flows.start_handover, context.services, ref, appointment=False)
+    chat_id, who = _chat(update)
+    result = await asyncio.to_thread(
+        volunteer.start_handover, context.services, who, appointment=False
+    )
     await send_step(context, chat_id, result)
 
 
 async def book_command(update: Update, context: BotContext) -> None:
     """Start the hand-over straight to an appointment."""
-    chat_id, ref = _chat(update)
-    result = await asyncio.to_thread(flows.start_handover, context.services, ref, appointment=True)
+    chat_id, who = _chat(update)
+    result = await asyncio.to_thread(
+        volunteer.start_handover, context.services, who, appointment=True
+    )
     await send_step(context, chat_id, result)
 
 
 async def appointments_command(update: Update, context: BotContext) -> None:
     """List the person's appointments, each with Cancel / Change buttons."""
-    chat_id, ref = _chat(update)
-    found = await asyncio.to_thread(flows.appointments, context.services, ref)
+    chat_id, who = _chat(update)
+    found = await asyncio.to_thread(volunteer.appointments, context.services, who)
     texts = context.texts
     if not found:
         await send(context, chat_id, texts.html("no_appointments"))
@@ -185,8 +194,8 @@ async def appointments_command(update: Update, context: BotContext) -> None:
 
 async def leave_command(update: Update, context: BotContext) -> None:
     """Leave the current flow (or the expert's thread) and go back to the assistant."""
-    chat_id, ref = _chat(update)
-    result = await asyncio.to_thread(flows.leave, context.services, ref)
+    chat_id, who = _chat(update)
+    result = await asyncio.to_thread(volunteer.leave, context.services, who)
     await send_step(context, chat_id, result)
 
 
@@ -212,27 +221,31 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 async def answer_text(
     context: BotContext, chat_id: int, text: str, replied_to: str | None = None
 ) -> None:
-    """Route free text to the flow, the expert's ticket or the assistant; reply."""
-    ref, texts = str(chat_id), context.texts
-    routed = await asyncio.to_thread(flows.route_text, context.services, ref, text, replied_to)
-    if isinstance(routed, ExpertReplied):
-        await send(context, chat_id, texts.html("expert_reply_sent", code=routed.code))
-        context.outbox_now()
-        return
-    if routed is not None:  # a hand-over step, or a message for the expert: no "typing…"
-        await send_step(context, chat_id, routed)
-        return
-    async with typing(context, chat_id):
-        answered = await asyncio.to_thread(flows.ask, context.services, ref, text)
-    reply = answered.exchange.reply
-    await send(
-        context,
-        chat_id,
-        reply_html(reply, texts),
-        keyboards.reply_keyboard(answered.exchange.message_id, reply, texts),
-    )
-    if answered.handover is not None:
-        await send_step(context, chat_id, answered.handover)
+    """Hand free text to the volunteer's use case; render each result it returns."""
+    who, texts = updates.volunteer(str(chat_id)), context.texts
+    loop, thinking = asyncio.get_running_loop(), asyncio.Event()
+    async with typing(context, chat_id, thinking):  # not for a hand-over step or the expert
+        results = await asyncio.to_thread(
+            volunteer.receive_text,
+            context.services,
+            who,
+            text,
+            replied_to=replied_to,
+            thinking=lambda: loop.call_soon_threadsafe(thinking.set),
+        )
+    for result in results:
+        if isinstance(result, ExpertReplied):
+            await send(context, chat_id, texts.html("expert_reply_sent", code=result.code))
+            context.outbox_now()
+        elif isinstance(result, HandoverStep):
+            await send_step(context, chat_id, result)
+        elif isinstance(result, AssistantReply):
+            await send(
+                context,
+                chat_id,
+                reply_html(result.reply, texts),
+                keyboards.reply_keyboard(result.message_id, result.reply, texts),
+            )
 
 
 async def text_message(update: Update, context: BotContext) -> None:
@@ -255,9 +268,9 @@ async def media_message(update: Update, context: BotContext) -> None:
 
 async def feedback_button(update: Update, context: BotContext) -> None:
     """Store 👍 / 👎 on a reply and take the thumbs away."""
-    _, ref = _chat(update)
+    _, who = _chat(update)
     _, (message_id, value) = _callback(update)
-    await asyncio.to_thread(flows.feedback, context.services, ref, int(message_id), int(value))
+    await asyncio.to_thread(volunteer.feedback, context.services, who, int(message_id), int(value))
     query = update.callback_query
     assert query is not None
     await query.answer(context.texts.plain("feedback_up" if value == "1" else "feedback_down"))
@@ -294,9 +307,9 @@ async def handover_button(update: Update, context: BotContext) -> None:
     """Apply a hand-over choice and show the next step."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    chat_id, ref = _chat(update)
+    chat_id, who = _chat(update)
     key = query.data.removeprefix("ho:")
-    result = await asyncio.to_thread(flows.choose, context.services, ref, key)
+    result = await asyncio.to_thread(volunteer.press, context.services, who, key)
     await query.answer()
     await _drop_keyboard(update)
     await send_step(context, chat_id, result)
@@ -306,12 +319,13 @@ async def booking_button(update: Update, context: BotContext) -> None:
     """Cancel (after confirmation) or move one of the person's appointments."""
     query = update.callback_query
     assert query is not None
-    chat_id, ref = _chat(update)
+    chat_id, who = _chat(update)
     _, (action, raw_id) = _callback(update)
     booking_id, texts, services = int(raw_id), context.texts, context.services
     await query.answer()
     if action == "ask":
-        details = await asyncio.to_thread(flows.describe_appointment, services, ref, booking_id)
+        found = await asyncio.to_thread(volunteer.appointments, services, who)
+        details = next((a.details for a in found if a.booking_id == booking_id), "")
         await send(
             context,
             chat_id,
@@ -321,11 +335,11 @@ async def booking_button(update: Update, context: BotContext) -> None:
         return
     await _drop_keyboard(update)
     if action == "move":
-        result = await asyncio.to_thread(flows.move_appointment, services, ref, booking_id)
+        result = await asyncio.to_thread(volunteer.move_appointment, services, who, booking_id)
         await send_step(context, chat_id, result)
     elif action == "yes":
-        code = await asyncio.to_thread(flows.cancel_appointment, services, ref, booking_id)
-        await send(context, chat_id, texts.html("booking_cancelled", code=code))
+        done = await asyncio.to_thread(volunteer.cancel_appointment, services, who, booking_id)
+        await send(context, chat_id, texts.html("booking_cancelled", code=done.code))
         context.outbox_now()
     else:
         await send(context, chat_id, texts.html("booking_kept"))
@@ -335,13 +349,13 @@ async def erase_button(update: Update, context: BotContext) -> None:
     """Erase the person's data once they confirmed."""
     query = update.callback_query
     assert query is not None
-    chat_id, ref = _chat(update)
+    chat_id, who = _chat(update)
     await query.answer()
     await _drop_keyboard(update)
     if query.data != "er:yes":
         await send(context, chat_id, context.texts.html("erase_kept"))
         return
-    done = await asyncio.to_thread(flows.erase, context.services, ref)
+    done = await asyncio.to_thread(volunteer.erase, context.services, who)
     await send(
         context,
         chat_id,
@@ -359,9 +373,9 @@ async def rating_button(update: Update, context: BotContext) -> None:
     """Store the satisfaction score (1–5) of a closed request."""
     query = update.callback_query
     assert query is not None
-    chat_id, ref = _chat(update)
+    chat_id, who = _chat(update)
     _, (code, score) = _callback(update)
-    await asyncio.to_thread(flows.rate, context.services, ref, code, int(score))
+    await asyncio.to_thread(volunteer.rate, context.services, who, code, int(score))
     await query.answer()
     await _drop_keyboard(update)
     await send(context, chat_id, context.texts.html("rated", score=score))
@@ -371,9 +385,9 @@ async def claim_button(update: Update, context: BotContext) -> None:
     """Let an expert take a new ticket ("Prendo io")."""
     query = update.callback_query
     assert query is not None
-    chat_id, ref = _chat(update)
+    chat_id, who = _chat(update)
     _, (code,) = _callback(update)
-    claimed = await asyncio.to_thread(flows.claim, context.services, ref, code)
+    claimed = await asyncio.to_thread(console.claim_from_chat, context.services, who.ref, code)
     await query.answer()
     await _drop_keyboard(update)
     await send(context, chat_id, context.texts.html("claimed", code=claimed))

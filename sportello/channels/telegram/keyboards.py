@@ -15,8 +15,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from sportello.answering.schemas import Action, Reply
 from sportello.channels.telegram.texts import Texts
-from sportello.desk.handover import StepResult
 from sportello.desk.people import Appointment
+from sportello.usecases.results import HandoverStep
 
 MAX_CALLBACK_BYTES = 64
 
@@ -58,7 +58,7 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
     return _markup(rows)
 
 
-def step_keyboard(result: StepResult) -> InlineKeyboardMarkup | None:
+def step_keyboard(result: HandoverStep) -> InlineKeyboardMarkup | None:
     """One button per row: slot and topic labels are long, and thumbs are big on phones."""
     return _markup([[_button(c.label, f"ho:{c.key}")] for c in result.choices])
 

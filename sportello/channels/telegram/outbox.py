@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup, InputFile
 
-from sportello.channels.telegram import flows, keyboards, queries
+from sportello.channels.telegram import keyboards, queries, updates
 from sportello.channels.telegram.render import MAX_CAPTION, delivery_html, split_html
 from sportello.channels.telegram.texts import Texts
 from sportello.desk.models import OutboxKind
@@ -158,7 +158,7 @@ class OutboxWorker:
                 if report.sent or report.retried or report.failed:
                     logger.info("telegram outbox: %s", report)
                 if time.monotonic() - self._last_prune > PRUNE_EVERY:
-                    await asyncio.to_thread(flows.prune, self.services)
+                    await asyncio.to_thread(updates.prune, self.services)
                     self._last_prune = time.monotonic()
             except Exception:  # the database may be briefly away: keep the worker alive
                 logger.exception("telegram outbox delivery failed")

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 
 from sportello.answering.schemas import Reply
 from sportello.channels.telegram.texts import Texts
-from sportello.desk.handover import Step, StepResult
+from sportello.desk.handover import Step
 from sportello.desk.schemas import Delivery
+from sportello.usecases.results import HandoverStep, SlotOffer
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units after entity parsing
 MAX_CAPTION = 1024
@@ -108,9 +109,15 @@ def reply_html(reply: Reply, texts: Texts) -> str:
     return f"{body}\n\n{texts.html('sources_heading')}\n{sources}"
 
 
-def step_html(result: StepResult, texts: Texts) -> str:
-    """A hand-over step; once a ticket is open, how to get back to the assistant."""
+def step_html(result: HandoverStep, texts: Texts) -> str:
+    """A hand-over step: its text, the offered slots as a numbered list (the buttons only have
+    room for a short label), the hint; once a ticket is open, how to get back to the assistant."""
     body = escape(result.text)
+    if isinstance(result, SlotOffer):
+        listed = "\n".join(f"{i}. {escape(s.label)}" for i, s in enumerate(result.slots, 1))
+        body = f"{body}\n{listed}"
+    if result.hint:
+        body = f"{body}\n{escape(result.hint)}"
     if result.step == Step.DONE and result.text:
         return f"{body}\n\n{texts.html('with_expert_hint')}"
     return body

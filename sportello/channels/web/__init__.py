@@ -11,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from sportello.app import Services
+    from sportello.services import Services
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

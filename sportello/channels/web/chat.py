@@ -12,6 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from sportello.channels.web import security
 from sportello.channels.web.operations import chat as ops
 from sportello.channels.web.templating import page
+from sportello.usecases import volunteer
+from sportello.usecases.results import Booked, HandoverStep
 
 router = APIRouter(include_in_schema=False)
 Volunteer = Depends(security.volunteer_guard)
@@ -46,7 +48,7 @@ def index(request: Request) -> Response:
     return chat_page(request)
 
 
-def _anchor(view: ops.HandoverView) -> str:
+def _anchor(view: HandoverStep) -> str:
     """Where the page should land: the step's buttons, or the text box when text is wanted."""
     if view.step == "describe_case":
         return "question"
@@ -59,17 +61,11 @@ def _to_chat(anchor: str = "composer", notice: str = "") -> RedirectResponse:
 
 
 @router.post("/chat")
-def ask(
-    request: Request, text: str = Form(..., max_length=ops.MAX_TEXT), ref: str = Volunteer
-) -> Response:
+def ask(request: Request, text: str = Form(...), ref: str = Volunteer) -> Response:
     """Ask without JavaScript: the reply is on the page we redirect to."""
-    svc = security.services(request)
-    text = ops.clean_text(text)
-    step = ops.handle_text(svc, ref, text)
-    if step is None:
-        ops.ask(svc, ref, text)
-        return _to_chat("composer")
-    return _to_chat(_anchor(step))
+    results = volunteer.receive_text(security.services(request), ops.volunteer(ref), text)
+    steps = [r for r in results if isinstance(r, HandoverStep)]
+    return _to_chat(_anchor(steps[-1]) if steps else "composer")
 
 
 @router.post("/chat/feedback")
@@ -77,7 +73,7 @@ def feedback(
     request: Request, message_id: int = Form(...), value: int = Form(...), ref: str = Volunteer
 ) -> Response:
     """👍 or 👎 on a reply."""
-    ops.feedback(security.services(request), ref, message_id, value)
+    volunteer.feedback(security.services(request), ops.volunteer(ref), message_id, value)
     return _to_chat(f"msg-{message_id}", "feedback")
 
 
@@ -89,8 +85,10 @@ def handover_start(
     ref: str = Volunteer,
 ) -> Response:
     """ "Parla con un esperto" / "Prenota un appuntamento": start the hand-over."""
-    view = ops.handover_start(security.services(request), ref, topic=topic, appointment=appointment)
-    return _to_chat(_anchor(view))
+    step = volunteer.start_handover(
+        security.services(request), ops.volunteer(ref), topic=topic, appointment=appointment
+    )
+    return _to_chat(_anchor(step))
 
 
 @router.post("/chat/handover/choose")
@@ -98,23 +96,23 @@ def handover_choose(
     request: Request, key: str = Form(..., max_length=60), ref: str = Volunteer
 ) -> Response:
     """A button of the hand-over (topic, mode, slot, confirm…)."""
-    view = ops.handover_choose(security.services(request), ref, key)
-    if view.booking_id is not None:
-        return RedirectResponse(f"/chat/appointments/{view.booking_id}", status_code=303)
-    return _to_chat(_anchor(view))
+    step = volunteer.press(security.services(request), ops.volunteer(ref), key)
+    if isinstance(step, Booked) and step.booking_id is not None:
+        return RedirectResponse(f"/chat/appointments/{step.booking_id}", status_code=303)
+    return _to_chat(_anchor(step))
 
 
 @router.post("/chat/handover/leave")
 def handover_leave(request: Request, ref: str = Volunteer) -> Response:
     """Leave the hand-over: the assistant answers again."""
-    ops.handover_leave(security.services(request), ref)
+    volunteer.leave(security.services(request), ops.volunteer(ref))
     return _to_chat("composer")
 
 
 @router.get("/chat/appointments/{booking_id}.ics")
 def appointment_ics(request: Request, booking_id: int, ref: str = Volunteer) -> Response:
     """The appointment for the person's calendar."""
-    name, text = ops.ics(security.services(request), ref, booking_id)
+    name, text = volunteer.ics(security.services(request), ops.volunteer(ref), booking_id)
     return Response(
         text,
         media_type="text/calendar; charset=utf-8",
@@ -132,21 +130,21 @@ def appointment(request: Request, booking_id: int, ref: str = Volunteer) -> Resp
 @router.post("/chat/appointments/{booking_id}/cancel")
 def cancel_appointment(request: Request, booking_id: int, ref: str = Volunteer) -> Response:
     """Cancel the appointment (up to the notice the desk asks for)."""
-    ops.cancel_appointment(security.services(request), ref, booking_id)
+    volunteer.cancel_appointment(security.services(request), ops.volunteer(ref), booking_id)
     return _to_chat("appointments", "unbooked")
 
 
 @router.post("/chat/appointments/{booking_id}/move")
 def move_appointment(request: Request, booking_id: int, ref: str = Volunteer) -> Response:
     """Pick another time for the appointment."""
-    ops.reschedule(security.services(request), ref, booking_id)
+    volunteer.move_appointment(security.services(request), ops.volunteer(ref), booking_id)
     return _to_chat("handover")
 
 
 @router.post("/chat/erase")
 def erase(request: Request, ref: str = Volunteer) -> Response:
     """Forget this browser's conversations; the cookie goes too."""
-    ops.erase(security.services(request), ref)
+    volunteer.erase(security.services(request), ops.volunteer(ref))
     response = RedirectResponse("/?ok=erased", status_code=303)
     security.clear_cookie(response, request, security.CHAT_COOKIE)
     return response

@@ -10,9 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from sportello.accounts.service import Principal
 from sportello.channels.web import security
-from sportello.channels.web.operations import console as ops
 from sportello.channels.web.templating import page
 from sportello.errors import ErrorCode, SportelloError
+from sportello.usecases import console as ops
 
 router = APIRouter(
     prefix="/console", include_in_schema=False, dependencies=[Depends(security.console_guard)]

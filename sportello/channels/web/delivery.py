@@ -14,13 +14,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sportello.app import Services
 from sportello.conversations import reading
 from sportello.conversations.models import Channel, Conversation
 from sportello.desk import queries as desk_queries
 from sportello.desk import service as desk
 from sportello.desk.models import OutboxKind
 from sportello.desk.schemas import Delivery
+from sportello.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sportello.app import Services
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.indexing import is_indexable
+from sportello.services import Services
 
 logger = logging.getLogger(__name__)
 KEEP_JOBS = 20

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sportello import logging_setup, metrics
+from sportello.db.engine import ping
 
 if TYPE_CHECKING:
-    from sportello.app import Services
+    from sportello.services import Services
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_S = 5.0
@@ -67,8 +67,7 @@ router = APIRouter(tags=["health"], lifespan=_lifespan)
 
 # -- readiness ------------------------------------------------------------------------------------
 def _check_database(svc: Services) -> str:
-    with svc.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    ping(svc.engine)
     return "ok"
 
 

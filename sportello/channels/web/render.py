@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from markupsafe import Markup, escape
 
-SOURCES_BLOCK = re.compile(r"\n\n(?:Fonti|Sources):\n.*\Z", re.DOTALL)
 URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 MARKER = re.compile(r"\[(\d{1,2})\]")
 BULLET = re.compile(r"^\s*[-•*]\s+")
-
-
-def strip_sources(text: str, citations: list[dict[str, Any]]) -> str:
-    """The body of a stored reply: the numbered sources are shown from its citations instead."""
-    return SOURCES_BLOCK.sub("", text) if citations else text
 
 
 def _inline(line: str, anchor: str | None, numbers: set[int]) -> str:

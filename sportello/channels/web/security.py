@@ -18,9 +18,9 @@ from fastapi import Depends, Request, Response
 from sportello.accounts import service as accounts
 from sportello.accounts.models import UserRole
 from sportello.accounts.service import Principal
-from sportello.app import Services
 from sportello.config import Settings
 from sportello.errors import ErrorCode, SportelloError
+from sportello.services import Services
 
 SESSION_COOKIE = "sportello_session"
 CHAT_COOKIE = "sportello_chat"
@@ -119,16 +119,6 @@ def console_user(request: Request) -> Principal:
 def staff_user(request: Request) -> Principal:
     """Staff only: the knowledge-base admin and the dashboard."""
     return _require(request, UserRole.STAFF)
-
-
-def linked_expert(who: Principal) -> int:
-    """The desk expert the account acts as; claiming, replying and an agenda need one."""
-    if who.expert_id is None:
-        raise SportelloError(
-            ErrorCode.FORBIDDEN,
-            "Il tuo account non è collegato a un esperto dello sportello: chiedi allo staff.",
-        )
-    return who.expert_id
 
 
 async def submitted_csrf(request: Request) -> str | None:

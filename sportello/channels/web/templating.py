@@ -93,7 +93,7 @@ def _reason(value: str) -> str:
 
 def _message_html(text: str, citations: list[dict[str, Any]], anchor: str) -> Any:
     numbers = {int(c["number"]) for c in citations if "number" in c}
-    return render.to_html(render.strip_sources(text, citations), anchor=anchor, numbers=numbers)
+    return render.to_html(text, anchor=anchor, numbers=numbers)
 
 
 def _actor(value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from sportello.db.models import Base
+from sportello.models import Base
 
 config = context.config
 engine = config.attributes["engine"]

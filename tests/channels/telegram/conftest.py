@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import Engine
 
 from sportello.answering.assistant import Assistant
-from sportello.app import Services, build_assistant
 from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.conversations.exchange import Exchange
@@ -22,6 +21,7 @@ from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import upgrade
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
+from sportello.services import Services, build_assistant
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.conftest import KB_DIR, NOW, make_settings
 from tests.desk.factory import World, build_world

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from sportello.app import Services
 from sportello.channels.telegram.bot import running_bot
 from sportello.channels.telegram.models import TelegramUpdate
 from sportello.config import Settings
 from sportello.conversations.models import Conversation, Feedback, Message, Role
+from sportello.services import Services
 from tests.channels.telegram.conftest import TOKEN, bot_settings
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 

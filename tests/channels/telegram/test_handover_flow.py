@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from sportello.app import Services
 from sportello.channels.telegram.bot import running_bot
 from sportello.config import Settings
 from sportello.conversations.models import Conversation, Message, Role
 from sportello.desk import service
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
+from sportello.services import Services
 from tests.channels.telegram.fake_bot_api import Call, FakeBotApi
 from tests.desk.factory import World
 

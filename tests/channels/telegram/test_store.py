@@ -14,7 +14,7 @@ from sportello.channels.telegram import queries
 from sportello.config import Settings
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import downgrade, upgrade
-from sportello.db.models import Base
+from sportello.models import Base
 
 TABLES = {"telegram_updates", "telegram_deliveries"}
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -8,9 +8,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from sportello.app import Services, create_app
+from sportello.app import create_app
 from sportello.channels.telegram.models import TelegramUpdate
 from sportello.channels.telegram.webhook import WEBHOOK_PATH, secret_matches
+from sportello.services import Services
 from tests.channels.telegram.conftest import bot_settings
 from tests.channels.telegram.fake_bot_api import Call, FakeBotApi
 from tests.desk.factory import World

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from sportello.accounts import service as accounts
 from sportello.accounts.models import UserRole
-from sportello.app import Services, build_services, create_app
+from sportello.app import create_app
 from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.knowledge.embeddings import Embedder
+from sportello.services import Services, build_services
 from tests.conftest import KB_DIR, NOW, make_settings
 from tests.desk.factory import World, build_world
 

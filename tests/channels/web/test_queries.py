@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
-from sportello.conversations import gaps, stats
+from sportello.conversations import gaps
+from sportello.conversations import reports as stats
 from sportello.conversations.models import Channel, Conversation, Feedback, Message, Role
 from sportello.desk import queue
+from sportello.desk import reports as desk_stats
 from sportello.desk import service as desk
-from sportello.desk import stats as desk_stats
 from sportello.desk.models import TicketStatus
 from tests.desk.factory import NOW, build_world, open_ticket
 

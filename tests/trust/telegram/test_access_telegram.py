@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sportello.app import Services
 from sportello.channels.telegram.bot import running_bot
 from sportello.config import Settings
 from sportello.conversations.models import Feedback, Message, Role
 from sportello.desk import people, service
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
+from sportello.services import Services
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.channels.telegram.test_webhook import (  # noqa: F401 - re-run under this category
     test_secret_comparison,

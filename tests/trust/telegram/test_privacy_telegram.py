@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from sportello.app import Services
 from sportello.channels.telegram.bot import running_bot
 from sportello.config import Settings
+from sportello.services import Services
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.desk.factory import World
 from tests.trust.conftest import Cases

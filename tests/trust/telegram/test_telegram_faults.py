@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from sportello.app import Services
 from sportello.channels.telegram.bot import build_bot
 from sportello.channels.telegram.outbox import TelegramSender
 from sportello.config import Settings
@@ -21,6 +20,7 @@ from sportello.desk import service
 from sportello.desk.models import OutboxMessage, OutboxStatus
 from sportello.desk.outbox import TELEGRAM, deliver_pending
 from sportello.desk.schemas import DeliveryReport
+from sportello.services import Services
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.desk.factory import World, open_ticket
 from tests.trust.conftest import Cases

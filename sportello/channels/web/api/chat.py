@@ -19,10 +19,11 @@ from starlette.concurrency import iterate_in_threadpool
 from sportello.channels.web import security
 from sportello.channels.web.errors import UNAVAILABLE_DETAIL, database_unavailable
 from sportello.channels.web.operations import chat as ops
-from sportello.channels.web.operations.views import MessageView
 from sportello.channels.web.templating import render_partial
-from sportello.conversations.exchange import ExchangeResult
 from sportello.errors import SportelloError
+from sportello.usecases import volunteer
+from sportello.usecases.results import AssistantReply, HandoverStep
+from sportello.usecases.views import MessageView
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/chat", tags=["chat"])
@@ -35,11 +36,12 @@ class ChatSession(BaseModel):
 
 
 class Question(BaseModel):
-    text: str = Field(..., min_length=1, max_length=ops.MAX_TEXT)
+    text: str = Field(..., min_length=1)  # the length limit is the use case's (one for all)
 
 
 class Answer(BaseModel):
-    """The non-streamed reply: either the assistant's message or the hand-over's step."""
+    """The non-streamed reply: the assistant's message and/or the hand-over's step (both when
+    the assistant escalated: the hand-over starts at once)."""
 
     message: MessageView | None = None
     offer_expert: bool = False
@@ -107,34 +109,41 @@ async def ask(request: Request, body: Question, ref: str = Volunteer) -> Respons
     """Ask a question. With `Accept: text/event-stream` the reply streams as events
     `delta` ({text}) then `done` ({message, html, offer_expert}); `handover` when the text
     belonged to a hand-over step; `error` ({error, detail}) if it failed."""
-    svc = security.services(request)
-    text = ops.clean_text(body.text)
+    svc, who = security.services(request), ops.volunteer(ref)
     if "text/event-stream" not in request.headers.get("accept", ""):
-        step = await asyncio.to_thread(ops.handle_text, svc, ref, text)
-        if step is not None:
-            return _json(Answer(handover=step))
-        result = await asyncio.to_thread(ops.ask, svc, ref, text)
-        stored = await asyncio.to_thread(ops.stored_message, svc, ref, result.message_id)
-        return _json(Answer(message=stored, offer_expert=result.reply.offer_expert))
+        results = await asyncio.to_thread(volunteer.receive_text, svc, who, body.text)
+        answer = Answer()
+        for result in results:
+            if isinstance(result, AssistantReply):
+                answer.message = await asyncio.to_thread(
+                    volunteer.stored_message, svc, who, result.message_id
+                )
+                answer.offer_expert = result.offer_expert
+            elif isinstance(result, HandoverStep):
+                answer.handover = ops.handover_view(result)
+        return _json(answer)
+    volunteer.clean_text(svc, body.text)  # refuse before the stream starts (a plain 400)
 
     async def events() -> AsyncIterator[str]:
         try:
-            step = await asyncio.to_thread(ops.handle_text, svc, ref, text)
-            if step is not None:
-                yield _sse("handover", {"handover": step.model_dump()})
-                return
-            async for item in iterate_in_threadpool(ops.stream(svc, ref, text)):
-                if isinstance(item, ExchangeResult):
-                    stored = await asyncio.to_thread(ops.stored_message, svc, ref, item.message_id)
+            stream = volunteer.receive_text_stream(svc, who, body.text)
+            async for item in iterate_in_threadpool(stream):
+                if isinstance(item, HandoverStep):
+                    view = ops.handover_view(item)
+                    yield _sse("handover", {"handover": view.model_dump()})
+                elif isinstance(item, AssistantReply):
+                    stored = await asyncio.to_thread(
+                        volunteer.stored_message, svc, who, item.message_id
+                    )
                     yield _sse(
                         "done",
                         {
                             "message": stored.model_dump(mode="json"),
-                            "offer_expert": item.reply.offer_expert,
-                            "html": _message_html(request, stored, item.reply.offer_expert),
+                            "offer_expert": item.offer_expert,
+                            "html": _message_html(request, stored, item.offer_expert),
                         },
                     )
-                else:
+                elif isinstance(item, str):
                     yield _sse("delta", {"text": item})
         except SportelloError as exc:
             yield _sse("error", {"error": exc.code.code, "detail": exc.detail})
@@ -162,7 +171,7 @@ def _json(model: BaseModel) -> Response:
 @router.get("/messages")
 def messages(request: Request, after: int = 0, ref: str = Volunteer) -> NewMessages:
     """Messages after `after` (an expert's reply, a notice), with their HTML."""
-    rows = ops.messages_after(security.services(request), ref, after)
+    rows = volunteer.messages_after(security.services(request), ops.volunteer(ref), after)
     html = "".join(_message_html(request, m, m.offer_expert) for m in rows)
     return NewMessages(messages=rows, html=html)
 
@@ -170,28 +179,33 @@ def messages(request: Request, after: int = 0, ref: str = Volunteer) -> NewMessa
 @router.post("/messages/{message_id}/feedback")
 def feedback(request: Request, message_id: int, body: Vote, ref: str = Volunteer) -> dict[str, int]:
     """👍 (+1) or 👎 (-1) on one of this conversation's replies."""
-    ops.feedback(security.services(request), ref, message_id, body.value)
+    volunteer.feedback(security.services(request), ops.volunteer(ref), message_id, body.value)
     return {"message_id": message_id, "value": body.value}
 
 
 @router.post("/handover/start")
 def handover_start(request: Request, body: HandoverStart, ref: str = Volunteer) -> ops.HandoverView:
     """Start the hand-over to an expert (optionally straight to an appointment)."""
-    return ops.handover_start(
-        security.services(request), ref, topic=body.topic, appointment=body.appointment
+    step = volunteer.start_handover(
+        security.services(request),
+        ops.volunteer(ref),
+        topic=body.topic,
+        appointment=body.appointment,
     )
+    return ops.handover_view(step)
 
 
 @router.post("/handover/choose")
 def handover_choose(request: Request, body: HandoverKey, ref: str = Volunteer) -> ops.HandoverView:
     """Press one of the step's buttons (`choices[].key`)."""
-    return ops.handover_choose(security.services(request), ref, body.key)
+    step = volunteer.press(security.services(request), ops.volunteer(ref), body.key)
+    return ops.handover_view(step)
 
 
 @router.post("/handover/leave")
 def handover_leave(request: Request, ref: str = Volunteer) -> ops.HandoverView:
     """Leave the hand-over."""
-    return ops.handover_leave(security.services(request), ref)
+    return ops.handover_view(volunteer.leave(security.services(request), ops.volunteer(ref)))
 
 
 @router.get("/appointments")
@@ -209,13 +223,13 @@ def appointment(request: Request, booking_id: int, ref: str = Volunteer) -> ops.
 @router.post("/appointments/{booking_id}/cancel")
 def cancel_appointment(request: Request, booking_id: int, ref: str = Volunteer) -> dict[str, str]:
     """Cancel one of this browser's appointments."""
-    code = ops.cancel_appointment(security.services(request), ref, booking_id)
-    return {"ticket_code": code}
+    done = volunteer.cancel_appointment(security.services(request), ops.volunteer(ref), booking_id)
+    return {"ticket_code": done.code}
 
 
 @router.delete("")
 def erase(request: Request, response: Response, ref: str = Volunteer) -> dict[str, int]:
     """Forget this browser's conversations and personal data."""
-    done = ops.erase(security.services(request), ref)
+    done = volunteer.erase(security.services(request), ops.volunteer(ref))
     security.clear_cookie(response, request, security.CHAT_COOKIE)
     return dict(done.__dict__)

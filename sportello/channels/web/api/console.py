@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from sportello.accounts.service import Principal
 from sportello.channels.web import security
-from sportello.channels.web.operations import console as ops
-from sportello.channels.web.operations import views
+from sportello.usecases import console as ops
+from sportello.usecases import views
 
 router = APIRouter(
     prefix="/api/console", tags=["console"], dependencies=[Depends(security.console_guard)]

@@ -10,17 +10,17 @@ from pydantic import BaseModel
 from sportello.accounts.service import Principal
 from sportello.answering import queries as answering_queries
 from sportello.answering.intents import Intent
-from sportello.app import Services
 from sportello.channels.web.jobs import IndexWork
 from sportello.clock import local_today
 from sportello.conversations import gaps as gaps_mod
-from sportello.conversations import stats as conversation_stats
-from sportello.desk import stats as desk_stats
+from sportello.conversations import reports as conversation_stats
+from sportello.desk import reports as desk_stats
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge import admin as kb_admin
 from sportello.knowledge import registry_admin
 from sportello.knowledge.documents import Topic
 from sportello.knowledge.indexing import IngestReport
+from sportello.services import Services
 
 TRY_K = 8
 

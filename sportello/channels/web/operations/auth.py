@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sportello.accounts import service as accounts
 from sportello.accounts.service import LoginOutcome
-from sportello.app import Services
 from sportello.desk import messages
 from sportello.errors import ErrorCode, SportelloError
+from sportello.services import Services
 
 
 def login(svc: Services, username: str, password: str) -> LoginOutcome:

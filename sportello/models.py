@@ -1,4 +1,7 @@
-"""Import every domain's ORM models so Base.metadata is complete (Alembic, tests)."""
+"""Every domain's ORM models imported in one place, so Base.metadata is complete (Alembic, tests).
+
+It sits above the domains (it imports them all), so the db package itself imports none.
+"""
 
 from sportello.accounts import models as account_models  # noqa: F401
 from sportello.answering import models as answering_models  # noqa: F401

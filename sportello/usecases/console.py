@@ -1,4 +1,9 @@
-"""The experts' console use cases: queue, ticket, claim, reply, notes, close, agenda, availability."""
+"""The experts' and staff's use cases: queue, ticket, claim, reply, notes, close, agenda, availability.
+
+Authorisation lives here, not in a channel: every use case takes the `Principal` acting and
+checks what it may do (an expert acts on free or own tickets, staff on any), so the web console,
+an expert on Telegram or an API client get the same rules.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,16 @@ from datetime import date, datetime, time, timedelta
 from pydantic import BaseModel
 
 from sportello.accounts.service import Principal
-from sportello.app import Services
-from sportello.channels.web.operations import views
-from sportello.channels.web.security import linked_expert
 from sportello.clock import local_today
 from sportello.conversations import reading
-from sportello.desk import availability, notes, queue, service
+from sportello.desk import availability, notes, people, queue, service
 from sportello.desk.ics import booking_ics
 from sportello.desk.models import TicketStatus
 from sportello.desk.states import ALLOWED, Action, Actor
 from sportello.errors import ErrorCode, SportelloError
+from sportello.services import Services
+from sportello.usecases import views
+from sportello.usecases.results import ExpertReplied
 
 AGENDA_DAYS = 14
 
@@ -58,6 +63,16 @@ class AvailabilityView(BaseModel):
     rules: list[views.RuleView]
     absences: list[views.AbsenceView]
     desks: list[DeskOption]
+
+
+def linked_expert(who: Principal) -> int:
+    """The desk expert the account acts as; claiming, replying and an agenda need one."""
+    if who.expert_id is None:
+        raise SportelloError(
+            ErrorCode.FORBIDDEN,
+            "Il tuo account non è collegato a un esperto dello sportello: chiedi allo staff.",
+        )
+    return who.expert_id
 
 
 def actor(who: Principal) -> Actor:
@@ -300,3 +315,22 @@ def delete_absence(svc: Services, who: Principal, absence_id: int) -> None:
 def horizon(svc: Services) -> tuple[datetime, datetime]:
     now = svc.clock.now()
     return now, now + timedelta(days=AGENDA_DAYS)
+
+
+# --- experts on Telegram (known by their chat, not by an account) -------------------------------
+
+
+def reply_from_chat(svc: Services, chat_ref: str, code: str, text: str) -> ExpertReplied | None:
+    """An expert answers a ticket by replying to its notification; None if this chat is not
+    an expert's (then the text is the person's own)."""
+    with svc.sessions.begin() as session:
+        if people.expert_for_chat(chat_ref, session=session) is None:
+            return None
+        people.expert_reply(chat_ref, code, text, session=session, now=svc.clock.now())
+        return ExpertReplied(code)
+
+
+def claim_from_chat(svc: Services, chat_ref: str, code: str) -> str:
+    """An expert takes a new ticket from its notification ("Prendo io"); returns its code."""
+    with svc.sessions.begin() as session:
+        return people.expert_claim(chat_ref, code, session=session, now=svc.clock.now()).code

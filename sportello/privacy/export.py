@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sportello.conversations.models import Conversation, Message
 from sportello.desk import queries
-from sportello.desk.models import Ticket
 from sportello.errors import ErrorCode, SportelloError
+from sportello.privacy import queries as privacy_queries
 
 
 def owner_of_ticket(code: str, *, session: Session) -> tuple[str, str]:
@@ -32,30 +30,9 @@ def _iso(at: datetime | None) -> str | None:
 
 def person_data(channel: str, external_ref: str, *, session: Session) -> dict[str, object]:
     """Every conversation (with its messages) and ticket of one person on one channel."""
-    conversations = list(
-        session.scalars(
-            select(Conversation)
-            .where(Conversation.channel == channel, Conversation.external_ref == external_ref)
-            .order_by(Conversation.id)
-        )
-    )
-    conv_ids = [c.id for c in conversations]
-    messages = (
-        list(
-            session.scalars(
-                select(Message).where(Message.conversation_id.in_(conv_ids)).order_by(Message.id)
-            )
-        )
-        if conv_ids
-        else []
-    )
-    tickets = list(
-        session.scalars(
-            select(Ticket)
-            .where(Ticket.channel == channel, Ticket.volunteer_ref == external_ref)
-            .order_by(Ticket.id)
-        )
-    )
+    conversations = privacy_queries.conversations_by_id(session, channel, external_ref)
+    messages = privacy_queries.messages_of(session, [c.id for c in conversations])
+    tickets = privacy_queries.tickets_opened_by(session, channel, external_ref)
     return {
         "channel": channel,
         "reference": external_ref,

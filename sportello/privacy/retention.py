@@ -14,15 +14,14 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.clock import Clock
 from sportello.config import Settings
-from sportello.conversations.models import Conversation, Feedback, Message
-from sportello.desk.models import Ticket, TicketStatus
-from sportello.desk.people import anonymise_tickets
+from sportello.desk.models import TicketStatus
 from sportello.periodic import running_every
+from sportello.privacy import queries
+from sportello.privacy.erasure import anonymise_tickets
 
 logger = logging.getLogger(__name__)
 
@@ -39,41 +38,20 @@ class Purge:
     tickets: int = 0
 
 
-def expired_conversations(*, session: Session, cutoff: datetime) -> list[int]:
-    """Ids of the conversations with no activity since `cutoff` and no open ticket."""
-    recent_message = exists().where(
-        Message.conversation_id == Conversation.id, Message.created_at >= cutoff
-    )
-    open_ticket = exists().where(
-        Ticket.conversation_id == Conversation.id, Ticket.status.not_in(FINISHED)
-    )
-    stmt = (
-        select(Conversation.id)
-        .where(Conversation.updated_at < cutoff, ~recent_message, ~open_ticket)
-        .order_by(Conversation.id)
-    )
-    return list(session.scalars(stmt))
-
-
 def purge_expired(*, session: Session, settings: Settings, now: datetime) -> Purge:
     """Delete the expired conversations (messages and votes with them); nothing commits."""
     if settings.retention_days <= 0:
         return Purge()
     cutoff = now - timedelta(days=settings.retention_days)
-    ids = expired_conversations(session=session, cutoff=cutoff)
+    ids = queries.expired_conversations(session, cutoff, FINISHED)
     conversations = messages = tickets = 0
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        linked = list(session.scalars(select(Ticket).where(Ticket.conversation_id.in_(batch))))
+        linked = queries.tickets_of_conversations(session, batch)
         anonymise_tickets(linked, PURGED, session=session)
-        in_batch = select(Message.id).where(Message.conversation_id.in_(batch))
-        session.execute(delete(Feedback).where(Feedback.message_id.in_(in_batch)))
-        messages += session.execute(  # type: ignore[attr-defined]
-            delete(Message).where(Message.conversation_id.in_(batch))
-        ).rowcount
-        conversations += session.execute(  # type: ignore[attr-defined]
-            delete(Conversation).where(Conversation.id.in_(batch))
-        ).rowcount
+        gone_messages, gone_conversations = queries.delete_conversations(session, batch)
+        messages += gone_messages
+        conversations += gone_conversations
         tickets += len(linked)
     session.expire_all()  # bulk deletes: nothing loaded before may be trusted
     return Purge(conversations, messages, tickets)
