@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from bench.golden import GOLDEN_FILE, THRESHOLDS, load_golden, replies, score
-from sportello.app import build_assistant
 from sportello.config import PROJECT_ROOT, Settings
 from sportello.knowledge.service import build_knowledge
+from sportello.services import build_assistant
 
 DEV_FILE = PROJECT_ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
 # Questions in the subject's vocabulary that the knowledge base does not cover: a person

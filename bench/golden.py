@@ -28,11 +28,11 @@ from pathlib import Path
 from sportello.answering.assistant import Assistant
 from sportello.answering.context import resolve
 from sportello.answering.schemas import Turn
-from sportello.app import build_assistant
 from sportello.config import PROJECT_ROOT, Settings
 from sportello.knowledge.metrics import BUDGETS, facts_in, ranking_quality
 from sportello.knowledge.retrieval import RetrievedChunk, Retriever, rrf_scores
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
+from sportello.services import build_assistant
 
 GOLDEN_FILE = PROJECT_ROOT / "eval" / "golden.jsonl"
 SPLITS = ("tune", "holdout")

@@ -29,9 +29,9 @@ from sportello.answering.assistant import SEARCH_K, Assistant
 from sportello.answering.intents import Intent, IntentClassifier
 from sportello.answering.language import detect_language
 from sportello.answering.schemas import Turn
-from sportello.app import build_assistant
 from sportello.config import Settings
 from sportello.knowledge.service import build_knowledge
+from sportello.services import build_assistant
 
 ACTIONS = ["answer", "clarify", "escalate", "refuse"]
 MARGINS = [0.0, 0.01, 0.02, 0.03]

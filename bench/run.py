@@ -221,9 +221,9 @@ def profile_reply(settings: Settings, questions: list[str]) -> dict[str, float]:
     without HTTP)."""
     import secrets
 
-    from sportello.app import build_services
     from sportello.channels.web import security
     from sportello.channels.web.operations import chat as ops
+    from sportello.services import build_services
 
     svc = build_services(settings.model_copy(update={"embedding_threads": 1}))
     spent = {"embed_ms": 0.0, "dense_ms": 0.0, "lexical_ms": 0.0, "assistant_ms": 0.0}

@@ -22,6 +22,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sportello.knowledge.indexing import is_indexable
+
 REGISTRY_GLOB = "facts*.yaml"
 DEFAULT_WINDOW = 60
 
@@ -221,7 +223,7 @@ def load_documents(kb_dir: Path) -> list[Document]:
     return [
         Document(path.relative_to(kb_dir).as_posix(), path.read_text(encoding="utf-8"))
         for path in sorted(kb_dir.rglob("*.md"))
-        if path.name.lower() != "readme.md" and not path.name.startswith((".", "_"))
+        if is_indexable(path)
     ]
 
 

@@ -14,7 +14,6 @@ import pytest
 from sportello.answering.assistant import Assistant
 from sportello.answering.extractive import ExtractiveComposer, render
 from sportello.answering.schemas import Action
-from sportello.app import build_assistant
 from sportello.config import Settings
 from sportello.knowledge.discourse import (
     announced_count,
@@ -26,6 +25,7 @@ from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.keyword_index import KeywordIndex, tokenize
 from sportello.knowledge.retrieval import RetrievedChunk
 from sportello.knowledge.service import KnowledgeBase
+from sportello.services import build_assistant
 
 
 def chunk(i: int, heading: str, sentences: list[str], doc: str = "doc") -> Chunk:

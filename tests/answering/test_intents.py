@@ -22,11 +22,11 @@ from sportello.answering.intents import (
 )
 from sportello.answering.prompts import Prompts
 from sportello.answering.schemas import Action
-from sportello.app import build_assistant
 from sportello.config import PROJECT_ROOT, Settings
 from sportello.knowledge.cache import CachedEmbedder
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import KnowledgeBase
+from sportello.services import build_assistant
 
 # Written for these tests: not in prompts/intents/, not from the golden set.
 HELD_OUT = {
