@@ -92,6 +92,7 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
                 settings.confidence_dense_span,
                 settings.confidence_lexical_full,
                 assistant.retriever.keywords.idf,
+                assistant.retriever.keywords.stems,
                 dense_only=language == "en",
             ).confidence
         cases.append(

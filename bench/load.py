@@ -93,3 +93,16 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
             continue
         peaks.append(int(found.group(1)) / 1024 if found else proc.memory_info().rss / 2**20)
     return max(peaks), sum(peaks)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds spent so far by the server process and its workers."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     embedding_cache_size: int = Field(
         1024, ge=0, description="Query embeddings kept for repeated questions; 0 = no cache."
     )
+    embedding_batch_window_ms: float = Field(
+        5.0,
+        ge=0,
+        le=100,
+        description=(
+            "Longest wait, in ms, to embed concurrent questions in one batch; 0 = no batching."
+        ),
+    )
     chunk_tokens: int = Field(
         300, ge=32, le=512, description="Chunk size bound, in tokens of the embedding model."
     )

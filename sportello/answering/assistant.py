@@ -126,6 +126,7 @@ class Assistant:
             self.settings.confidence_dense_span,
             self.settings.confidence_lexical_full,
             self.retriever.keywords.idf,
+            self.retriever.keywords.stems,
             dense_only=language == "en",
         )
         if (

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sportello.answering.intents import Intent, IntentResult
+from sportello.knowledge.documents import Chunk
 from sportello.knowledge.keyword_index import tokenize
 from sportello.knowledge.retrieval import RetrievedChunk
 
@@ -44,6 +45,7 @@ def evidence(
     dense_span: float,
     lexical_full: float,
     idf: Callable[[str], float],
+    stems: Callable[[Chunk], frozenset[str]],
     *,
     dense_only: bool = False,
 ) -> Evidence:
@@ -61,7 +63,7 @@ def evidence(
     weights = {stem: idf(stem) for stem in set(tokenize(query))}
     found: set[str] = set()
     for hit in hits[:3]:
-        found |= set(tokenize(hit.chunk.embedding_text()))
+        found |= stems(hit.chunk)  # precomputed per chunk: no chunk text is tokenised here
     total = sum(weights.values())
     coverage = sum(w for s, w in weights.items() if s in found) / total if total else 0.0
     dense_part = min(1.0, max(0.0, (top_dense - dense_floor) / dense_span))

@@ -86,6 +86,8 @@ class KeywordIndex:
         # Run when another process published a new generation, before it is loaded: the
         # knowledge base reopens its embedded Chroma folder here (see service.py).
         self.on_new_generation: list[Callable[[], None]] = []
+        # Each chunk's stems, computed once (rebuild or load), never per question.
+        self._stems: dict[str, frozenset[str]] = {}
 
     # -- building and persistence -------------------------------------------------------------
     def rebuild(self, chunks: Sequence[Chunk]) -> None:
@@ -99,10 +101,11 @@ class KeywordIndex:
             bm25.index(corpus, show_progress=False)
             for tokens in corpus:
                 doc_freq.update(set(tokens))
+        stems = [frozenset(t) if t != ["_"] else frozenset() for t in corpus] if chunks else []
         generation = uuid.uuid4().hex
         with self._file_lock(exclusive=True):
-            self._write_and_swap(bm25, chunks, generation, doc_freq)
-        self._install(bm25, chunks, generation, doc_freq)
+            self._write_and_swap(bm25, chunks, generation, doc_freq, stems)
+        self._install(bm25, chunks, generation, doc_freq, stems)
 
     @contextmanager
     def _file_lock(self, *, exclusive: bool) -> Iterator[None]:
@@ -119,6 +122,7 @@ class KeywordIndex:
         chunks: Sequence[Chunk],
         generation: str,
         doc_freq: Counter[str],
+        stems: list[frozenset[str]],
     ) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -131,6 +135,8 @@ class KeywordIndex:
                 record["topic"] = c.topic.value if c.topic else ""
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
         (tmp / "doc_freq.json").write_text(json.dumps(doc_freq))
+        # One line per chunk, in chunks.jsonl's order: the coverage signal reads these.
+        (tmp / "stems.txt").write_text("".join(" ".join(sorted(x)) + "\n" for x in stems))
         (tmp / "TOKENIZER").write_text(TOKENIZER_VERSION)
         (tmp / "GENERATION").write_text(generation)
         old = self.path.with_name(self.path.name + ".old")
@@ -162,7 +168,13 @@ class KeywordIndex:
                     chunks.append(Chunk(**record))
             bm25 = bm25s.BM25.load(str(self.path / "bm25")) if chunks else None
             doc_freq = Counter(json.loads((self.path / "doc_freq.json").read_text()))
-        self._install(bm25, chunks, generation, doc_freq)
+            stems_file = self.path / "stems.txt"
+            stems = (
+                [frozenset(line.split()) for line in stems_file.read_text().splitlines()]
+                if stems_file.exists()
+                else [frozenset(tokenize(c.embedding_text())) for c in chunks]  # older index
+            )
+        self._install(bm25, chunks, generation, doc_freq, stems)
         return True
 
     def refresh_if_changed(self, every_s: float = 2.0) -> None:
@@ -197,8 +209,10 @@ class KeywordIndex:
         chunks: list[Chunk],
         generation: str,
         doc_freq: Counter[str],
+        stems: list[frozenset[str]],
     ) -> None:
         with self._lock:
+            self._stems = dict(zip((c.id for c in chunks), stems, strict=True))
             self._doc_freq = doc_freq
             self._bm25 = bm25
             self._chunks = chunks
@@ -222,6 +236,13 @@ class KeywordIndex:
         n = max(1, len(self._chunks))
         df = self._doc_freq.get(stem, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def stems(self, chunk: Chunk) -> frozenset[str]:
+        """The stems of `chunk`'s indexed text (as `tokenize` gives them), precomputed."""
+        found = self._stems.get(chunk.id)
+        if found is None:  # a chunk not in this index (Chroma ahead of it): stemmed here
+            found = frozenset(tokenize(chunk.embedding_text()))
+        return found
 
     def section(self, chunk: Chunk) -> list[Chunk]:
         """Every chunk of the section `chunk` belongs to, in order (a long section spans several)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sportello.clock import Clock, local_today
 from sportello.config import Settings
+from sportello.knowledge.batching import with_batching
 from sportello.knowledge.cache import with_query_cache
 from sportello.knowledge.embeddings import Embedder, load_embedder
 from sportello.knowledge.indexing import Indexer
@@ -46,6 +47,8 @@ def build_knowledge(
     """Wire the knowledge base for `settings`; loads the model and the persisted indexes.
     `clock`: the app's clock, so an ingest refuses review dates in the future."""
     embedder = embedder or load_embedder(settings.embedding_model, settings.embedding_threads)
+    # Cache outside the batcher: a repeated question never waits for a batch.
+    embedder = with_batching(embedder, settings.embedding_batch_window_ms)
     embedder = with_query_cache(embedder, settings.embedding_cache_size)
     vectors = ChromaVectorStore(
         make_chroma_client(settings),

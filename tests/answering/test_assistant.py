@@ -166,3 +166,30 @@ def test_eval_cli_writes_the_documented_format(
     # --split keeps one split of the file.
     only = CliRunner().invoke(app, ["eval", str(GOLDEN_FILE), "--split", "nessuno"])
     assert only.exit_code == 0 and json.loads(only.output)["questions"] == 0
+
+
+def test_a_reply_does_not_tokenise_chunk_texts(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coverage signal reads each chunk's stems, computed once per chunk, not per question."""
+    import sportello.answering.decision as decision_module
+    import sportello.knowledge.keyword_index as keyword_module
+
+    chunk_texts = {c.embedding_text() for c in assistant.retriever.keywords.chunks}
+    tokenised: list[str] = []
+
+    def recording(tokenize):  # type: ignore[no-untyped-def]
+        def wrapper(text: str) -> list[str]:
+            if text in chunk_texts:
+                tokenised.append(text)
+            return tokenize(text)  # type: ignore[no-any-return]
+
+        return wrapper
+
+    question = "Quali libri sociali deve tenere un ETS?"
+    monkeypatch.setattr(keyword_module, "tokenize", recording(keyword_module.tokenize))
+    monkeypatch.setattr(decision_module, "tokenize", recording(decision_module.tokenize))
+    for text in (question, "Quali libri sociali servono a un ETS?"):
+        reply = assistant.reply([], text)
+        assert reply.action is Action.ANSWER
+    assert tokenised == []

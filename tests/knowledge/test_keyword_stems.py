@@ -1,0 +1,71 @@
+"""Each chunk's stems are computed once, at rebuild, and stored with the index: never per question."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sportello.knowledge.keyword_index as keyword_module
+from sportello.knowledge.documents import Chunk
+from sportello.knowledge.keyword_index import KeywordIndex, tokenize
+
+CHUNKS = [
+    Chunk(
+        id=f"doc#{i}",
+        doc_id="doc",
+        title="Statuto",
+        heading=heading,
+        text=text,
+        position=i,
+    )
+    for i, (heading, text) in enumerate(
+        [
+            ("Assemblea", "L'assemblea approva il bilancio entro quattro mesi."),
+            ("Volontari", "I volontari sono assicurati contro infortuni e malattie."),
+        ]
+    )
+]
+
+
+def _count_tokenise(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = keyword_module.tokenize
+
+    def counting(text: str) -> list[str]:
+        calls.append(text)
+        return original(text)
+
+    monkeypatch.setattr(keyword_module, "tokenize", counting)
+    return calls
+
+
+def test_rebuild_keeps_the_stems_it_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild(CHUNKS)
+    calls = _count_tokenise(monkeypatch)
+    for chunk in CHUNKS:
+        assert index.stems(chunk) == frozenset(tokenize(chunk.embedding_text()))
+    assert calls == []
+
+
+def test_a_loaded_index_reads_the_stored_stems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    KeywordIndex(tmp_path / "bm25").rebuild(CHUNKS)
+    calls = _count_tokenise(monkeypatch)
+    index = KeywordIndex(tmp_path / "bm25")
+    assert index.load()
+    for chunk in CHUNKS:
+        assert index.stems(chunk) == frozenset(tokenize(chunk.embedding_text()))
+    assert all(text not in {c.embedding_text() for c in CHUNKS} for text in calls)
+
+
+def test_an_index_stored_without_stems_computes_them_at_load(tmp_path: Path) -> None:
+    KeywordIndex(tmp_path / "bm25").rebuild(CHUNKS)
+    (tmp_path / "bm25" / "stems.txt").unlink()
+    index = KeywordIndex(tmp_path / "bm25")
+    assert index.load()
+    assert index.stems(CHUNKS[1]) == frozenset(tokenize(CHUNKS[1].embedding_text()))
