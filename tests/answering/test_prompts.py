@@ -34,7 +34,15 @@ def test_every_referenced_message_exists() -> None:
             Prompts().text(key, language, length=10, limit=5)  # raises when missing
 
 
-@pytest.mark.parametrize("name", sorted(set(re.findall(r'"([a-z_]+\.txt)"', CODE))))
+# Templates are named where code asks for them: `template("x.txt", …)` or the line after.
+TEMPLATES = sorted(set(re.findall(r'(?:template|self\.prompts\.\w+)\(\s*"([a-z_]+\.txt)"', CODE)))
+
+
+def test_the_code_asks_for_templates() -> None:
+    assert {"llm_system.txt", "llm_user.txt"} <= set(TEMPLATES)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
 def test_templates_exist_and_fill(name: str) -> None:
     template = (PROMPTS_DIR / name).read_text()
     values = {p: f"<{p}>" for p in placeholders(template)}

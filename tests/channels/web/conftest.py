@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def indexed_template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedde
     for name in KB_SUBSET:
         target = kb / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(KB_DIR / name, target)
+        target.write_text(as_of_now(KB_DIR / name), encoding="utf-8")
     settings = make_settings(root, kb_dir=kb)
     svc = build_services(settings, embedder=embedder)
     with svc.sessions.begin() as session:
@@ -53,6 +54,16 @@ def indexed_template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedde
     assert not report.failed, report.failed
     svc.engine.dispose()
     return root
+
+
+def as_of_now(path: Path) -> str:
+    """A curated document as it stood at the tests' frozen NOW: a review date after NOW (the
+    knowledge base keeps being reviewed) would be in the future there, and ingest refuses it."""
+    text = path.read_text(encoding="utf-8")
+    found = re.search(r"^reviewed: (\d{4}-\d{2}-\d{2})$", text, re.MULTILINE)
+    if found and date.fromisoformat(found.group(1)) > NOW.date():
+        text = text.replace(found.group(0), f"reviewed: {NOW.date().isoformat()}", 1)
+    return text
 
 
 def instance_settings(template: Path, tmp_path: Path, **overrides: object) -> Settings:

@@ -103,7 +103,7 @@ def test_retire_and_restore(web: Web) -> None:
     hits = client.get("/api/admin/try", params=question).json()["hits"]
     assert all(h["doc_id"] != doc for h in hits)
     form = client.post("/admin/documents/restore", data={"doc_id": doc, "csrf_token": csrf})
-    assert form.status_code == 303
+    assert form.status_code == 303, form.text
     assert client.get("/api/admin/try", params=question).json()["hits"][0]["doc_id"] == doc
 
 
