@@ -63,8 +63,13 @@ def free_port() -> int:
 
 
 def app_env(**values: str | Path) -> dict[str, str]:
-    """This environment without any SPORTELLO_* variable, plus `values`; venv first on PATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPORTELLO_")}
+    """This environment without any SPORTELLO_* variable but the clock's offset (a run shifted
+    to another day shifts its servers too), plus `values`; venv first on PATH."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SPORTELLO_") or k == "SPORTELLO_CLOCK_OFFSET"
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update({k: str(v) for k, v in values.items()})
