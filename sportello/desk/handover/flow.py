@@ -1,7 +1,7 @@
 """The hand-over from the bot to a human expert: one state machine shared by every chat channel.
 
 Steps, kept in `Conversation.state["handover"]` as a typed, versioned `HandoverState`
-(desk/handover_state.py), so a restart resumes exactly where it was:
+(desk/handover/state.py), so a restart resumes exactly where it was:
 
     confirm_topic → describe_case → choose_mode ── written ─────────────────────────┐
                                          └─ appointment → pick_slot → confirm ───────┴→ done
@@ -15,16 +15,16 @@ Using it — each call inside the caller's `with sessions.begin() as session:` (
 
     handover.start(conv, session=s, settings=cfg, topic="fiscale")    # "talk to an expert"
     handover.start(conv, session=s, settings=cfg, appointment=True)   # "book an appointment"
-    handover.choose(conv, key, session=s, settings=cfg)               # a button was pressed
+    handover.choose(conv, HandoverAction.parse(key), session=s, settings=cfg)  # a button
     handover.handle_text(conv, text, session=s, settings=cfg)         # free text; None = not
                                                                       #   ours: the bot answers
     handover.leave(conv, session=s)                                   # /annulla, "Annulla"
     handover.current(conv, session=s, settings=cfg)                   # show the step again
     handover.start_reschedule(conv, booking_id, session=s, settings=cfg)  # "Sposta"
 
-Every call returns a `StepResult` (handover_view.py builds it from the state): `text` is plain
-Italian (the channel escapes it; empty = say nothing), `choices` are buttons whose `key` goes
-back to `choose`, `slots` the offered appointments as data, `queued` says the desk outbox has
+Every call returns a `StepResult` (view.py builds it from the state): `text` is plain
+Italian (the channel escapes it; empty = say nothing), `choices` are buttons whose `key` the
+channel parses into a `HandoverAction` for `choose`, `slots` the offered appointments as data, `queued` says the desk outbox has
 new messages to deliver now (the booking confirmation with its .ics travels that
 way, like every desk message). The step functions (`confirm_topic`, `describe_case`,
 `choose_mode`, `more_slots`, `pick_slot`, `confirm`) can also be called directly.
