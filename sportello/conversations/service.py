@@ -26,7 +26,7 @@ def start(
 def get(*, session: Session, public_id: str) -> Conversation:
     conversation = queries.conversation_by_public_id(session, public_id)
     if conversation is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "conversazione non trovata")
+        raise SportelloError(ErrorCode.NOT_FOUND, "conversation_not_found")
     return conversation
 
 
@@ -89,12 +89,12 @@ def give_feedback(
 ) -> Feedback:
     """Thumbs up (+1) or down (-1) on one of this conversation's replies; a second vote replaces."""
     if value not in (1, -1):
-        raise SportelloError(ErrorCode.INVALID_INPUT, "il voto deve essere +1 o -1")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "vote_value")
     message = session.get(Message, message_id)
     if message is None or message.conversation_id != conversation.id:
-        raise SportelloError(ErrorCode.NOT_FOUND, "messaggio non trovato")
+        raise SportelloError(ErrorCode.NOT_FOUND, "message_not_found_lower")
     if message.role != Role.ASSISTANT:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "si può votare solo una risposta")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "vote_only_replies")
     feedback = queries.feedback_for(session, message_id)
     if feedback is None:
         feedback = Feedback(message_id=message_id, value=value, comment=comment)

@@ -67,10 +67,7 @@ class AvailabilityView(BaseModel):
 def linked_expert(who: Principal) -> int:
     """The desk expert the account acts as; claiming, replying and an agenda need one."""
     if who.expert_id is None:
-        raise SportelloError(
-            ErrorCode.FORBIDDEN,
-            "Il tuo account non è collegato a un esperto dello sportello: chiedi allo staff.",
-        )
+        raise SportelloError(ErrorCode.FORBIDDEN, "account_not_expert")
     return who.expert_id
 
 
@@ -86,7 +83,7 @@ def _statuses(value: str) -> list[TicketStatus] | None:
     try:
         return [TicketStatus(value)]
     except ValueError:
-        raise SportelloError(ErrorCode.INVALID_INPUT, f"Stato sconosciuto «{value}».") from None
+        raise SportelloError(ErrorCode.INVALID_INPUT, "unknown_status", status=value) from None
 
 
 def queue_view(svc: Services, who: Principal, filters: QueueFilters) -> QueueView:
@@ -182,7 +179,7 @@ def cancel(svc: Services, who: Principal, ticket_id: int, reason: str) -> views.
         ticket = tickets.ticket_detail(ticket_id, session=session)
         owner = ticket.assigned_expert_id
         if not who.is_staff and owner is not None and owner != who.expert_id:
-            raise SportelloError(ErrorCode.FORBIDDEN, f"Il ticket {ticket.code} è di un collega.")
+            raise SportelloError(ErrorCode.FORBIDDEN, "ticket_of_colleague", code=ticket.code)
         tickets.cancel_ticket(
             ticket_id,
             session=session,
@@ -198,7 +195,7 @@ def unbook(svc: Services, who: Principal, booking_id: int, reason: str) -> views
     with svc.sessions.begin() as session:
         booking = tickets.booking_detail(booking_id, session=session)
         if not who.is_staff and booking.slot.expert_id != who.expert_id:
-            raise SportelloError(ErrorCode.FORBIDDEN, "Non è un tuo appuntamento.")
+            raise SportelloError(ErrorCode.FORBIDDEN, "not_your_booking")
         scheduling.cancel(
             booking_id,
             session=session,
@@ -224,7 +221,7 @@ def ics(svc: Services, who: Principal, booking_id: int) -> tuple[str, str]:
     with svc.sessions.begin() as session:
         booking = tickets.booking_detail(booking_id, session=session)
         if not who.is_staff and booking.slot.expert_id != who.expert_id:
-            raise SportelloError(ErrorCode.FORBIDDEN, "Non è un tuo appuntamento.")
+            raise SportelloError(ErrorCode.FORBIDDEN, "not_your_booking")
         return f"{booking.ticket.code}.ics", scheduling.booking_ics(booking, now=svc.clock.now())
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sportello.answering.prompts import Prompts
 from sportello.answering.schemas import Action
 from sportello.conversations import reading
 from sportello.conversations import service as conversations
@@ -69,11 +68,12 @@ def clean_text(svc: Services, text: str) -> str:
     before anything is stored."""
     text = text.strip()
     if not text:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Scrivi la tua domanda.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "question_empty")
     limit = svc.settings.max_message_chars
     if len(text) > limit:
-        detail = Prompts().text("refuse_too_long", "it", length=len(text), limit=limit)
-        raise SportelloError(ErrorCode.INVALID_INPUT, detail)
+        raise SportelloError(
+            ErrorCode.INVALID_INPUT, "message_too_long", length=len(text), limit=limit
+        )
     return text
 
 
@@ -202,7 +202,7 @@ def press(svc: Services, who: Volunteer, action: HandoverAction | None) -> Hando
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         if conversation is None:
-            raise SportelloError(ErrorCode.NOT_FOUND, "Nessuna conversazione in corso.")
+            raise SportelloError(ErrorCode.NOT_FOUND, "no_conversation")
         result = handover.choose(
             conversation, action, session=session, settings=svc.settings, now=svc.clock.now()
         )
@@ -297,7 +297,7 @@ def feedback(svc: Services, who: Volunteer, message_id: int, value: int) -> None
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         if conversation is None:
-            raise SportelloError(ErrorCode.NOT_FOUND, "messaggio non trovato")
+            raise SportelloError(ErrorCode.NOT_FOUND, "message_not_found_lower")
         conversations.give_feedback(
             session=session, conversation=conversation, message_id=message_id, value=value
         )
@@ -359,5 +359,5 @@ def stored_message(svc: Services, who: Volunteer, message_id: int) -> views.Mess
             else []
         )
     if not found:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Messaggio non trovato.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "message_not_found")
     return found[0]

@@ -52,14 +52,10 @@ def build_bot(settings: Settings, services: Services) -> BotApplication:
     """The python-telegram-bot Application, with every handler wired; not started."""
     token = settings.telegram_token.get_secret_value()
     if not token:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "SPORTELLO_TELEGRAM_TOKEN non è impostato.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "telegram_token_missing")
     webhook = bool(settings.telegram_webhook_url)
     if webhook and not _SECRET.match(settings.telegram_webhook_secret.get_secret_value()):
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT,
-            "In modalità webhook serve SPORTELLO_TELEGRAM_WEBHOOK_SECRET "
-            "(1-256 caratteri tra A-Z, a-z, 0-9, _ e -).",
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "telegram_webhook_secret")
     protect_token(token)  # Bot API URLs contain it: never in a log line
     builder = (
         ApplicationBuilder()

@@ -41,9 +41,7 @@ def read_upload(upload: UploadFile, limit: int) -> bytes:
     """The file's bytes, refusing it as soon as it exceeds `limit` (no unbounded read)."""
     data = upload.file.read(limit + 1)
     if len(data) > limit:
-        raise SportelloError(
-            ErrorCode.DOCUMENT_TOO_LARGE, f"Il file supera il limite di {limit // 1_000_000} MB."
-        )
+        raise SportelloError(ErrorCode.DOCUMENT_TOO_LARGE, "file_too_large", mb=limit // 1_000_000)
     return data
 
 
@@ -53,7 +51,7 @@ def check_topic(topic: str) -> str | None:
     try:
         return Topic(topic).value
     except ValueError:
-        raise SportelloError(ErrorCode.INVALID_INPUT, f"Tema sconosciuto «{topic}».") from None
+        raise SportelloError(ErrorCode.INVALID_INPUT, "unknown_topic", topic=topic) from None
 
 
 @router.get("")

@@ -26,7 +26,7 @@ def _day(value: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise SportelloError(ErrorCode.INVALID_INPUT, f"Data non valida: {value}") from None
+        raise SportelloError(ErrorCode.INVALID_INPUT, "bad_date", value=value) from None
 
 
 def _back(url: str, notice: str) -> RedirectResponse:

@@ -77,9 +77,7 @@ class IndexWork:
     @contextmanager
     def exclusive(self, wait_s: float = 2.0) -> Iterator[None]:
         if not self._lock.acquire(timeout=wait_s):
-            raise SportelloError(
-                ErrorCode.CONFLICT, "È in corso una re-indicizzazione: riprova tra poco."
-            )
+            raise SportelloError(ErrorCode.CONFLICT, "reindex_running")
         try:
             yield
         finally:

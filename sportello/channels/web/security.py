@@ -103,11 +103,9 @@ def _require(request: Request, *roles: UserRole) -> Principal:
     """The logged-in principal, if it has one of `roles` (any role when none given)."""
     who = principal(request)
     if who is None:
-        raise SportelloError(ErrorCode.UNAUTHORIZED, "Accedi per continuare.")
+        raise SportelloError(ErrorCode.UNAUTHORIZED, "login_required")
     if roles and who.role not in roles:
-        raise SportelloError(
-            ErrorCode.FORBIDDEN, "Questa pagina non è disponibile per il tuo ruolo."
-        )
+        raise SportelloError(ErrorCode.FORBIDDEN, "role_forbidden")
     return who
 
 
@@ -136,9 +134,7 @@ async def submitted_csrf(request: Request) -> str | None:
 
 def check_user_csrf(who: Principal, submitted: str | None) -> None:
     if not same(submitted, who.csrf_token):
-        raise SportelloError(
-            ErrorCode.FORBIDDEN, "Modulo scaduto o non valido: ricarica la pagina."
-        )
+        raise SportelloError(ErrorCode.FORBIDDEN, "form_expired")
 
 
 async def console_guard(
@@ -183,9 +179,7 @@ def login_csrf(request: Request) -> tuple[str, str | None]:
 async def check_login_csrf(request: Request) -> None:
     value = request.cookies.get(LOGIN_COOKIE, "")
     if not value or not same(await submitted_csrf(request), _digest("login", value)):
-        raise SportelloError(
-            ErrorCode.FORBIDDEN, "Modulo scaduto o non valido: ricarica la pagina."
-        )
+        raise SportelloError(ErrorCode.FORBIDDEN, "form_expired")
 
 
 # --- anonymous volunteers --------------------------------------------------------------------
@@ -217,13 +211,9 @@ async def volunteer_guard(request: Request) -> str:
     """
     token = chat_token(request)
     if token is None:
-        raise SportelloError(
-            ErrorCode.FORBIDDEN, "Sessione della chat assente: apri di nuovo la pagina della chat."
-        )
+        raise SportelloError(ErrorCode.FORBIDDEN, "chat_session_missing")
     if request.method in UNSAFE_METHODS and not same(
         await submitted_csrf(request), chat_csrf(token)
     ):
-        raise SportelloError(
-            ErrorCode.FORBIDDEN, "Modulo scaduto o non valido: ricarica la pagina."
-        )
+        raise SportelloError(ErrorCode.FORBIDDEN, "form_expired")
     return volunteer_ref(token)

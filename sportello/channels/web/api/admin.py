@@ -76,7 +76,7 @@ def reindex_status(request: Request, job_id: str, who: Principal = Who) -> dict[
     """Progress of a re-index run."""
     job = work(request).get(job_id)
     if job is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Esecuzione non trovata.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "job_not_found")
     return job.as_dict()
 
 

@@ -169,7 +169,7 @@ def upload(svc: Services, work: IndexWork, filename: str, data: bytes) -> dict[s
     reasons = [reason for name, reason in report.failed if name == path.name]
     if reasons:
         path.unlink(missing_ok=True)
-        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, reasons[0])
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "document_refused", reason=reasons[0])
     return {"file": path.name, "doc_id": path.stem, "report": report.as_dict()}
 
 
@@ -272,7 +272,7 @@ def promotable_one(svc: Services, event_id: int) -> PromotableReply:
     with svc.sessions.begin() as session:
         row = desk_stats.expert_reply(event_id, session=session)
     if row is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Risposta non trovata.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "reply_not_found")
     return PromotableReply(**row.__dict__)
 
 
@@ -334,12 +334,10 @@ def add_intent_example(
     try:
         chosen = Intent(intent)
     except ValueError:
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT, "Scegli che cosa avrebbe dovuto essere."
-        ) from None
+        raise SportelloError(ErrorCode.INVALID_INPUT, "example_intent_missing") from None
     text = " ".join(text.split())
     if not text:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Il testo dell'esempio è vuoto.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "example_empty")
     with svc.sessions.begin() as session:
         row = answering_queries.add_example(
             session=session,
@@ -362,4 +360,4 @@ def intent_examples(svc: Services) -> list[IntentExampleView]:
 def remove_intent_example(svc: Services, example_id: int) -> None:
     with svc.sessions.begin() as session:
         if not answering_queries.remove_example(session=session, example_id=example_id):
-            raise SportelloError(ErrorCode.NOT_FOUND, "Esempio non trovato.")
+            raise SportelloError(ErrorCode.NOT_FOUND, "example_not_found")

@@ -26,11 +26,9 @@ def refusal(outcome: LoginOutcome, svc: Services) -> SportelloError:
     """The error to show for a failed login: a lock names its end, anything else is generic."""
     if outcome.locked_until is not None:
         return SportelloError(
-            ErrorCode.TOO_MANY_ATTEMPTS,
-            "Troppi tentativi non riusciti: l'account è bloccato fino a "
-            f"{_until(outcome.locked_until, svc)}. Riprova più tardi o chiedi allo staff.",
+            ErrorCode.TOO_MANY_ATTEMPTS, "account_locked", until=_until(outcome.locked_until, svc)
         )
-    return SportelloError(ErrorCode.UNAUTHORIZED, "Nome utente o password non validi.")
+    return SportelloError(ErrorCode.UNAUTHORIZED, "bad_credentials")
 
 
 def _until(moment: datetime, svc: Services) -> str:
