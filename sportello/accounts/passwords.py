@@ -67,25 +67,14 @@ def check_strength(password: str, personal: Iterable[str | None] = ()) -> None:
     """Length, no common or breached password (ASVS 2.1.7), nothing of the user's own name
     (`personal`: username, display name)."""
     if len(password) < MIN_LENGTH:
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT, f"La password deve avere almeno {MIN_LENGTH} caratteri."
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "password_too_short", length=MIN_LENGTH)
     if password.strip() != password:
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT, "La password non può iniziare o finire con uno spazio."
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "password_spaces")
     if is_common(password):
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT,
-            "Questa password è tra le più usate (o è una sequenza di tasti): scegline una meno "
-            "prevedibile, per esempio tre o quattro parole a caso.",
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "password_common")
     low = password.lower()
     if any(word in low for word in _personal_words(personal)):
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT,
-            "La password non può contenere il nome utente o il nome della persona.",
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "password_has_name")
 
 
 def hash_password(password: str) -> str:

@@ -76,17 +76,14 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not USERNAME.match(username):
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT,
-            "Nome utente non valido: 2-60 caratteri tra lettere minuscole, cifre, . _ -",
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "bad_username")
     if queries.user_by_username(session, username) is not None:
-        raise SportelloError(ErrorCode.CONFLICT, f"L'utente «{username}» esiste già.")
+        raise SportelloError(ErrorCode.CONFLICT, "user_exists", username=username)
     passwords.check_strength(password, (username, display_name))
     if expert_id is not None:
         expert = session.get(Expert, expert_id)
         if expert is None:
-            raise SportelloError(ErrorCode.NOT_FOUND, f"Nessun esperto con id {expert_id}.")
+            raise SportelloError(ErrorCode.NOT_FOUND, "no_expert_with_id", expert_id=expert_id)
     user = User(
         username=username,
         display_name=(display_name or username).strip(),
@@ -104,7 +101,7 @@ def create_user(
 def get_user(*, session: Session, username: str) -> User:
     user = queries.user_by_username(session, username.strip())
     if user is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, f"Nessun utente «{username}».")
+        raise SportelloError(ErrorCode.NOT_FOUND, "no_user", username=username)
     return user
 
 

@@ -10,11 +10,9 @@ class SlotTaken(SportelloError):
     """The slot was booked by someone else a moment ago; `alternatives` are the next free ones."""
 
     def __init__(self, slot_id: int, alternatives: list[SlotOffer]) -> None:
-        detail = "Questo orario è appena stato prenotato da un'altra persona."
         if alternatives:
-            detail += " Ecco i prossimi orari liberi."
+            super().__init__(ErrorCode.SLOT_TAKEN, "slot_taken_alternatives")
         else:
-            detail += " Al momento non ci sono altri orari liberi per questo tema."
-        super().__init__(ErrorCode.SLOT_TAKEN, detail)
+            super().__init__(ErrorCode.SLOT_TAKEN, "slot_taken_none_left")
         self.slot_id = slot_id
         self.alternatives = alternatives

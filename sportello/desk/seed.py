@@ -37,17 +37,20 @@ def load_seed(path: Path = DEMO_FILE) -> SeedData:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SportelloError(ErrorCode.NOT_FOUND, f"File non leggibile: {path}") from exc
+        raise SportelloError(ErrorCode.NOT_FOUND, "file_unreadable", path=path) from exc
     except yaml.YAMLError as exc:
-        raise SportelloError(ErrorCode.INVALID_INPUT, f"YAML non valido in {path}: {exc}") from exc
+        raise SportelloError(
+            ErrorCode.INVALID_INPUT, "seed_bad_yaml", path=path, error=exc
+        ) from exc
     try:
         return SeedData.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
         )
-        message = f"{path.name} non valido: {problems}"
-        raise SportelloError(ErrorCode.INVALID_INPUT, message) from exc
+        raise SportelloError(
+            ErrorCode.INVALID_INPUT, "seed_invalid", file=path.name, problems=problems
+        ) from exc
 
 
 def apply_seed(
@@ -108,8 +111,8 @@ def apply_seed(
             first_day=closure.first_day,
             last_day=closure.last_day or closure.first_day,
             reason=closure.reason,
-            desk_id=_resolve(desks, closure.desk, "sportello"),
-            expert_id=_resolve(experts, closure.expert, "esperto"),
+            desk_id=_resolve(desks, closure.desk, expert=False),
+            expert_id=_resolve(experts, closure.expert, expert=True),
         )
         if not queries.exception_exists(session, exc):
             session.add(exc)
@@ -120,10 +123,12 @@ def apply_seed(
 
 
 def _resolve(
-    known: dict[str, HelpDesk] | dict[str, Expert], slug: str | None, what: str
+    known: dict[str, HelpDesk] | dict[str, Expert], slug: str | None, *, expert: bool
 ) -> int | None:
     if slug is None:
         return None
     if slug not in known:
-        raise SportelloError(ErrorCode.INVALID_INPUT, f"Eccezione per {what} sconosciuto: {slug}")
+        if expert:
+            raise SportelloError(ErrorCode.INVALID_INPUT, "seed_unknown_expert", slug=slug)
+        raise SportelloError(ErrorCode.INVALID_INPUT, "seed_unknown_desk", slug=slug)
     return known[slug].id

@@ -108,23 +108,26 @@ def check_upload(filename: str, data: bytes, settings: Settings) -> str:
     """Refuse what we do not index (type, size, content); returns the lower-case suffix."""
     suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
+        allowed = ", ".join(s.lstrip(".") for s in UPLOAD_SUFFIXES)
+        if not suffix:
+            raise SportelloError(
+                ErrorCode.UNSUPPORTED_DOCUMENT, "upload_no_suffix", allowed=allowed
+            )
         raise SportelloError(
-            ErrorCode.UNSUPPORTED_DOCUMENT,
-            f"Formato non ammesso ({suffix or 'nessuna estensione'}): "
-            f"carica {', '.join(s.lstrip('.') for s in UPLOAD_SUFFIXES)}.",
+            ErrorCode.UNSUPPORTED_DOCUMENT, "upload_bad_suffix", suffix=suffix, allowed=allowed
         )
     if not data:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Il file è vuoto.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "file_empty")
     if len(data) > settings.upload_max_bytes:
         raise SportelloError(
             ErrorCode.DOCUMENT_TOO_LARGE,
-            f"Il file supera il limite di {settings.upload_max_bytes // 1_000_000} MB.",
+            "file_too_large",
+            mb=settings.upload_max_bytes // 1_000_000,
         )
     magic = MAGIC.get(suffix)
     if magic is not None and not data.startswith(magic):
         raise SportelloError(
-            ErrorCode.UNSUPPORTED_DOCUMENT,
-            f"Il contenuto non è un {suffix.lstrip('.').upper()} valido.",
+            ErrorCode.UNSUPPORTED_DOCUMENT, "content_not_format", format=suffix.lstrip(".").upper()
         )
     # Parse it now: a corrupt or empty document is refused before anything is written.
     load_bytes(data, f"upload{suffix}", "upload", max_bytes=settings.upload_max_bytes)
@@ -140,7 +143,7 @@ def _target(folder: Path, stem: str, suffix: str) -> Path:
         candidate = f"{stem}-{n}"
     path = (folder / f"{candidate}{suffix}").resolve()
     if not path.is_relative_to(folder.resolve()):
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Nome di file non valido.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "bad_filename")
     return path
 
 
@@ -169,19 +172,14 @@ def write_faq(
     """A reviewed expert answer as a curated Markdown document (front matter + Q&A)."""
     title, question, answer = title.strip(), question.strip(), answer.strip()
     if not (title and question and answer):
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT, "Titolo, domanda e risposta sono obbligatori."
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "faq_fields_missing")
     try:
         topic_value = Topic(topic).value
     except ValueError:
-        raise SportelloError(ErrorCode.INVALID_INPUT, f"Tema sconosciuto «{topic}».") from None
+        raise SportelloError(ErrorCode.INVALID_INPUT, "unknown_topic", topic=topic) from None
     links = [s.strip() for s in sources if s.strip()]
     if not any(s.startswith(("http://", "https://")) for s in links):
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT,
-            "Indica almeno una fonte pubblica (un indirizzo http/https) che confermi la risposta.",
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "faq_source_missing")
     meta = {
         "title": title,
         "topic": topic_value,

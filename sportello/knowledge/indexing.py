@@ -187,11 +187,12 @@ class Indexer:
             if self.today is not None and document.reviewed and document.reviewed > self.today():
                 raise SportelloError(
                     ErrorCode.CORRUPT_DOCUMENT,
-                    f"data 'reviewed' nel futuro ({document.reviewed.isoformat()})",
+                    "doc_reviewed_future",
+                    reviewed=document.reviewed.isoformat(),
                 )
             chunks = self.chunk(document)
             if not chunks:
-                raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "nessun testo indicizzabile")
+                raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_no_text")
             vectors = self.embedder.embed_documents([c.embedding_text() for c in chunks])
         except SportelloError as exc:
             # The loaders prefix their reason with the file: the report names it once.
@@ -224,7 +225,7 @@ class Indexer:
         """Take a document out of both indexes; its row stays so it can be restored."""
         row = session.get(KbDocument, doc_id)
         if row is None:
-            raise SportelloError(ErrorCode.NOT_FOUND, f"documento '{doc_id}' non trovato")
+            raise SportelloError(ErrorCode.NOT_FOUND, "doc_not_found", doc_id=doc_id)
         self.vectors.delete_document(doc_id)
         row.status = DocumentStatus.RETIRED
         self.keywords.rebuild(self.vectors.all_chunks())
@@ -234,13 +235,15 @@ class Indexer:
         """Put a retired document back, re-reading its file."""
         row = session.get(KbDocument, doc_id)
         if row is None:
-            raise SportelloError(ErrorCode.NOT_FOUND, f"documento '{doc_id}' non trovato")
+            raise SportelloError(ErrorCode.NOT_FOUND, "doc_not_found", doc_id=doc_id)
         row.status = DocumentStatus.ACTIVE
         row.content_hash = ""  # forces re-embedding
         report = IngestReport()
         self._ingest_file(Path(row.path), doc_id, {doc_id: row}, report, session)
         if report.failed:
-            raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, report.failed[0][1])
+            raise SportelloError(
+                ErrorCode.CORRUPT_DOCUMENT, "document_refused", reason=report.failed[0][1]
+            )
         self.keywords.rebuild(self.vectors.all_chunks())
         return row
 
@@ -248,7 +251,7 @@ class Indexer:
         """Forget a document entirely (its file is gone or must not come back by itself)."""
         row = session.get(KbDocument, doc_id)
         if row is None:
-            raise SportelloError(ErrorCode.NOT_FOUND, f"documento '{doc_id}' non trovato")
+            raise SportelloError(ErrorCode.NOT_FOUND, "doc_not_found", doc_id=doc_id)
         self.vectors.delete_document(doc_id)
         session.delete(row)
         session.flush()

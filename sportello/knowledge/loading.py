@@ -22,17 +22,15 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 _REQUIRED_FIELDS = ("title", "topic", "sources", "reviewed")
 
 
-def _bad(path: str, reason: str) -> SportelloError:
-    return SportelloError(ErrorCode.CORRUPT_DOCUMENT, f"{path}: {reason}")
-
-
 def _decode_text(data: bytes, name: str) -> str:
     if b"\x00" in data:
-        raise _bad(name, "il file contiene dati binari, non è un testo")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_binary", path=name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _bad(name, f"il testo non è in UTF-8 (byte {exc.start})") from exc
+        raise SportelloError(
+            ErrorCode.CORRUPT_DOCUMENT, "doc_not_utf8", path=name, byte=exc.start
+        ) from exc
 
 
 def _title_from_text(text: str, fallback: str) -> str:
@@ -52,9 +50,14 @@ def parse_front_matter(text: str, name: str) -> tuple[dict[str, object], str]:
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise _bad(name, f"front matter YAML non valido ({exc.__class__.__name__})") from exc
+        raise SportelloError(
+            ErrorCode.CORRUPT_DOCUMENT,
+            "doc_bad_front_matter",
+            path=name,
+            error=exc.__class__.__name__,
+        ) from exc
     if not isinstance(meta, dict):
-        raise _bad(name, "il front matter deve essere una mappa chiave: valore")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_front_matter_not_map", path=name)
     return meta, text[match.end() :]
 
 
@@ -62,12 +65,17 @@ def validate_front_matter(meta: dict[str, object], name: str) -> None:
     """Raise when a curated document lacks a required field or has an invalid value."""
     missing = [f for f in _REQUIRED_FIELDS if not meta.get(f)]
     if missing:
-        raise _bad(name, f"mancano nel front matter: {', '.join(missing)}")
+        raise SportelloError(
+            ErrorCode.CORRUPT_DOCUMENT,
+            "doc_front_matter_missing",
+            path=name,
+            fields=", ".join(missing),
+        )
     _topic(meta.get("topic"), name)
     _reviewed(meta.get("reviewed"), name)
     sources = _sources(meta.get("sources"), name)
     if not any(s.startswith(("http://", "https://")) for s in sources):
-        raise _bad(name, "serve almeno una fonte http(s) in 'sources'")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_no_source", path=name)
 
 
 def _topic(value: object, name: str) -> Topic | None:
@@ -77,7 +85,9 @@ def _topic(value: object, name: str) -> Topic | None:
         return Topic(str(value).strip().lower())
     except ValueError as exc:
         allowed = ", ".join(t.value for t in Topic)
-        raise _bad(name, f"topic '{value}' non valido (ammessi: {allowed})") from exc
+        raise SportelloError(
+            ErrorCode.CORRUPT_DOCUMENT, "doc_bad_topic", path=name, topic=value, allowed=allowed
+        ) from exc
 
 
 def _reviewed(value: object, name: str) -> date | None:
@@ -88,7 +98,9 @@ def _reviewed(value: object, name: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise _bad(name, f"data 'reviewed' non valida: {value!r} (atteso AAAA-MM-GG)") from exc
+        raise SportelloError(
+            ErrorCode.CORRUPT_DOCUMENT, "doc_bad_reviewed", path=name, value=repr(value)
+        ) from exc
 
 
 def _sources(value: object, name: str) -> tuple[str, ...]:
@@ -98,7 +110,7 @@ def _sources(value: object, name: str) -> tuple[str, ...]:
         return (value.strip(),)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(v.strip() for v in value if v.strip())
-    raise _bad(name, "'sources' deve essere un elenco di indirizzi")
+    raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_sources_not_list", path=name)
 
 
 def load_markdown(data: bytes, name: str, doc_id: str, fmt: str = "md") -> Document:
@@ -106,14 +118,11 @@ def load_markdown(data: bytes, name: str, doc_id: str, fmt: str = "md") -> Docum
     meta, body = parse_front_matter(text, name)
     body = body.strip()
     if not body:
-        raise _bad(name, "il documento è vuoto")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_empty", path=name)
     # One rule for every Markdown document: no front matter is as incomplete as a missing field
     # (a plain .txt may come without one).
     if fmt == "md" and not meta:
-        raise _bad(
-            name,
-            "manca il front matter (--- title, topic, sources, reviewed --- in testa al file)",
-        )
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_no_front_matter", path=name)
     if meta:
         validate_front_matter(meta, name)
     return Document(
@@ -141,10 +150,12 @@ def load_pdf(data: bytes, name: str, doc_id: str) -> Document:
         pages = [page.extract_text() or "" for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise _bad(name, f"PDF illeggibile o danneggiato ({exc.__class__.__name__})") from exc
+        raise SportelloError(
+            ErrorCode.CORRUPT_DOCUMENT, "pdf_unreadable", path=name, error=exc.__class__.__name__
+        ) from exc
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
-        raise _bad(name, "il PDF non contiene testo estraibile (forse è una scansione)")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "pdf_no_text", path=name)
     return Document(
         id=doc_id,
         title=str(meta_title).strip() or _fallback_title(name),
@@ -162,13 +173,15 @@ def load_docx(data: bytes, name: str, doc_id: str) -> Document:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             total = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as exc:
-        raise _bad(name, "DOCX danneggiato (non è un archivio valido)") from exc
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "docx_not_zip", path=name) from exc
     if total > MAX_DOCX_UNCOMPRESSED:
-        raise _bad(name, f"DOCX sospetto: {total} byte una volta decompresso")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "docx_bomb", path=name, size=total)
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise _bad(name, f"DOCX illeggibile ({exc.__class__.__name__})") from exc
+        raise SportelloError(
+            ErrorCode.CORRUPT_DOCUMENT, "docx_unreadable", path=name, error=exc.__class__.__name__
+        ) from exc
     lines: list[str] = []
     title = ""
     for para in document.paragraphs:
@@ -183,7 +196,7 @@ def load_docx(data: bytes, name: str, doc_id: str) -> Document:
         lines.append(f"{'#' * (int(level.group(1)) + 1)} {content}" if level else content)
     text = "\n\n".join(lines)
     if not text:
-        raise _bad(name, "il DOCX non contiene testo")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "docx_no_text", path=name)
     title = title or (document.core_properties.title or "").strip()
     return Document(
         id=doc_id,
@@ -216,7 +229,7 @@ def load_html(data: bytes, name: str, doc_id: str) -> Document:
             lines.append(content)
     text = "\n\n".join(lines)
     if not text:
-        raise _bad(name, "la pagina HTML non contiene testo")
+        raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "html_no_text", path=name)
     h1 = root.find("h1")
     title = h1.get_text(" ", strip=True) if h1 else page_title
     return Document(
@@ -242,12 +255,17 @@ def load_bytes(data: bytes, name: str, doc_id: str, *, max_bytes: int | None = N
     if loader is None:
         raise SportelloError(
             ErrorCode.UNSUPPORTED_DOCUMENT,
-            f"{name}: formato non supportato (ammessi: {', '.join(SUPPORTED_SUFFIXES)})",
+            "doc_bad_format",
+            path=name,
+            allowed=", ".join(SUPPORTED_SUFFIXES),
         )
     if max_bytes is not None and len(data) > max_bytes:
         raise SportelloError(
             ErrorCode.DOCUMENT_TOO_LARGE,
-            f"{name}: {len(data)} byte, oltre il limite di {max_bytes} byte",
+            "doc_too_large",
+            path=name,
+            size=len(data),
+            limit=max_bytes,
         )
     return loader(data, name, doc_id)
 
@@ -256,6 +274,9 @@ def load_file(path: Path, doc_id: str, *, max_bytes: int | None = None) -> Docum
     if max_bytes is not None and path.stat().st_size > max_bytes:
         raise SportelloError(
             ErrorCode.DOCUMENT_TOO_LARGE,
-            f"{path.name}: {path.stat().st_size} byte, oltre il limite di {max_bytes} byte",
+            "doc_too_large",
+            path=path.name,
+            size=path.stat().st_size,
+            limit=max_bytes,
         )
     return load_bytes(path.read_bytes(), str(path), doc_id, max_bytes=max_bytes)

@@ -56,7 +56,7 @@ def document_facts(
     """One indexed document with the registered facts whose figure it states."""
     row = session.get(KbDocument, doc_id)
     if row is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, f"Documento «{doc_id}» non trovato.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "document_not_found", doc_id=doc_id)
     path = Path(row.path)
     readable = path.suffix.lower() in TEXT_SUFFIXES and path.is_file()
     used = facts_used_by(path.read_text(encoding="utf-8"), registry(settings)) if readable else []

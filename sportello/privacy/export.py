@@ -16,9 +16,7 @@ def owner_of_ticket(code: str, *, session: Session) -> tuple[str, str]:
     """(channel, external reference) of the person who opened ticket `code`."""
     ticket = tickets.find_ticket(code, session=session)
     if not ticket.volunteer_ref:
-        raise SportelloError(
-            ErrorCode.NOT_FOUND, f"La richiesta {ticket.code} non è più legata a una persona."
-        )
+        raise SportelloError(ErrorCode.NOT_FOUND, "ticket_anonymous", code=ticket.code)
     return str(ticket.channel), ticket.volunteer_ref
 
 

@@ -52,9 +52,7 @@ def start_reschedule(
     notice = timedelta(hours=settings.desk_reschedule_notice_hours)
     if booking.slot.starts_at - moment < notice:
         raise SportelloError(
-            ErrorCode.CONFLICT,
-            f"Mancano meno di {settings.desk_reschedule_notice_hours} ore all'appuntamento: "
-            "non è più possibile spostarlo da qui. Scrivi allo sportello o all'esperto.",
+            ErrorCode.CONFLICT, "too_late_to_move", hours=settings.desk_reschedule_notice_hours
         )
     ticket = booking.ticket
     flow = HandoverState(

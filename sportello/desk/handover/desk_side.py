@@ -29,7 +29,7 @@ def owned_booking(
         or booking.ticket.channel != str(channel)
         or booking.ticket.volunteer_ref != external_ref
     ):
-        raise SportelloError(ErrorCode.NOT_FOUND, "Appuntamento non trovato.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "booking_not_found")
     return booking
 
 

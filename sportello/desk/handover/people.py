@@ -105,13 +105,13 @@ def rate_ticket(
     the desk has no column for it yet.
     """
     if score not in range(1, 6):
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Il voto va da 1 a 5.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "score_range")
     ticket = tickets.find_ticket(code, session=session)
     if ticket.channel != str(channel) or ticket.volunteer_ref != external_ref:
-        raise SportelloError(ErrorCode.NOT_FOUND, f"Nessuna richiesta con codice {code}.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "no_ticket_with_code", code=code)
     closed = [e for e in ticket.events if e.kind == EventKind.CLOSED]
     if TicketStatus(ticket.status) != TicketStatus.CLOSED or not closed:
-        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "La richiesta non è ancora chiusa.")
+        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "ticket_not_closed")
     event = closed[-1]
     event.detail = {**event.detail, "satisfaction": score}
     session.flush()
@@ -129,7 +129,7 @@ def expert_for_chat(chat_ref: str, *, session: Session) -> Expert | None:
 def _expert(chat_ref: str, session: Session) -> Expert:
     expert = expert_for_chat(chat_ref, session=session)
     if expert is None:
-        raise SportelloError(ErrorCode.FORBIDDEN, "Questa chat non è collegata a un esperto.")
+        raise SportelloError(ErrorCode.FORBIDDEN, "chat_not_expert")
     return expert
 
 

@@ -33,11 +33,7 @@ def normalize_email(raw: str) -> str:
     candidate = f"{text.rsplit('@', 1)[0]}@{ascii_domain.lower()}" if ascii_domain else text
     found = _ADDRESS.match(candidate)
     if found is None or len(candidate) > 254 or len(found["local"]) > 64:
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT,
-            f"«{raw.strip()[:80]}» non è un indirizzo e-mail valido: scrivilo nella forma "
-            "nome@dominio.it, senza spazi.",
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "bad_email", address=raw.strip()[:80])
     return candidate
 
 
@@ -55,7 +51,7 @@ class MailPreferences:
 
 def _hour(value: int) -> int:
     if not 0 <= value <= 23:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "L'ora va indicata da 0 a 23.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "hour_range")
     return value
 
 
@@ -70,7 +66,7 @@ def set_expert_email(
     """Set (or, with `remove`, clear) an expert's address and update their preferences."""
     expert = queries.expert_by_slug(session, slug)
     if expert is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, f"Nessun esperto con codice «{slug}».")
+        raise SportelloError(ErrorCode.NOT_FOUND, "no_expert_with_slug", slug=slug)
     if remove:
         expert.email = None
     elif email is not None:

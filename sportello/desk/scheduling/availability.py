@@ -40,22 +40,22 @@ def add_rule(
 ) -> SlotRefreshReport:
     """Add a weekly opening (e.g. every Tuesday 9:00-12:00 at a desk) and create its slots."""
     if not 0 <= weekday <= 6:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Giorno della settimana non valido.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "bad_weekday")
     if end <= start:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "L'orario di fine deve seguire l'inizio.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "end_before_start")
     if not 10 <= slot_minutes <= 240:
-        raise SportelloError(
-            ErrorCode.INVALID_INPUT, "La durata di un appuntamento va da 10 a 240 minuti."
-        )
+        raise SportelloError(ErrorCode.INVALID_INPUT, "slot_minutes_range")
     desk = session.get(HelpDesk, desk_id)
     if desk is None or not desk.active:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Sportello non trovato.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "desk_not_found")
     for rule in rules_of(expert_id, session=session):
         if rule.weekday == weekday and rule.start_time < end and start < rule.end_time:
             raise SportelloError(
                 ErrorCode.CONFLICT,
-                f"Si sovrappone alla fascia di {WEEKDAY_LABELS[weekday]} "
-                f"{rule.start_time:%H:%M}-{rule.end_time:%H:%M}.",
+                "rule_overlaps",
+                weekday=WEEKDAY_LABELS[weekday],
+                start=f"{rule.start_time:%H:%M}",
+                end=f"{rule.end_time:%H:%M}",
             )
     session.add(
         AvailabilityRule(
@@ -82,7 +82,7 @@ def delete_rule(
     """Remove a weekly opening; its free slots are withdrawn, booked ones reported."""
     rule = session.get(AvailabilityRule, rule_id)
     if rule is None or rule.expert_id != expert_id:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Fascia oraria non trovata.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "rule_not_found")
     session.delete(rule)
     session.flush()
     return refresh_slots(session=session, settings=settings, now=aware(now), expert_ids=[expert_id])
@@ -100,7 +100,7 @@ def add_absence(
 ) -> SlotRefreshReport:
     moment = aware(now)
     if (last_day or first_day) < moment.date():
-        raise SportelloError(ErrorCode.INVALID_INPUT, "L'assenza è già passata.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "absence_past")
     return add_exception(
         session=session,
         settings=settings,
@@ -122,7 +122,7 @@ def delete_absence(
 ) -> SlotRefreshReport:
     absence = session.get(AvailabilityException, absence_id)
     if absence is None or absence.expert_id != expert_id:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Assenza non trovata.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "absence_not_found")
     session.delete(absence)
     session.flush()
     return refresh_slots(session=session, settings=settings, now=aware(now), expert_ids=[expert_id])

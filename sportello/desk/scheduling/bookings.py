@@ -50,33 +50,34 @@ def _check_bookable(
     ticket: Ticket, slot: Slot, actor: Actor, now: datetime, covering: Collection[int]
 ) -> None:
     if slot.withdrawn:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Questo orario non è più disponibile.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "slot_withdrawn")
     if slot.starts_at <= now:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Questo orario è già passato.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "slot_past")
     if slot.expert_id not in covering:
         raise SportelloError(
             ErrorCode.INVALID_INPUT,
-            f"{slot.expert.name} non segue il tema «{messages.topic_label(ticket.topic)}».",
+            "expert_not_on_topic",
+            expert=slot.expert.name,
+            topic=messages.topic_label(ticket.topic),
         )
     other = ticket.assigned_expert
     if other is not None and other.id != slot.expert_id and actor.kind != ActorKind.STAFF:
         raise SportelloError(
-            ErrorCode.CONFLICT,
-            f"Il ticket {ticket.code} è seguito da {other.name}: scegli uno dei suoi orari.",
+            ErrorCode.CONFLICT, "ticket_followed_pick_slot", code=ticket.code, expert=other.name
         )
 
 
-def _check_notice(actor: Actor, starts_at: datetime, hours: int, verb: str, now: datetime) -> None:
+def _check_notice(
+    actor: Actor, starts_at: datetime, hours: int, now: datetime, *, moving: bool
+) -> None:
     if starts_at <= now:
-        raise SportelloError(
-            ErrorCode.ILLEGAL_TRANSITION, f"L'appuntamento è già iniziato: non si può {verb}."
-        )
+        if moving:
+            raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "booking_started_move")
+        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "booking_started_cancel")
     if actor.bound_by_notice and starts_at - now < timedelta(hours=hours):
-        raise SportelloError(
-            ErrorCode.CONFLICT,
-            f"Mancano meno di {hours} ore all'appuntamento: non è più possibile {verb} da qui. "
-            "Scrivi allo sportello o all'esperto.",
-        )
+        if moving:
+            raise SportelloError(ErrorCode.CONFLICT, "too_late_to_move", hours=hours)
+        raise SportelloError(ErrorCode.CONFLICT, "too_late_to_cancel", hours=hours)
 
 
 @dataclass(frozen=True)
@@ -193,10 +194,10 @@ def cancel(
     booking = load_booking(session, booking_id)
     ticket = booking.ticket
     if booking.status != BookingStatus.ACTIVE:
-        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "L'appuntamento è già stato annullato.")
+        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "booking_already_cancelled")
     require(ticket.code, ticket.status, Action.UNBOOK)
     _check_notice(
-        actor, booking.slot.starts_at, settings.desk_cancel_notice_hours, "annullarlo", moment
+        actor, booking.slot.starts_at, settings.desk_cancel_notice_hours, moment, moving=False
     )
     won = scheduling_queries.update_booking_if(
         session,
@@ -206,7 +207,7 @@ def cancel(
         values={"status": BookingStatus.CANCELLED, "cancelled_at": moment, "cancel_reason": reason},
     )
     if not won:
-        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "L'appuntamento è già stato annullato.")
+        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "booking_already_cancelled")
     ticket_queries.update_ticket_if(
         session,
         ticket.id,
@@ -245,12 +246,12 @@ def reschedule(
     booking = load_booking(session, booking_id)
     ticket = booking.ticket
     if booking.status != BookingStatus.ACTIVE:
-        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "L'appuntamento è stato annullato.")
+        raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "booking_cancelled")
     require(ticket.code, ticket.status, Action.RESCHEDULE)
     if booking.slot_id == slot_id:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "È già l'orario dell'appuntamento.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "same_slot")
     _check_notice(
-        actor, booking.slot.starts_at, settings.desk_reschedule_notice_hours, "spostarlo", moment
+        actor, booking.slot.starts_at, settings.desk_reschedule_notice_hours, moment, moving=True
     )
     target = _target(session, ticket, slot_id, actor, moment)
     new_slot = target.slot
@@ -281,9 +282,7 @@ def reschedule(
             raise
         raise target.taken(session, settings, moment) from None
     except _Lost:
-        raise SportelloError(
-            ErrorCode.CONFLICT, "L'appuntamento è appena stato modificato: ricarica e riprova."
-        ) from None
+        raise SportelloError(ErrorCode.CONFLICT, "booking_just_changed") from None
     session.expire(booking)  # its slot relationship still points at the old slot
     log_event(
         session,

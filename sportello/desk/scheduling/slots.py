@@ -46,7 +46,7 @@ def check_topic(topic: str) -> Topic:
     except ValueError:
         known = ", ".join(t.value for t in Topic)
         raise SportelloError(
-            ErrorCode.INVALID_INPUT, f"Tema sconosciuto «{topic}». Temi possibili: {known}."
+            ErrorCode.INVALID_INPUT, "unknown_topic_known", topic=topic, known=known
         ) from None
 
 
@@ -297,7 +297,7 @@ def add_exception(
     """Close days (holiday, absence, desk closure) and withdraw the free slots they cover."""
     last = last_day or first_day
     if last < first_day:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "L'ultimo giorno precede il primo.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "days_reversed")
     session.add(
         AvailabilityException(
             first_day=first_day,

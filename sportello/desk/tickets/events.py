@@ -27,14 +27,14 @@ def log_event(
 def load_ticket(session: Session, ticket_id: int) -> Ticket:
     ticket = ticket_queries.get_ticket(session, ticket_id)
     if ticket is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Richiesta non trovata.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "ticket_not_found")
     return ticket
 
 
 def load_expert(session: Session, expert_id: int) -> Expert:
     expert = desk_queries.get_expert(session, expert_id)
     if expert is None or not expert.active:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Esperto non trovato o non attivo.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "expert_not_found")
     return expert
 
 
@@ -42,12 +42,12 @@ def load_slot(session: Session, slot_id: int) -> tuple[Slot, bool]:
     """The slot and whether it is booked right now."""
     found = scheduling_queries.get_slot(session, slot_id)
     if found is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Orario non trovato.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "slot_not_found")
     return found
 
 
 def load_booking(session: Session, booking_id: int) -> Booking:
     booking = scheduling_queries.get_booking(session, booking_id)
     if booking is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Appuntamento non trovato.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "booking_not_found")
     return booking

@@ -19,9 +19,9 @@ def add_note(
 ) -> TicketNote:
     text = text.strip()
     if not text:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "La nota è vuota.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "note_empty")
     if len(text) > NOTE_MAX:
-        raise SportelloError(ErrorCode.INVALID_INPUT, f"La nota supera {NOTE_MAX} caratteri.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "note_too_long", limit=NOTE_MAX)
     load_ticket(session, ticket_id)
     note = TicketNote(ticket_id=ticket_id, author=author, text=text, created_at=now)
     session.add(note)

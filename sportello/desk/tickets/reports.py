@@ -91,7 +91,7 @@ def ticket_detail(ticket_id: int, *, session: Session) -> Ticket:
     )
     ticket = session.scalar(stmt)
     if ticket is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Richiesta non trovata.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "ticket_not_found")
     return ticket
 
 
@@ -154,7 +154,7 @@ def booking_detail(booking_id: int, *, session: Session) -> Booking:
     )
     booking = session.scalar(stmt)
     if booking is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Appuntamento non trovato.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "booking_not_found")
     return booking
 
 

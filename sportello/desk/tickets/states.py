@@ -92,8 +92,10 @@ ACTION_LABELS: dict[Action, str] = {
 def illegal(code: str, status: TicketStatus, action: Action) -> SportelloError:
     return SportelloError(
         ErrorCode.ILLEGAL_TRANSITION,
-        f"Il ticket {code} è «{STATUS_LABELS[TicketStatus(status)]}»: "
-        f"non è possibile {ACTION_LABELS[action]}.",
+        "illegal_transition",
+        code=code,
+        status=STATUS_LABELS[TicketStatus(status)],
+        action=ACTION_LABELS[action],
     )
 
 

@@ -49,12 +49,12 @@ def open_ticket(
     check_topic(topic)
     summary = summary.strip()
     if not summary:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Descrivi brevemente la tua richiesta.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "ticket_summary_empty")
     if conversation is not None and conversation.id is None:
         session.flush([conversation])
     channel = channel or (str(conversation.channel) if conversation is not None else None)
     if not channel:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Manca il canale della richiesta.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "ticket_channel_missing")
     year = moment.astimezone(ZoneInfo(settings.desk_timezone)).year
     number = ticket_queries.next_ticket_number(session, year)
     ticket = Ticket(
@@ -95,8 +95,7 @@ def _refuse_claim(ticket: Ticket, expert_id: int, action: Action) -> SportelloEr
     finished = ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED)
     if other is not None and other.id != expert_id and not finished:
         return SportelloError(
-            ErrorCode.CONFLICT,
-            f"Il ticket {ticket.code} è già stato preso in carico da {other.name}.",
+            ErrorCode.CONFLICT, "ticket_already_claimed", code=ticket.code, expert=other.name
         )
     return illegal(ticket.code, ticket.status, action)
 
@@ -137,7 +136,9 @@ def _own(ticket: Ticket, expert: Expert) -> None:
     if ticket.assigned_expert is not None and ticket.assigned_expert.id != expert.id:
         raise SportelloError(
             ErrorCode.FORBIDDEN,
-            f"Il ticket {ticket.code} è seguito da {ticket.assigned_expert.name}.",
+            "ticket_followed_by",
+            code=ticket.code,
+            expert=ticket.assigned_expert.name,
         )
 
 
@@ -157,7 +158,7 @@ def reply(
     moment = aware(now)
     text = text.strip()
     if not text:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "La risposta è vuota.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "reply_empty")
     ticket = load_ticket(session, ticket_id)
     expert = load_expert(session, expert_id)
     require(ticket.code, ticket.status, Action.REPLY)
@@ -207,7 +208,7 @@ def close(
     moment, actor = aware(now), actor or Actor.system()
     outcome = outcome.strip()
     if not outcome:
-        raise SportelloError(ErrorCode.INVALID_INPUT, "Indica l'esito della richiesta.")
+        raise SportelloError(ErrorCode.INVALID_INPUT, "outcome_missing")
     ticket = load_ticket(session, ticket_id)
     require(ticket.code, ticket.status, Action.CLOSE)
     if actor.kind == ActorKind.EXPERT and actor.ref is not None:
@@ -216,9 +217,9 @@ def close(
     if booking is not None and booking.slot.starts_at > moment:
         raise SportelloError(
             ErrorCode.ILLEGAL_TRANSITION,
-            f"Il ticket {ticket.code} ha un appuntamento "
-            f"{messages.when(booking.slot.starts_at, ZoneInfo(settings.desk_timezone))}: "
-            "annullalo prima di chiudere il ticket.",
+            "close_with_booking",
+            code=ticket.code,
+            when=messages.when(booking.slot.starts_at, ZoneInfo(settings.desk_timezone)),
         )
     won = ticket_queries.update_ticket_if(
         session,
@@ -300,5 +301,5 @@ def ticket_by_code(code: str, *, session: Session) -> Ticket | None:
 def find_ticket(code: str, *, session: Session) -> Ticket:
     ticket = ticket_by_code(code, session=session)
     if ticket is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, f"Nessuna richiesta con codice {code}.")
+        raise SportelloError(ErrorCode.NOT_FOUND, "no_ticket_with_code", code=code)
     return ticket
