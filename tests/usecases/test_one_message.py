@@ -2,7 +2,7 @@
 assistant works; the question is stored before it starts (issue 16, item 2).
 
 Counted with a SQLAlchemy listener on the real use case, real assistant and real databases
-(SQLite and PostgreSQL). Before the change a web message took 14 statements in 4 transactions
+(SQLite and PostgreSQL). Before the change a web message took 13 statements in 4 transactions on SQLite
 (find the conversation twice, history, question; find it again, reply; read the reply back).
 """
 
