@@ -1,0 +1,1 @@
+"""Staff-managed desks and experts: records, deactivation with booking decisions, demo removal."""

@@ -1,0 +1,405 @@
+"""Staff's use cases for desks, experts and accounts: one transaction each, typed views out.
+
+Shared by the web admin (pages and JSON API) and the CLI's rules: only staff may call them
+(`require_staff`), the validation lives in desk/directory and accounts/management.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from pydantic import BaseModel
+
+from sportello.accounts import management
+from sportello.accounts import service as accounts
+from sportello.accounts.service import Principal
+from sportello.desk import availability
+from sportello.desk.directory import queries as directory_queries
+from sportello.desk.directory import records, retire
+from sportello.desk.directory.demo import remove_demo as remove_demo_rows
+from sportello.desk.directory.texts import error
+from sportello.desk.messages import topic_label
+from sportello.desk.models import Expert, HelpDesk
+from sportello.desk.states import Actor
+from sportello.errors import ErrorCode
+from sportello.knowledge.documents import Topic
+from sportello.services import Services
+from sportello.usecases import views
+
+DeskFields = records.DeskFields
+ExpertFields = records.ExpertFields
+
+
+class DeskView(BaseModel):
+    id: int
+    slug: str
+    name: str
+    kind: str
+    address: str
+    meeting_link: str
+    opening_notes: str
+    active: bool
+    is_example: bool
+
+
+class ExpertView(BaseModel):
+    id: int
+    slug: str
+    name: str
+    topics: list[str]
+    topic_labels: list[str]
+    contact: str
+    telegram_chat_id: str
+    email: str  # shown only; the e-mail settings have their own form
+    desk_ids: list[int]
+    active: bool
+    is_example: bool
+
+
+class ExpertPage(BaseModel):
+    expert: ExpertView
+    rules: list[views.RuleView]
+    desks: list[DeskView]
+    topics: list[tuple[str, str]]
+
+
+class UserView(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    expert_id: int | None
+    expert_name: str | None
+    active: bool
+    locked_until: datetime | None
+
+
+class AffectedView(BaseModel):
+    booking_id: int
+    ticket_code: str
+    starts_at: datetime
+    expert_name: str
+    desk_name: str
+    replacement: str | None
+
+
+class ActiveChange(BaseModel):
+    """The outcome of (de)activating: done, or the bookings staff must decide about first."""
+
+    name: str
+    active: bool
+    done: bool
+    message: str = ""
+    affected: list[AffectedView] = []
+    reassigned: int = 0
+    cancelled: int = 0
+    released_tickets: int = 0
+
+
+class DemoRemovalView(BaseModel):
+    desks: int
+    experts: int
+    cancelled_bookings: int
+    deleted_bookings: int
+    released_tickets: int
+
+
+def require_staff(who: Principal) -> None:
+    if not who.is_staff:
+        raise error(ErrorCode.FORBIDDEN, "staff_only")
+
+
+def _actor(who: Principal) -> Actor:
+    return Actor.staff(who.username)
+
+
+def desk_view(desk: HelpDesk) -> DeskView:
+    return DeskView(
+        id=desk.id,
+        slug=desk.slug,
+        name=desk.name,
+        kind=str(desk.kind),
+        address=desk.address or "",
+        meeting_link=desk.meeting_link or "",
+        opening_notes=desk.opening_notes or "",
+        active=desk.active,
+        is_example=desk.is_example,
+    )
+
+
+def expert_view(expert: Expert, desk_ids: set[int] | None = None) -> ExpertView:
+    return ExpertView(
+        id=expert.id,
+        slug=expert.slug,
+        name=expert.name,
+        topics=expert.topic_names,
+        topic_labels=[topic_label(t) for t in expert.topic_names],
+        contact=expert.contact or "",
+        telegram_chat_id=expert.telegram_chat_id or "",
+        email=expert.email or "",
+        desk_ids=sorted(desk_ids or ()),
+        active=expert.active,
+        is_example=expert.is_example,
+    )
+
+
+def topic_choices() -> list[tuple[str, str]]:
+    return [(t.value, topic_label(t.value)) for t in Topic]
+
+
+# --- desks ---------------------------------------------------------------------------------------
+
+
+def desks(svc: Services, who: Principal) -> list[DeskView]:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        return [desk_view(d) for d in directory_queries.list_desks(session)]
+
+
+def desk(svc: Services, who: Principal, desk_id: int) -> DeskView:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        return desk_view(records.get_desk(session, desk_id))
+
+
+def save_desk(
+    svc: Services, who: Principal, fields: DeskFields, desk_id: int | None = None
+) -> DeskView:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        return desk_view(records.save_desk(session, fields, desk_id))
+
+
+def _change(report: retire.Deactivation, active: bool) -> ActiveChange:
+    return ActiveChange(
+        name=report.name,
+        active=active,
+        done=True,
+        affected=[_affected(a) for a in report.affected],
+        reassigned=report.reassigned,
+        cancelled=report.cancelled,
+        released_tickets=report.released_tickets,
+    )
+
+
+def _affected(a: retire.AffectedBooking) -> AffectedView:
+    return AffectedView(
+        booking_id=a.booking_id,
+        ticket_code=a.ticket_code,
+        starts_at=a.starts_at,
+        expert_name=a.expert_name,
+        desk_name=a.desk_name,
+        replacement=a.replacement,
+    )
+
+
+def _needed(exc: retire.DecisionNeeded) -> ActiveChange:
+    return ActiveChange(
+        name=exc.name,
+        active=True,
+        done=False,
+        message=exc.detail,
+        affected=[_affected(a) for a in exc.affected],
+    )
+
+
+def set_desk_active(
+    svc: Services, who: Principal, desk_id: int, active: bool, bookings: str = "ask"
+) -> ActiveChange:
+    """Activate, or deactivate deciding about its future bookings (`ask` only lists them)."""
+    require_staff(who)
+    how = retire.decision(bookings)
+    try:
+        with svc.sessions.begin() as session:
+            if active:
+                retire.activate_desk(
+                    desk_id, session=session, settings=svc.settings, now=svc.clock.now()
+                )
+                return ActiveChange(
+                    name=records.get_desk(session, desk_id).name, active=True, done=True
+                )
+            report = retire.deactivate_desk(
+                desk_id,
+                how,
+                session=session,
+                settings=svc.settings,
+                now=svc.clock.now(),
+                actor=_actor(who),
+            )
+            return _change(report, False)
+    except retire.DecisionNeeded as exc:  # rolled back: nothing changed
+        return _needed(exc)
+
+
+# --- experts -------------------------------------------------------------------------------------
+
+
+def experts(svc: Services, who: Principal) -> list[ExpertView]:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        at = directory_queries.desk_ids_of_experts(session)
+        return [expert_view(e, at.get(e.id)) for e in directory_queries.list_experts(session)]
+
+
+def expert_page(svc: Services, who: Principal, expert_id: int) -> ExpertPage:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        expert = records.get_expert(session, expert_id)
+        all_desks = {d.id: d for d in directory_queries.list_desks(session)}
+        rules = availability.rules_of(expert_id, session=session)
+        return ExpertPage(
+            expert=expert_view(expert, {r.desk_id for r in rules}),
+            rules=[
+                views.RuleView(
+                    id=r.id,
+                    desk_id=r.desk_id,
+                    desk_name=all_desks[r.desk_id].name,
+                    weekday=r.weekday,
+                    weekday_label=availability.WEEKDAY_LABELS[r.weekday],
+                    start=r.start_time.strftime("%H:%M"),
+                    end=r.end_time.strftime("%H:%M"),
+                    slot_minutes=r.slot_minutes,
+                )
+                for r in rules
+            ],
+            desks=[desk_view(d) for d in all_desks.values() if d.active],
+            topics=topic_choices(),
+        )
+
+
+def save_expert(
+    svc: Services, who: Principal, fields: ExpertFields, expert_id: int | None = None
+) -> ExpertView:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        expert = records.save_expert(session, fields, expert_id)
+        return expert_view(expert)
+
+
+def add_rule(
+    svc: Services,
+    who: Principal,
+    expert_id: int,
+    *,
+    desk_id: int,
+    weekday: int,
+    start: time,
+    end: time,
+    slot_minutes: int,
+) -> None:
+    """A weekly opening of the expert at a desk (the same rules as the expert's own form)."""
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        records.get_expert(session, expert_id)
+        availability.add_rule(
+            expert_id,
+            session=session,
+            settings=svc.settings,
+            now=svc.clock.now(),
+            desk_id=desk_id,
+            weekday=weekday,
+            start=start,
+            end=end,
+            slot_minutes=slot_minutes,
+        )
+
+
+def delete_rule(svc: Services, who: Principal, expert_id: int, rule_id: int) -> None:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        availability.delete_rule(
+            expert_id, rule_id, session=session, settings=svc.settings, now=svc.clock.now()
+        )
+
+
+def set_expert_active(
+    svc: Services, who: Principal, expert_id: int, active: bool, bookings: str = "ask"
+) -> ActiveChange:
+    """Activate, or deactivate deciding about the future bookings (`ask` only lists them)."""
+    require_staff(who)
+    how = retire.decision(bookings)
+    try:
+        with svc.sessions.begin() as session:
+            if active:
+                retire.activate_expert(
+                    expert_id, session=session, settings=svc.settings, now=svc.clock.now()
+                )
+                name = records.get_expert(session, expert_id).name
+                return ActiveChange(name=name, active=True, done=True)
+            report = retire.deactivate_expert(
+                expert_id,
+                how,
+                session=session,
+                settings=svc.settings,
+                now=svc.clock.now(),
+                actor=_actor(who),
+            )
+            return _change(report, False)
+    except retire.DecisionNeeded as exc:
+        return _needed(exc)
+
+
+def remove_demo(svc: Services, who: Principal) -> DemoRemovalView:
+    """Delete the demo desks and experts in one go (see desk/directory/demo.py)."""
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        done = remove_demo_rows(
+            session=session, settings=svc.settings, now=svc.clock.now(), actor=_actor(who)
+        )
+    return DemoRemovalView(
+        desks=done.desks,
+        experts=done.experts,
+        cancelled_bookings=done.cancelled_bookings,
+        deleted_bookings=done.deleted_bookings,
+        released_tickets=done.released_tickets,
+    )
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+
+def users(svc: Services, who: Principal) -> list[UserView]:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        names = {e.id: e.name for e in directory_queries.list_experts(session)}
+        return [
+            UserView(
+                username=u.username,
+                display_name=u.display_name,
+                role=str(u.role),
+                expert_id=u.expert_id,
+                expert_name=names.get(u.expert_id) if u.expert_id else None,
+                active=u.active,
+                locked_until=u.locked_until,
+            )
+            for u in accounts.list_users(session=session)
+        ]
+
+
+def set_user_active(svc: Services, who: Principal, username: str, active: bool) -> None:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        management.set_active(
+            session=session, username=username, active=active, acting=who.username
+        )
+        if active:
+            accounts.unlock(session=session, username=username)
+
+
+def set_user_role(
+    svc: Services, who: Principal, username: str, role: str, expert_id: int | None
+) -> None:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        management.set_role(
+            session=session, username=username, role=role, expert_id=expert_id, acting=who.username
+        )
+
+
+def reset_password(
+    svc: Services, who: Principal, username: str, password: str, repeat: str
+) -> None:
+    require_staff(who)
+    with svc.sessions.begin() as session:
+        management.reset_password(
+            session=session, username=username, password=password, repeat=repeat
+        )
