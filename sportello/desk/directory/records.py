@@ -122,8 +122,8 @@ def find_desk(session: Session, ref: str) -> HelpDesk:
 
 def save_desk(session: Session, fields: DeskFields, desk_id: int | None = None) -> HelpDesk:
     """Create a desk (active, not demo) or update one; the code (slug) never changes."""
-    cleaned = check_desk(fields)
     desk = get_desk(session, desk_id) if desk_id is not None else None
+    cleaned = check_desk(fields)
     if desk is None:
         desk = HelpDesk(slug=_unique_slug(session, HelpDesk, cleaned.name), is_example=False)
         desk.active = True
@@ -187,8 +187,8 @@ def find_expert(session: Session, ref: str) -> Expert:
 
 def save_expert(session: Session, fields: ExpertFields, expert_id: int | None = None) -> Expert:
     """Create an expert (active, not demo) or update one; e-mail settings are not touched here."""
-    cleaned = check_expert(session, fields, expert_id)
     expert = get_expert(session, expert_id) if expert_id is not None else None
+    cleaned = check_expert(session, fields, expert_id)
     if expert is None:
         expert = Expert(slug=_unique_slug(session, Expert, cleaned.name), is_example=False)
         expert.active = True
