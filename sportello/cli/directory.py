@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -12,16 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from sportello.cli.common import clock, database, edge, fail, settings
-from sportello.desk.directory import queries, records, retire
+from sportello.desk.directory import queries, retire
 from sportello.desk.directory.demo import remove_demo
 from sportello.desk.states import Actor
 
 console = Console()
-
-
-class What(StrEnum):
-    DESK = "desk"
-    EXPERT = "expert"
 
 
 def desks(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -73,26 +67,18 @@ def _show(rows: list[dict[str, object]], as_json: bool, headers: tuple[str, ...]
 
 
 def activate(
-    what: Annotated[What, typer.Argument(help="desk | expert")],
+    what: Annotated[retire.Kind, typer.Argument(help="desk | expert")],
     ref: Annotated[str, typer.Argument(help="Code (slug) or id.")],
 ) -> None:
     """Make a desk or an expert bookable again (its weekly openings produce slots)."""
     cfg = settings()
     with edge(), database(cfg).begin() as session:
-        now = clock(cfg).now()
-        if what == What.DESK:
-            row = records.find_desk(session, ref)
-            retire.activate_desk(row.id, session=session, settings=cfg, now=now)
-            name = row.name
-        else:
-            person = records.find_expert(session, ref)
-            retire.activate_expert(person.id, session=session, settings=cfg, now=now)
-            name = person.name
+        name = retire.activate(what, ref, session=session, settings=cfg, now=clock(cfg).now())
     typer.echo(f"Riattivato «{name}».")
 
 
 def deactivate(
-    what: Annotated[What, typer.Argument(help="desk | expert")],
+    what: Annotated[retire.Kind, typer.Argument(help="desk | expert")],
     ref: Annotated[str, typer.Argument(help="Code (slug) or id.")],
     bookings: Annotated[
         str,
@@ -107,20 +93,18 @@ def deactivate(
     cfg = settings()
     tz = ZoneInfo(cfg.desk_timezone)
     with edge():
+        how = retire.decision(bookings)
         try:
             with database(cfg).begin() as session:
-                how = retire.decision(bookings)
-                now, actor = clock(cfg).now(), Actor.staff("cli")
-                if what == What.DESK:
-                    desk_id = records.find_desk(session, ref).id
-                    report = retire.deactivate_desk(
-                        desk_id, how, session=session, settings=cfg, now=now, actor=actor
-                    )
-                else:
-                    expert_id = records.find_expert(session, ref).id
-                    report = retire.deactivate_expert(
-                        expert_id, how, session=session, settings=cfg, now=now, actor=actor
-                    )
+                report = retire.deactivate(
+                    what,
+                    ref,
+                    how,
+                    session=session,
+                    settings=cfg,
+                    now=clock(cfg).now(),
+                    actor=Actor.staff("cli"),
+                )
         except retire.DecisionNeeded as exc:
             for a in exc.affected:
                 moved = f"→ {a.replacement}" if a.replacement else "→ nessun sostituto libero"

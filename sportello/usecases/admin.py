@@ -202,27 +202,33 @@ def _needed(exc: retire.DecisionNeeded) -> ActiveChange:
     )
 
 
-def set_desk_active(
-    svc: Services, who: Principal, desk_id: int, active: bool, bookings: str = "ask"
+def set_active(
+    svc: Services,
+    who: Principal,
+    kind: retire.Kind,
+    item_id: int,
+    active: bool,
+    bookings: str = "ask",
 ) -> ActiveChange:
-    """Activate, or deactivate deciding about its future bookings (`ask` only lists them)."""
+    """Activate a desk or expert, or deactivate it deciding about its future bookings (`ask`
+    changes nothing and lists them)."""
     require_staff(who)
     how = retire.decision(bookings)
+    now = svc.clock.now()
     try:
         with svc.sessions.begin() as session:
             if active:
-                retire.activate_desk(
-                    desk_id, session=session, settings=svc.settings, now=svc.clock.now()
+                name = retire.activate(
+                    kind, item_id, session=session, settings=svc.settings, now=now
                 )
-                return ActiveChange(
-                    name=records.get_desk(session, desk_id).name, active=True, done=True
-                )
-            report = retire.deactivate_desk(
-                desk_id,
+                return ActiveChange(name=name, active=True, done=True)
+            report = retire.deactivate(
+                kind,
+                item_id,
                 how,
                 session=session,
                 settings=svc.settings,
-                now=svc.clock.now(),
+                now=now,
                 actor=_actor(who),
             )
             return _change(report, False)
@@ -248,19 +254,7 @@ def expert_page(svc: Services, who: Principal, expert_id: int) -> ExpertPage:
         rules = availability.rules_of(expert_id, session=session)
         return ExpertPage(
             expert=expert_view(expert, {r.desk_id for r in rules}),
-            rules=[
-                views.RuleView(
-                    id=r.id,
-                    desk_id=r.desk_id,
-                    desk_name=all_desks[r.desk_id].name,
-                    weekday=r.weekday,
-                    weekday_label=availability.WEEKDAY_LABELS[r.weekday],
-                    start=r.start_time.strftime("%H:%M"),
-                    end=r.end_time.strftime("%H:%M"),
-                    slot_minutes=r.slot_minutes,
-                )
-                for r in rules
-            ],
+            rules=[views.rule(r, {d.id: d.name for d in all_desks.values()}) for r in rules],
             desks=[desk_view(d) for d in all_desks.values() if d.active],
             topics=topic_choices(),
         )
@@ -309,33 +303,6 @@ def delete_rule(svc: Services, who: Principal, expert_id: int, rule_id: int) -> 
         availability.delete_rule(
             expert_id, rule_id, session=session, settings=svc.settings, now=svc.clock.now()
         )
-
-
-def set_expert_active(
-    svc: Services, who: Principal, expert_id: int, active: bool, bookings: str = "ask"
-) -> ActiveChange:
-    """Activate, or deactivate deciding about the future bookings (`ask` only lists them)."""
-    require_staff(who)
-    how = retire.decision(bookings)
-    try:
-        with svc.sessions.begin() as session:
-            if active:
-                retire.activate_expert(
-                    expert_id, session=session, settings=svc.settings, now=svc.clock.now()
-                )
-                name = records.get_expert(session, expert_id).name
-                return ActiveChange(name=name, active=True, done=True)
-            report = retire.deactivate_expert(
-                expert_id,
-                how,
-                session=session,
-                settings=svc.settings,
-                now=svc.clock.now(),
-                actor=_actor(who),
-            )
-            return _change(report, False)
-    except retire.DecisionNeeded as exc:
-        return _needed(exc)
 
 
 def remove_demo(svc: Services, who: Principal) -> DemoRemovalView:

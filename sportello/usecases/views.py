@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from sportello.conversations.models import Message
-from sportello.desk.models import Booking, BookingStatus, Ticket, TicketEvent
+from sportello.desk.availability import WEEKDAY_LABELS
+from sportello.desk.models import AvailabilityRule, Booking, BookingStatus, Ticket, TicketEvent
 from sportello.desk.notes import TicketNote
 
 
@@ -148,3 +149,17 @@ def event(e: TicketEvent) -> EventView:
 
 def note(n: TicketNote) -> NoteView:
     return NoteView(id=n.id, author=n.author, text=n.text, created_at=n.created_at)
+
+
+def rule(r: AvailabilityRule, desk_names: dict[int, str]) -> RuleView:
+    """A weekly opening as the availability forms show it."""
+    return RuleView(
+        id=r.id,
+        desk_id=r.desk_id,
+        desk_name=desk_names.get(r.desk_id, f"#{r.desk_id}"),
+        weekday=r.weekday,
+        weekday_label=WEEKDAY_LABELS[r.weekday],
+        start=r.start_time.strftime("%H:%M"),
+        end=r.end_time.strftime("%H:%M"),
+        slot_minutes=r.slot_minutes,
+    )

@@ -31,6 +31,7 @@ from sportello.errors import ErrorCode, SportelloError
 from tests.desk.factory import NOW, World, add_expert, add_rule, first_offer, open_ticket, outbox
 
 STAFF = Actor.staff("anna")
+DESK, EXPERT = retire.Kind.DESK, retire.Kind.EXPERT
 
 
 def book_fiscal(s: Session, settings: Settings, world: World, ref: str = "chat-1") -> Booking:
@@ -110,7 +111,8 @@ def test_deactivating_an_expert_asks_then_cancels_with_a_notice(
     with sessions.begin() as s:
         booking_id = book_fiscal(s, db_settings, world).id
     with pytest.raises(retire.DecisionNeeded) as asked, sessions.begin() as s:
-        retire.deactivate_expert(
+        retire.deactivate(
+            EXPERT,
             world.fiscal,
             retire.BookingDecision.ASK,
             session=s,
@@ -126,7 +128,8 @@ def test_deactivating_an_expert_asks_then_cancels_with_a_notice(
         assert s.get(Booking, booking_id).status == BookingStatus.ACTIVE  # type: ignore[union-attr]
         assert world.fiscal in offered_experts(s, db_settings)
     with pytest.raises(SportelloError) as refused, sessions.begin() as s:
-        retire.deactivate_expert(
+        retire.deactivate(
+            EXPERT,
             world.fiscal,
             retire.BookingDecision.REASSIGN,
             session=s,
@@ -139,7 +142,8 @@ def test_deactivating_an_expert_asks_then_cancels_with_a_notice(
         and "Non c'è un altro esperto" in refused.value.detail
     )
     with sessions.begin() as s:
-        report = retire.deactivate_expert(
+        report = retire.deactivate(
+            EXPERT,
             world.fiscal,
             retire.BookingDecision.CANCEL,
             session=s,
@@ -169,7 +173,7 @@ def test_deactivating_an_expert_asks_then_cancels_with_a_notice(
             service.book(again.id, booking.slot_id, session=s, settings=db_settings, now=NOW)
         assert "non è più disponibile" in gone.value.detail
     with sessions.begin() as s:  # active again: its weekly openings are offered again
-        retire.activate_expert(world.fiscal, session=s, settings=db_settings, now=NOW)
+        retire.activate(EXPERT, world.fiscal, session=s, settings=db_settings, now=NOW)
         assert world.fiscal in offered_experts(s, db_settings)
 
 
@@ -186,7 +190,8 @@ def test_reassigning_moves_each_booking_to_a_colleague_at_the_same_time(
         booking = book_fiscal(s, db_settings, world)
         booking_id, starts_at = booking.id, booking.slot.starts_at
     with sessions.begin() as s:
-        report = retire.deactivate_expert(
+        report = retire.deactivate(
+            EXPERT,
             world.fiscal,
             retire.BookingDecision.REASSIGN,
             session=s,
@@ -213,7 +218,8 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
     with sessions.begin() as s:
         booking_id = book_fiscal(s, db_settings, world).id
     with sessions.begin() as s:
-        report = retire.deactivate_desk(
+        report = retire.deactivate(
+            DESK,
             world.ascoli,
             retire.BookingDecision.CANCEL,
             session=s,
@@ -236,7 +242,8 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
         assert booking.ticket.status == TicketStatus.ASSIGNED
         assert any("lo sportello non è più attivo" in m.body for m in outbox(s, booking.ticket_id))
         with pytest.raises(SportelloError) as twice:
-            retire.deactivate_desk(
+            retire.deactivate(
+                DESK,
                 world.ascoli,
                 retire.BookingDecision.ASK,
                 session=s,
@@ -245,7 +252,7 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
                 actor=STAFF,
             )
         assert "è già disattivato" in twice.value.detail
-        retire.activate_desk(world.ascoli, session=s, settings=db_settings, now=NOW)
+        retire.activate(DESK, world.ascoli, session=s, settings=db_settings, now=NOW)
         desks = {
             o.desk_id
             for o in service.offer_slots(
@@ -340,7 +347,8 @@ def test_loading_a_real_file_removes_the_demo_and_keeps_a_deactivation(
         }
         assert names == {"Giulia Rossi"}
         giulia = s.scalars(select(Expert)).one()
-        retire.deactivate_expert(
+        retire.deactivate(
+            EXPERT,
             giulia.id,
             retire.BookingDecision.ASK,
             session=s,
@@ -383,8 +391,8 @@ def race_round(
         barrier.wait()
         try:
             with pool.begin() as s:
-                results["off"] = retire.deactivate_expert(
-                    expert_id, how, session=s, settings=settings, now=NOW, actor=STAFF
+                results["off"] = retire.deactivate(
+                    EXPERT, expert_id, how, session=s, settings=settings, now=NOW, actor=STAFF
                 ).cancelled
         except SportelloError as exc:
             results["off"] = exc
@@ -413,7 +421,7 @@ def test_deactivating_while_a_volunteer_books_never_leaves_a_booking_with_nobody
             with pool.begin() as s:
                 expert = s.get(Expert, world.fiscal)
                 if expert is not None and not expert.active:
-                    retire.activate_expert(world.fiscal, session=s, settings=db_settings, now=NOW)
+                    retire.activate(EXPERT, world.fiscal, session=s, settings=db_settings, now=NOW)
             with pool.begin() as s:
                 ticket_id = open_ticket(s, db_settings, ref=f"race-{round_no}").id
                 slot_id = first_offer(s, db_settings, expert_id=world.fiscal).slot_id

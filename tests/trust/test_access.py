@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sportello.accounts import service as accounts
 from sportello.accounts.models import WebSession
 from sportello.desk import service as desk
+from sportello.desk.directory.retire import Kind
 from sportello.desk.models import Booking, BookingStatus, Expert, HelpDesk, Ticket, TicketStatus
 from sportello.errors import ErrorCode, SportelloError
 from sportello.usecases import admin as admin_ops
@@ -247,7 +248,7 @@ def test_an_expert_cannot_manage_desks_experts_or_accounts(web: Web, cases: Case
         lambda: admin_ops.save_desk(
             web.services, who, admin_ops.DeskFields(name="X", address="Via 1")
         ),
-        lambda: admin_ops.set_desk_active(web.services, who, web.world.ascoli, False),
+        lambda: admin_ops.set_active(web.services, who, Kind.DESK, web.world.ascoli, False),
         lambda: admin_ops.set_user_role(web.services, who, web.people.expert, "staff", None),
     ):
         cases.add()

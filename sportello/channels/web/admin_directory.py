@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sportello.accounts.service import Principal
 from sportello.channels.web import security
 from sportello.channels.web.templating import page
+from sportello.desk.directory.retire import Kind
 from sportello.desk.directory.texts import text
 from sportello.errors import SportelloError
 from sportello.usecases import admin as ops
@@ -144,17 +145,16 @@ def save_desk(
     return _back(f"/admin/desks/{desk_id}", "desk_saved")
 
 
-def _decided(request: Request, change: ops.ActiveChange, action: str, back: str) -> Response:
+def _set_active(
+    request: Request, who: Principal, kind: Kind, item_id: int, active: bool, bookings: str
+) -> Response:
     """Done: back with a notice. Bookings in the way: the page that asks what to do."""
+    change = ops.set_active(security.services(request), who, kind, item_id, active, bookings)
+    back = f"/admin/{kind}s/{item_id}"
     if change.done:
-        state = "on" if change.active else "off"
-        return _back(back, f"{'desk' if '/desks/' in back else 'expert'}_{state}")
-    return _page(
-        request,
-        "admin/decide.html",
-        {"change": change, "action": action, "back": back},
-        status=409,
-    )
+        return _back(back, f"{kind}_{'on' if change.active else 'off'}")
+    context = {"change": change, "action": f"{back}/active", "back": back}
+    return _page(request, "admin/decide.html", context, status=409)
 
 
 @router.post("/desks/{desk_id}/active")
@@ -166,9 +166,7 @@ def desk_active(
     who: Principal = Who,
 ) -> Response:
     """Activate or deactivate; with future bookings, ask what to do with them first."""
-    change = ops.set_desk_active(security.services(request), who, desk_id, active, bookings)
-    url = f"/admin/desks/{desk_id}"
-    return _decided(request, change, f"{url}/active", url)
+    return _set_active(request, who, Kind.DESK, desk_id, active, bookings)
 
 
 @router.post("/demo/remove")
@@ -275,9 +273,7 @@ def expert_active(
     who: Principal = Who,
 ) -> Response:
     """Activate or deactivate; with future bookings, ask what to do with them first."""
-    change = ops.set_expert_active(security.services(request), who, expert_id, active, bookings)
-    url = f"/admin/experts/{expert_id}"
-    return _decided(request, change, f"{url}/active", url)
+    return _set_active(request, who, Kind.EXPERT, expert_id, active, bookings)
 
 
 @router.post("/experts/{expert_id}/rules")

@@ -21,11 +21,10 @@ from sportello.config import Settings
 from sportello.desk import bookings
 from sportello.desk import queries as desk_queries
 from sportello.desk.directory import queries
-from sportello.desk.directory.records import get_desk, get_expert
+from sportello.desk.directory.records import find_desk, find_expert, get_desk, get_expert
 from sportello.desk.directory.texts import error, text
 from sportello.desk.events import log_event
-from sportello.desk.models import Booking, EventKind, TicketStatus
-from sportello.desk.schemas import SlotRefreshReport
+from sportello.desk.models import Booking, EventKind, Expert, HelpDesk, TicketStatus
 from sportello.desk.slots import aware, covering_expert_ids, refresh_slots
 from sportello.desk.states import Actor
 from sportello.errors import ErrorCode, SportelloError
@@ -180,8 +179,24 @@ def release_tickets(
     return released
 
 
-def deactivate_expert(
-    expert_id: int,
+class Kind(StrEnum):
+    DESK = "desk"
+    EXPERT = "expert"
+
+
+CANCEL_REASON = {Kind.DESK: "cancel_reason_desk", Kind.EXPERT: "cancel_reason_expert"}
+
+
+def find(session: Session, kind: Kind, ref: int | str) -> HelpDesk | Expert:
+    """The desk or expert by id (or, from the CLI, by code)."""
+    if kind == Kind.DESK:
+        return get_desk(session, ref) if isinstance(ref, int) else find_desk(session, ref)
+    return get_expert(session, ref) if isinstance(ref, int) else find_expert(session, ref)
+
+
+def deactivate(
+    kind: Kind,
+    ref: int | str,
     how: BookingDecision,
     *,
     session: Session,
@@ -189,71 +204,38 @@ def deactivate_expert(
     now: datetime,
     actor: Actor,
 ) -> Deactivation:
-    """The expert gets no more slots, tickets or notices; their future bookings per `how`."""
+    """Offered no more; future bookings per `how`. An expert's taken tickets go back to the
+    queue; a desk's experts stay active (and keep their tickets, to book elsewhere)."""
     moment = aware(now)
-    expert = get_expert(session, expert_id)
-    if not expert.active:
-        raise error(ErrorCode.CONFLICT, "already_inactive", name=expert.name)
-    expert.active = False
+    row = find(session, kind, ref)
+    if not row.active:
+        raise error(ErrorCode.CONFLICT, "already_inactive", name=row.name)
+    row.active = False
+    ids = {"expert_ids": [row.id]} if kind == Kind.EXPERT else {"desk_ids": [row.id]}
     report = settle_bookings(
-        expert.name,
+        row.name,
         how,
-        "cancel_reason_expert",
+        CANCEL_REASON[kind],
         session=session,
         settings=settings,
         now=moment,
         actor=actor,
-        expert_ids=[expert.id],
+        **ids,
     )
-    report.released_tickets = release_tickets(session, [expert.id], moment, actor)
+    if kind == Kind.EXPERT:
+        report.released_tickets = release_tickets(session, [row.id], moment, actor)
     return report
 
 
-def deactivate_desk(
-    desk_id: int,
-    how: BookingDecision,
-    *,
-    session: Session,
-    settings: Settings,
-    now: datetime,
-    actor: Actor,
-) -> Deactivation:
-    """The desk is offered no more; its future bookings per `how` (experts stay active)."""
-    moment = aware(now)
-    desk = get_desk(session, desk_id)
-    if not desk.active:
-        raise error(ErrorCode.CONFLICT, "already_inactive", name=desk.name)
-    desk.active = False
-    return settle_bookings(
-        desk.name,
-        how,
-        "cancel_reason_desk",
-        session=session,
-        settings=settings,
-        now=moment,
-        actor=actor,
-        desk_ids=[desk.id],
-    )
-
-
-def activate_expert(
-    expert_id: int, *, session: Session, settings: Settings, now: datetime
-) -> SlotRefreshReport:
-    """Active again: the weekly openings produce slots again from now on."""
-    expert = get_expert(session, expert_id)
-    if expert.active:
-        raise error(ErrorCode.CONFLICT, "already_active", name=expert.name)
-    expert.active = True
+def activate(
+    kind: Kind, ref: int | str, *, session: Session, settings: Settings, now: datetime
+) -> str:
+    """Active again: the weekly openings produce slots again from now on. Returns the name."""
+    row = find(session, kind, ref)
+    if row.active:
+        raise error(ErrorCode.CONFLICT, "already_active", name=row.name)
+    row.active = True
     session.flush()
-    return refresh_slots(session=session, settings=settings, now=aware(now), expert_ids=[expert.id])
-
-
-def activate_desk(
-    desk_id: int, *, session: Session, settings: Settings, now: datetime
-) -> SlotRefreshReport:
-    desk = get_desk(session, desk_id)
-    if desk.active:
-        raise error(ErrorCode.CONFLICT, "already_active", name=desk.name)
-    desk.active = True
-    session.flush()
-    return refresh_slots(session=session, settings=settings, now=aware(now))
+    experts = [row.id] if kind == Kind.EXPERT else None
+    refresh_slots(session=session, settings=settings, now=aware(now), expert_ids=experts)
+    return row.name
