@@ -40,6 +40,13 @@ def book_fiscal(s: Session, settings: Settings, world: World, ref: str = "chat-1
     return service.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)
 
 
+def off(
+    s: Session, settings: Settings, kind: retire.Kind, ref: int, how: retire.BookingDecision
+) -> retire.Deactivation:
+    """Staff deactivate a desk or an expert, deciding `how` about its bookings."""
+    return retire.deactivate(kind, ref, how, session=s, settings=settings, now=NOW, actor=STAFF)
+
+
 def offered_experts(s: Session, settings: Settings, topic: str = "fiscale") -> set[int]:
     return {
         o.expert_id
@@ -111,15 +118,7 @@ def test_deactivating_an_expert_asks_then_cancels_with_a_notice(
     with sessions.begin() as s:
         booking_id = book_fiscal(s, db_settings, world).id
     with pytest.raises(retire.DecisionNeeded) as asked, sessions.begin() as s:
-        retire.deactivate(
-            EXPERT,
-            world.fiscal,
-            retire.BookingDecision.ASK,
-            session=s,
-            settings=db_settings,
-            now=NOW,
-            actor=STAFF,
-        )
+        off(s, db_settings, EXPERT, world.fiscal, retire.BookingDecision.ASK)
     assert "appuntamenti in programma (1)" in asked.value.detail
     assert [a.booking_id for a in asked.value.affected] == [booking_id]
     assert asked.value.affected[0].replacement is None  # nobody else covers Monday morning
@@ -128,29 +127,13 @@ def test_deactivating_an_expert_asks_then_cancels_with_a_notice(
         assert s.get(Booking, booking_id).status == BookingStatus.ACTIVE  # type: ignore[union-attr]
         assert world.fiscal in offered_experts(s, db_settings)
     with pytest.raises(SportelloError) as refused, sessions.begin() as s:
-        retire.deactivate(
-            EXPERT,
-            world.fiscal,
-            retire.BookingDecision.REASSIGN,
-            session=s,
-            settings=db_settings,
-            now=NOW,
-            actor=STAFF,
-        )
+        off(s, db_settings, EXPERT, world.fiscal, retire.BookingDecision.REASSIGN)
     assert (
         refused.value.code == ErrorCode.CONFLICT
         and "Non c'è un altro esperto" in refused.value.detail
     )
     with sessions.begin() as s:
-        report = retire.deactivate(
-            EXPERT,
-            world.fiscal,
-            retire.BookingDecision.CANCEL,
-            session=s,
-            settings=db_settings,
-            now=NOW,
-            actor=STAFF,
-        )
+        report = off(s, db_settings, EXPERT, world.fiscal, retire.BookingDecision.CANCEL)
         assert (report.cancelled, report.released_tickets) == (1, 1)
     with sessions.begin() as s:
         booking = s.get(Booking, booking_id)
@@ -190,15 +173,7 @@ def test_reassigning_moves_each_booking_to_a_colleague_at_the_same_time(
         booking = book_fiscal(s, db_settings, world)
         booking_id, starts_at = booking.id, booking.slot.starts_at
     with sessions.begin() as s:
-        report = retire.deactivate(
-            EXPERT,
-            world.fiscal,
-            retire.BookingDecision.REASSIGN,
-            session=s,
-            settings=db_settings,
-            now=NOW,
-            actor=STAFF,
-        )
+        report = off(s, db_settings, EXPERT, world.fiscal, retire.BookingDecision.REASSIGN)
         assert (
             report.reassigned == 1
             and report.affected[0].replacement == "Esperta fisco-due · Sportello sbt"
@@ -218,15 +193,7 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
     with sessions.begin() as s:
         booking_id = book_fiscal(s, db_settings, world).id
     with sessions.begin() as s:
-        report = retire.deactivate(
-            DESK,
-            world.ascoli,
-            retire.BookingDecision.CANCEL,
-            session=s,
-            settings=db_settings,
-            now=NOW,
-            actor=STAFF,
-        )
+        report = off(s, db_settings, DESK, world.ascoli, retire.BookingDecision.CANCEL)
         assert report.cancelled == 1
     with sessions.begin() as s:
         desks = {
@@ -242,15 +209,7 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
         assert booking.ticket.status == TicketStatus.ASSIGNED
         assert any("lo sportello non è più attivo" in m.body for m in outbox(s, booking.ticket_id))
         with pytest.raises(SportelloError) as twice:
-            retire.deactivate(
-                DESK,
-                world.ascoli,
-                retire.BookingDecision.ASK,
-                session=s,
-                settings=db_settings,
-                now=NOW,
-                actor=STAFF,
-            )
+            off(s, db_settings, DESK, world.ascoli, retire.BookingDecision.ASK)
         assert "è già disattivato" in twice.value.detail
         retire.activate(DESK, world.ascoli, session=s, settings=db_settings, now=NOW)
         desks = {
@@ -347,15 +306,7 @@ def test_loading_a_real_file_removes_the_demo_and_keeps_a_deactivation(
         }
         assert names == {"Giulia Rossi"}
         giulia = s.scalars(select(Expert)).one()
-        retire.deactivate(
-            EXPERT,
-            giulia.id,
-            retire.BookingDecision.ASK,
-            session=s,
-            settings=db_settings,
-            now=NOW,
-            actor=STAFF,
-        )
+        off(s, db_settings, EXPERT, giulia.id, retire.BookingDecision.ASK)
     with sessions.begin() as s:  # loading the file again does not undo staff's decision
         service.apply_seed(real, session=s, settings=db_settings, now=NOW)
         assert not s.scalars(select(Expert)).one().active
