@@ -10,19 +10,19 @@ from sqlalchemy.orm import Session
 
 from sportello.accounts import queries, service
 from sportello.accounts.models import User, UserRole
+from sportello.desk import directory
 from sportello.desk import queries as desk_queries
-from sportello.desk.directory.texts import error
 from sportello.errors import ErrorCode
 
 
 def _keep_a_staff(session: Session, user: User, acting: str | None) -> None:
     """Refuse taking `user` out of the active staff if they act on themselves or are the last."""
     if acting is not None and acting.lower() == user.username.lower():
-        raise error(ErrorCode.FORBIDDEN, "not_yourself")
+        raise directory.error(ErrorCode.FORBIDDEN, "not_yourself")
     if user.role != UserRole.STAFF or not user.active:
         return
     if queries.lock_active_staff_ids(session) == [user.id]:
-        raise error(ErrorCode.CONFLICT, "last_staff", username=user.username)
+        raise directory.error(ErrorCode.CONFLICT, "last_staff", username=user.username)
 
 
 def set_active(*, session: Session, username: str, active: bool, acting: str | None = None) -> User:
@@ -37,7 +37,7 @@ def parse_role(value: str) -> UserRole:
     try:
         return UserRole(value.strip().lower())
     except ValueError:
-        raise error(ErrorCode.INVALID_INPUT, "role_unknown", value=value[:40]) from None
+        raise directory.error(ErrorCode.INVALID_INPUT, "role_unknown", value=value[:40]) from None
 
 
 def set_role(
@@ -54,7 +54,7 @@ def set_role(
     if user.role == UserRole.STAFF and new_role != UserRole.STAFF:
         _keep_a_staff(session, user, acting)
     if expert_id is not None and desk_queries.get_expert(session, expert_id) is None:
-        raise error(ErrorCode.NOT_FOUND, "expert_not_found", ref=expert_id)
+        raise directory.error(ErrorCode.NOT_FOUND, "expert_not_found", ref=expert_id)
     changed = user.role != new_role or user.expert_id != expert_id
     user.role, user.expert_id = new_role, expert_id
     if changed:
@@ -66,5 +66,5 @@ def set_role(
 def reset_password(*, session: Session, username: str, password: str, repeat: str) -> User:
     """A new password chosen by staff (same strength rules as everywhere); sessions end."""
     if password != repeat:
-        raise error(ErrorCode.INVALID_INPUT, "passwords_differ")
+        raise directory.error(ErrorCode.INVALID_INPUT, "passwords_differ")
     return service.set_password(session=session, username=username, password=password)

@@ -11,9 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sportello.cli.common import clock, database, edge, fail, settings
-from sportello.desk.directory import queries, retire
-from sportello.desk.directory.demo import remove_demo
-from sportello.desk.states import Actor
+from sportello.desk import directory
+from sportello.desk.tickets import Actor
 
 console = Console()
 
@@ -31,7 +30,7 @@ def desks(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "active": d.active,
                 "demo": d.is_example,
             }
-            for d in queries.list_desks(session)
+            for d in directory.list_desks(session)
         ]
     _show(rows, as_json, ("codice", "nome", "tipo", "dove", "attivo", "demo"))
 
@@ -49,7 +48,7 @@ def experts(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "active": e.active,
                 "demo": e.is_example,
             }
-            for e in queries.list_experts(session)
+            for e in directory.list_experts(session)
         ]
     _show(rows, as_json, ("codice", "nome", "temi", "telegram", "attivo", "demo"))
 
@@ -67,18 +66,18 @@ def _show(rows: list[dict[str, object]], as_json: bool, headers: tuple[str, ...]
 
 
 def activate(
-    what: Annotated[retire.Kind, typer.Argument(help="desk | expert")],
+    what: Annotated[directory.Kind, typer.Argument(help="desk | expert")],
     ref: Annotated[str, typer.Argument(help="Code (slug) or id.")],
 ) -> None:
     """Make a desk or an expert bookable again (its weekly openings produce slots)."""
     cfg = settings()
     with edge(), database(cfg).begin() as session:
-        name = retire.activate(what, ref, session=session, settings=cfg, now=clock(cfg).now())
+        name = directory.activate(what, ref, session=session, settings=cfg, now=clock(cfg).now())
     typer.echo(f"Riattivato «{name}».")
 
 
 def deactivate(
-    what: Annotated[retire.Kind, typer.Argument(help="desk | expert")],
+    what: Annotated[directory.Kind, typer.Argument(help="desk | expert")],
     ref: Annotated[str, typer.Argument(help="Code (slug) or id.")],
     bookings: Annotated[
         str,
@@ -93,10 +92,10 @@ def deactivate(
     cfg = settings()
     tz = ZoneInfo(cfg.desk_timezone)
     with edge():
-        how = retire.decision(bookings)
+        how = directory.decision(bookings)
         try:
             with database(cfg).begin() as session:
-                report = retire.deactivate(
+                report = directory.deactivate(
                     what,
                     ref,
                     how,
@@ -105,7 +104,7 @@ def deactivate(
                     now=clock(cfg).now(),
                     actor=Actor.staff("cli"),
                 )
-        except retire.DecisionNeeded as exc:
+        except directory.DecisionNeeded as exc:
             for a in exc.affected:
                 moved = f"→ {a.replacement}" if a.replacement else "→ nessun sostituto libero"
                 typer.echo(
@@ -130,7 +129,7 @@ def remove_demo_command(
     ):
         raise fail("Nessuna modifica.")
     with edge(), database(cfg).begin() as session:
-        done = remove_demo(
+        done = directory.remove_demo(
             session=session, settings=cfg, now=clock(cfg).now(), actor=Actor.staff("cli")
         )
     if done.nothing:

@@ -13,8 +13,8 @@ from rich.table import Table
 from sportello.accounts import management, service
 from sportello.accounts.models import UserRole
 from sportello.cli.common import database, edge, fail, settings
+from sportello.desk import directory
 from sportello.desk import queries as desk_queries
-from sportello.desk.directory import records
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -154,7 +154,7 @@ def role(
     """Change an account's role and linked expert (its sessions end)."""
     sessions = database(settings())
     with edge(), sessions.begin() as session:
-        linked = records.find_expert(session, expert_id).id if expert_id else None
+        linked = directory.find_expert(session, expert_id).id if expert_id else None
         management.set_role(session=session, username=username, role=new_role, expert_id=linked)
     typer.echo(f"{username}: ruolo {new_role.strip().lower()}.")
 

@@ -13,21 +13,16 @@ from pydantic import BaseModel
 from sportello.accounts import management
 from sportello.accounts import service as accounts
 from sportello.accounts.service import Principal
-from sportello.desk import availability
-from sportello.desk.directory import queries as directory_queries
-from sportello.desk.directory import records, retire
-from sportello.desk.directory.demo import remove_demo as remove_demo_rows
-from sportello.desk.directory.texts import error
-from sportello.desk.messages import topic_label
+from sportello.desk import directory, notifications, scheduling
 from sportello.desk.models import Expert, HelpDesk
-from sportello.desk.states import Actor
+from sportello.desk.tickets import Actor
 from sportello.errors import ErrorCode
 from sportello.knowledge.documents import Topic
 from sportello.services import Services
 from sportello.usecases import views
 
-DeskFields = records.DeskFields
-ExpertFields = records.ExpertFields
+DeskFields = directory.DeskFields
+ExpertFields = directory.ExpertFields
 
 
 class DeskView(BaseModel):
@@ -105,7 +100,7 @@ class DemoRemovalView(BaseModel):
 
 def require_staff(who: Principal) -> None:
     if not who.is_staff:
-        raise error(ErrorCode.FORBIDDEN, "staff_only")
+        raise directory.error(ErrorCode.FORBIDDEN, "staff_only")
 
 
 def _actor(who: Principal) -> Actor:
@@ -132,7 +127,7 @@ def expert_view(expert: Expert, desk_ids: set[int] | None = None) -> ExpertView:
         slug=expert.slug,
         name=expert.name,
         topics=expert.topic_names,
-        topic_labels=[topic_label(t) for t in expert.topic_names],
+        topic_labels=[notifications.topic_label(t) for t in expert.topic_names],
         contact=expert.contact or "",
         telegram_chat_id=expert.telegram_chat_id or "",
         email=expert.email or "",
@@ -143,7 +138,7 @@ def expert_view(expert: Expert, desk_ids: set[int] | None = None) -> ExpertView:
 
 
 def topic_choices() -> list[tuple[str, str]]:
-    return [(t.value, topic_label(t.value)) for t in Topic]
+    return [(t.value, notifications.topic_label(t.value)) for t in Topic]
 
 
 # --- desks ---------------------------------------------------------------------------------------
@@ -152,13 +147,13 @@ def topic_choices() -> list[tuple[str, str]]:
 def desks(svc: Services, who: Principal) -> list[DeskView]:
     require_staff(who)
     with svc.sessions.begin() as session:
-        return [desk_view(d) for d in directory_queries.list_desks(session)]
+        return [desk_view(d) for d in directory.list_desks(session)]
 
 
 def desk(svc: Services, who: Principal, desk_id: int) -> DeskView:
     require_staff(who)
     with svc.sessions.begin() as session:
-        return desk_view(records.get_desk(session, desk_id))
+        return desk_view(directory.get_desk(session, desk_id))
 
 
 def save_desk(
@@ -166,10 +161,10 @@ def save_desk(
 ) -> DeskView:
     require_staff(who)
     with svc.sessions.begin() as session:
-        return desk_view(records.save_desk(session, fields, desk_id))
+        return desk_view(directory.save_desk(session, fields, desk_id))
 
 
-def _change(report: retire.Deactivation, active: bool) -> ActiveChange:
+def _change(report: directory.Deactivation, active: bool) -> ActiveChange:
     return ActiveChange(
         name=report.name,
         active=active,
@@ -181,7 +176,7 @@ def _change(report: retire.Deactivation, active: bool) -> ActiveChange:
     )
 
 
-def _affected(a: retire.AffectedBooking) -> AffectedView:
+def _affected(a: directory.AffectedBooking) -> AffectedView:
     return AffectedView(
         booking_id=a.booking_id,
         ticket_code=a.ticket_code,
@@ -192,7 +187,7 @@ def _affected(a: retire.AffectedBooking) -> AffectedView:
     )
 
 
-def _needed(exc: retire.DecisionNeeded) -> ActiveChange:
+def _needed(exc: directory.DecisionNeeded) -> ActiveChange:
     return ActiveChange(
         name=exc.name,
         active=True,
@@ -205,7 +200,7 @@ def _needed(exc: retire.DecisionNeeded) -> ActiveChange:
 def set_active(
     svc: Services,
     who: Principal,
-    kind: retire.Kind,
+    kind: directory.Kind,
     item_id: int,
     active: bool,
     bookings: str = "ask",
@@ -213,16 +208,16 @@ def set_active(
     """Activate a desk or expert, or deactivate it deciding about its future bookings (`ask`
     changes nothing and lists them)."""
     require_staff(who)
-    how = retire.decision(bookings)
+    how = directory.decision(bookings)
     now = svc.clock.now()
     try:
         with svc.sessions.begin() as session:
             if active:
-                name = retire.activate(
+                name = directory.activate(
                     kind, item_id, session=session, settings=svc.settings, now=now
                 )
                 return ActiveChange(name=name, active=True, done=True)
-            report = retire.deactivate(
+            report = directory.deactivate(
                 kind,
                 item_id,
                 how,
@@ -232,7 +227,7 @@ def set_active(
                 actor=_actor(who),
             )
             return _change(report, False)
-    except retire.DecisionNeeded as exc:  # rolled back: nothing changed
+    except directory.DecisionNeeded as exc:  # rolled back: nothing changed
         return _needed(exc)
 
 
@@ -242,16 +237,16 @@ def set_active(
 def experts(svc: Services, who: Principal) -> list[ExpertView]:
     require_staff(who)
     with svc.sessions.begin() as session:
-        at = directory_queries.desk_ids_of_experts(session)
-        return [expert_view(e, at.get(e.id)) for e in directory_queries.list_experts(session)]
+        at = directory.desk_ids_of_experts(session)
+        return [expert_view(e, at.get(e.id)) for e in directory.list_experts(session)]
 
 
 def expert_page(svc: Services, who: Principal, expert_id: int) -> ExpertPage:
     require_staff(who)
     with svc.sessions.begin() as session:
-        expert = records.get_expert(session, expert_id)
-        all_desks = {d.id: d for d in directory_queries.list_desks(session)}
-        rules = availability.rules_of(expert_id, session=session)
+        expert = directory.get_expert(session, expert_id)
+        all_desks = {d.id: d for d in directory.list_desks(session)}
+        rules = scheduling.rules_of(expert_id, session=session)
         return ExpertPage(
             expert=expert_view(expert, {r.desk_id for r in rules}),
             rules=[views.rule(r, {d.id: d.name for d in all_desks.values()}) for r in rules],
@@ -265,7 +260,7 @@ def save_expert(
 ) -> ExpertView:
     require_staff(who)
     with svc.sessions.begin() as session:
-        expert = records.save_expert(session, fields, expert_id)
+        expert = directory.save_expert(session, fields, expert_id)
         return expert_view(expert)
 
 
@@ -283,8 +278,8 @@ def add_rule(
     """A weekly opening of the expert at a desk (the same rules as the expert's own form)."""
     require_staff(who)
     with svc.sessions.begin() as session:
-        records.get_expert(session, expert_id)
-        availability.add_rule(
+        directory.get_expert(session, expert_id)
+        scheduling.add_rule(
             expert_id,
             session=session,
             settings=svc.settings,
@@ -300,7 +295,7 @@ def add_rule(
 def delete_rule(svc: Services, who: Principal, expert_id: int, rule_id: int) -> None:
     require_staff(who)
     with svc.sessions.begin() as session:
-        availability.delete_rule(
+        scheduling.delete_rule(
             expert_id, rule_id, session=session, settings=svc.settings, now=svc.clock.now()
         )
 
@@ -309,7 +304,7 @@ def remove_demo(svc: Services, who: Principal) -> DemoRemovalView:
     """Delete the demo desks and experts in one go (see desk/directory/demo.py)."""
     require_staff(who)
     with svc.sessions.begin() as session:
-        done = remove_demo_rows(
+        done = directory.remove_demo(
             session=session, settings=svc.settings, now=svc.clock.now(), actor=_actor(who)
         )
     return DemoRemovalView(
@@ -327,7 +322,7 @@ def remove_demo(svc: Services, who: Principal) -> DemoRemovalView:
 def users(svc: Services, who: Principal) -> list[UserView]:
     require_staff(who)
     with svc.sessions.begin() as session:
-        names = {e.id: e.name for e in directory_queries.list_experts(session)}
+        names = {e.id: e.name for e in directory.list_experts(session)}
         return [
             UserView(
                 username=u.username,

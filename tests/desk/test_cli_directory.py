@@ -16,7 +16,7 @@ from sportello.cli import app
 from sportello.cli.common import clock
 from sportello.config import Settings, get_settings
 from sportello.db.engine import make_engine, make_sessionmaker
-from sportello.desk import service
+from sportello.desk import scheduling
 from sportello.desk.models import Booking, Expert, OutboxKind
 from tests.desk.factory import open_ticket, outbox
 from tests.desk.test_cli_seed import cli_env, invoke  # noqa: F401 - the fixture
@@ -48,10 +48,12 @@ def book_with_luca(settings: Settings) -> int:
             now = clock(settings).now()
             luca = s.scalars(select(Expert).where(Expert.slug == "luca-bianchi")).one()
             ticket = open_ticket(s, settings, now=now, ref="chat-demo")
-            offer = service.offer_slots(
+            offer = scheduling.offer_slots(
                 "fiscale", session=s, settings=settings, now=now, expert_id=luca.id
             )[0]
-            return service.book(ticket.id, offer.slot_id, session=s, settings=settings, now=now).id
+            return scheduling.book(
+                ticket.id, offer.slot_id, session=s, settings=settings, now=now
+            ).id
     finally:
         engine.dispose()
 

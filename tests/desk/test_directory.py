@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
 from sportello.db.engine import make_engine, make_sessionmaker
-from sportello.desk import service
+from sportello.desk import scheduling, seed
 from sportello.desk.directory import records, retire
 from sportello.desk.directory.demo import remove_demo
 from sportello.desk.directory.records import DeskFields, ExpertFields
@@ -26,7 +26,7 @@ from sportello.desk.models import (
     TicketStatus,
 )
 from sportello.desk.schemas import SeedData
-from sportello.desk.states import Actor
+from sportello.desk.tickets import Actor
 from sportello.errors import ErrorCode, SportelloError
 from tests.desk.factory import NOW, World, add_expert, add_rule, first_offer, open_ticket, outbox
 
@@ -37,7 +37,7 @@ DESK, EXPERT = retire.Kind.DESK, retire.Kind.EXPERT
 def book_fiscal(s: Session, settings: Settings, world: World, ref: str = "chat-1") -> Booking:
     ticket = open_ticket(s, settings, ref=ref)
     offer = first_offer(s, settings, expert_id=world.fiscal)
-    return service.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)
+    return scheduling.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)
 
 
 def off(
@@ -50,7 +50,7 @@ def off(
 def offered_experts(s: Session, settings: Settings, topic: str = "fiscale") -> set[int]:
     return {
         o.expert_id
-        for o in service.offer_slots(topic, session=s, settings=settings, now=NOW, limit=50)
+        for o in scheduling.offer_slots(topic, session=s, settings=settings, now=NOW, limit=50)
     }
 
 
@@ -153,7 +153,7 @@ def test_deactivating_an_expert_asks_then_cancels_with_a_notice(
         # …and booking one of its old slots directly is refused.
         again = open_ticket(s, db_settings, ref="chat-2")
         with pytest.raises(SportelloError) as gone:
-            service.book(again.id, booking.slot_id, session=s, settings=db_settings, now=NOW)
+            scheduling.book(again.id, booking.slot_id, session=s, settings=db_settings, now=NOW)
         assert "non è più disponibile" in gone.value.detail
     with sessions.begin() as s:  # active again: its weekly openings are offered again
         retire.activate(EXPERT, world.fiscal, session=s, settings=db_settings, now=NOW)
@@ -198,7 +198,7 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
     with sessions.begin() as s:
         desks = {
             o.desk_id
-            for o in service.offer_slots(
+            for o in scheduling.offer_slots(
                 "fiscale", session=s, settings=db_settings, now=NOW, limit=50
             )
         }
@@ -214,7 +214,7 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
         retire.activate(DESK, world.ascoli, session=s, settings=db_settings, now=NOW)
         desks = {
             o.desk_id
-            for o in service.offer_slots(
+            for o in scheduling.offer_slots(
                 "fiscale", session=s, settings=db_settings, now=NOW, limit=50
             )
         }
@@ -222,14 +222,14 @@ def test_a_deactivated_desk_is_never_offered_and_its_bookings_follow_the_choice(
 
 
 def seed_demo(s: Session, settings: Settings) -> None:
-    service.apply_seed(service.load_seed(), session=s, settings=settings, now=NOW)
+    seed.apply_seed(seed.load_seed(), session=s, settings=settings, now=NOW)
 
 
 def demo_booking(s: Session, settings: Settings) -> Booking:
     luca = s.scalars(select(Expert).where(Expert.slug == "luca-bianchi")).one()
     ticket = open_ticket(s, settings, ref="chat-demo")
     offer = first_offer(s, settings, expert_id=luca.id)
-    return service.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)
+    return scheduling.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)
 
 
 def test_demo_data_is_removed_in_one_action(
@@ -293,14 +293,14 @@ def test_loading_a_real_file_removes_the_demo_and_keeps_a_deactivation(
         }
     )
     with sessions.begin() as s:
-        report = service.apply_seed(real, session=s, settings=db_settings, now=NOW)
+        report = seed.apply_seed(real, session=s, settings=db_settings, now=NOW)
         assert (report.demo_desks_removed, report.demo_experts_removed) == (3, 6)
         assert report.demo_bookings_cancelled == 1 and report.demo_tickets_released == 1
     with sessions.begin() as s:
         assert [e.slug for e in s.scalars(select(Expert))] == ["giulia"]
         names = {
             o.expert_name
-            for o in service.offer_slots(
+            for o in scheduling.offer_slots(
                 "fiscale", session=s, settings=db_settings, now=NOW, limit=50
             )
         }
@@ -308,9 +308,9 @@ def test_loading_a_real_file_removes_the_demo_and_keeps_a_deactivation(
         giulia = s.scalars(select(Expert)).one()
         off(s, db_settings, EXPERT, giulia.id, retire.BookingDecision.ASK)
     with sessions.begin() as s:  # loading the file again does not undo staff's decision
-        service.apply_seed(real, session=s, settings=db_settings, now=NOW)
+        seed.apply_seed(real, session=s, settings=db_settings, now=NOW)
         assert not s.scalars(select(Expert)).one().active
-        assert not service.offer_slots("fiscale", session=s, settings=db_settings, now=NOW)
+        assert not scheduling.offer_slots("fiscale", session=s, settings=db_settings, now=NOW)
 
 
 ROUNDS = 8
@@ -332,7 +332,7 @@ def race_round(
         barrier.wait()
         try:
             with pool.begin() as s:
-                results["book"] = service.book(
+                results["book"] = scheduling.book(
                     ticket_id, slot_id, session=s, settings=settings, now=NOW
                 ).id
         except SportelloError as exc:
@@ -389,7 +389,7 @@ def test_deactivating_while_a_volunteer_books_never_leaves_a_booking_with_nobody
                 if isinstance(off, retire.DecisionNeeded):
                     assert active and len(live) == 1 and isinstance(booked, int)
                     key = "asked"
-                    service.cancel(booked, session=s, settings=db_settings, now=NOW, actor=STAFF)
+                    scheduling.cancel(booked, session=s, settings=db_settings, now=NOW, actor=STAFF)
                 elif isinstance(booked, SportelloError):
                     assert not active and "non è più disponibile" in booked.detail
                     key = "booking refused"

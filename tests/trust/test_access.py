@@ -16,8 +16,7 @@ from sqlalchemy import select, update
 
 from sportello.accounts import service as accounts
 from sportello.accounts.models import WebSession
-from sportello.desk import service as desk
-from sportello.desk.directory.retire import Kind
+from sportello.desk import directory, scheduling
 from sportello.desk.models import Booking, BookingStatus, Expert, HelpDesk, Ticket, TicketStatus
 from sportello.errors import ErrorCode, SportelloError
 from sportello.usecases import admin as admin_ops
@@ -182,10 +181,10 @@ def test_ids_of_someone_elses_things_lead_nowhere(web: Web, cases: Cases) -> Non
     """A volunteer's browser cannot reach tickets or other people's objects by guessing ids."""
     ticket_id = make_ticket(web, ref="web:someone-else")
     with web.services.sessions.begin() as session:
-        offer = desk.offer_slots(
+        offer = scheduling.offer_slots(
             "fiscale", session=session, settings=web.settings, now=web.services.clock.now()
         )[0]
-        booking = desk.book(
+        booking = scheduling.book(
             ticket_id,
             offer.slot_id,
             session=session,
@@ -248,7 +247,9 @@ def test_an_expert_cannot_manage_desks_experts_or_accounts(web: Web, cases: Case
         lambda: admin_ops.save_desk(
             web.services, who, admin_ops.DeskFields(name="X", address="Via 1")
         ),
-        lambda: admin_ops.set_active(web.services, who, Kind.DESK, web.world.ascoli, False),
+        lambda: admin_ops.set_active(
+            web.services, who, directory.Kind.DESK, web.world.ascoli, False
+        ),
         lambda: admin_ops.set_user_role(web.services, who, web.people.expert, "staff", None),
     ):
         cases.add()

@@ -13,9 +13,9 @@ from sportello.channels.web.jobs import IndexWork
 from sportello.channels.web.operations import admin as ops
 from sportello.channels.web.templating import page
 from sportello.clock import local_today
-from sportello.desk import messages
+from sportello.desk import notifications
 from sportello.desk.models import TicketStatus
-from sportello.desk.states import STATUS_LABELS
+from sportello.desk.tickets import STATUS_LABELS
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.documents import Topic
 
@@ -301,4 +301,4 @@ def promote(
 
 
 def topic_label(value: str | None) -> str:
-    return messages.topic_label(value) if value else "—"
+    return notifications.topic_label(value) if value else "—"

@@ -14,8 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sportello.accounts.service import Principal
 from sportello.channels.web import security
 from sportello.channels.web.templating import page
-from sportello.desk.directory.retire import Kind
-from sportello.desk.directory.texts import text
+from sportello.desk import directory
 from sportello.errors import SportelloError
 from sportello.usecases import admin as ops
 
@@ -34,7 +33,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     """A page with the confirmation of the form that redirected here (fixed texts only)."""
     ok = request.query_params.get("ok", "")
     try:
-        notice = text(f"notice_{ok}") if ok.isidentifier() else ""
+        notice = directory.text(f"notice_{ok}") if ok.isidentifier() else ""
     except KeyError:
         notice = ""
     return page(request, name, {"notice": notice, **context}, status=status)
@@ -146,7 +145,12 @@ def save_desk(
 
 
 def _set_active(
-    request: Request, who: Principal, kind: Kind, item_id: int, active: bool, bookings: str
+    request: Request,
+    who: Principal,
+    kind: directory.Kind,
+    item_id: int,
+    active: bool,
+    bookings: str,
 ) -> Response:
     """Done: back with a notice. Bookings in the way: the page that asks what to do."""
     change = ops.set_active(security.services(request), who, kind, item_id, active, bookings)
@@ -166,7 +170,7 @@ def desk_active(
     who: Principal = Who,
 ) -> Response:
     """Activate or deactivate; with future bookings, ask what to do with them first."""
-    return _set_active(request, who, Kind.DESK, desk_id, active, bookings)
+    return _set_active(request, who, directory.Kind.DESK, desk_id, active, bookings)
 
 
 @router.post("/demo/remove")
@@ -273,7 +277,7 @@ def expert_active(
     who: Principal = Who,
 ) -> Response:
     """Activate or deactivate; with future bookings, ask what to do with them first."""
-    return _set_active(request, who, Kind.EXPERT, expert_id, active, bookings)
+    return _set_active(request, who, directory.Kind.EXPERT, expert_id, active, bookings)
 
 
 @router.post("/experts/{expert_id}/rules")

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
 from sportello.desk.directory import queries, retire
-from sportello.desk.slots import aware
-from sportello.desk.states import Actor
+from sportello.desk.tickets.states import Actor
 
 
 @dataclass(frozen=True)

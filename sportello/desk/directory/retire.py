@@ -17,16 +17,17 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
-from sportello.desk import bookings
-from sportello.desk import queries as desk_queries
 from sportello.desk.directory import queries
 from sportello.desk.directory.records import find_desk, find_expert, get_desk, get_expert
 from sportello.desk.directory.texts import error, text
-from sportello.desk.events import log_event
 from sportello.desk.models import Booking, EventKind, Expert, HelpDesk, TicketStatus
-from sportello.desk.slots import aware, covering_expert_ids, refresh_slots
-from sportello.desk.states import Actor
+from sportello.desk.scheduling import bookings
+from sportello.desk.scheduling import queries as scheduling_queries
+from sportello.desk.scheduling.slots import covering_expert_ids, refresh_slots
+from sportello.desk.tickets.events import log_event
+from sportello.desk.tickets.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 
 
@@ -91,7 +92,7 @@ def _plan(
     ]
     if slot.desk_id not in desk_ids:  # a desk closing: the same expert elsewhere is fine too
         covering.append(slot.expert_id)
-    free = desk_queries.free_slots(
+    free = scheduling_queries.free_slots(
         session,
         expert_ids=covering,
         after=slot.starts_at - timedelta(seconds=1),

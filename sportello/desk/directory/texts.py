@@ -6,8 +6,8 @@ from functools import cache
 
 import yaml
 
-from sportello.answering.prompts import PROMPTS_DIR, fill
 from sportello.errors import ErrorCode, SportelloError
+from sportello.texts import PROMPTS_DIR, fill
 
 TEXTS_FILE = PROMPTS_DIR / "admin.it.yaml"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from sportello.desk import service as desk
+from sportello.desk import scheduling, seed
 from sportello.desk.models import Booking, BookingStatus, Expert, HelpDesk
 from tests.channels.web.conftest import PASSWORD, Web, login, open_chat
 from tests.channels.web.test_chat import book_appointment
@@ -125,7 +125,9 @@ def test_experts_topics_contact_and_weekly_openings(web: Web) -> None:
     listed = {e["name"]: e for e in client.get("/api/admin/experts").json()}
     assert listed["Giulia Rossi"]["desk_ids"] == [web.world.ascoli]
     with web.session() as s:
-        offers = desk.offer_slots("runts", session=s, settings=web.settings, now=NOW, limit=20)
+        offers = scheduling.offer_slots(
+            "runts", session=s, settings=web.settings, now=NOW, limit=20
+        )
         assert "Giulia Rossi" in {o.expert_name for o in offers}
 
 
@@ -153,7 +155,9 @@ def test_deactivating_an_expert_with_a_booking_asks_first(web: Web) -> None:
     with web.session() as s:
         booking = s.get(Booking, booked["booking_id"])
         assert booking is not None and booking.status == BookingStatus.CANCELLED
-        offers = desk.offer_slots("fiscale", session=s, settings=web.settings, now=NOW, limit=20)
+        offers = scheduling.offer_slots(
+            "fiscale", session=s, settings=web.settings, now=NOW, limit=20
+        )
         assert web.world.fiscal not in {o.expert_id for o in offers}
     again = client.post(url, data={"csrf_token": csrf, "active": "true"})
     assert again.status_code == 303 and again.headers["location"].endswith("ok=expert_on")
@@ -161,7 +165,7 @@ def test_deactivating_an_expert_with_a_booking_asks_first(web: Web) -> None:
 
 def test_demo_data_goes_with_one_button(web: Web) -> None:
     with web.services.sessions.begin() as s:
-        desk.apply_seed(desk.load_seed(), session=s, settings=web.settings, now=NOW)
+        seed.apply_seed(seed.load_seed(), session=s, settings=web.settings, now=NOW)
     client, csrf = staff(web)
     page = client.get("/admin/desks")
     assert "Dati dimostrativi presenti" in page.text and "esempio" in page.text

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from sportello.accounts.service import Principal
 from sportello.channels.web import security
-from sportello.desk.directory.retire import Kind
+from sportello.desk import directory
 from sportello.usecases import admin as ops
 
 router = APIRouter(
@@ -88,7 +88,9 @@ def desk_active(
 ) -> ops.ActiveChange | JSONResponse:
     """Activate or deactivate; 409 lists the future bookings when `bookings` is `ask`."""
     svc = security.services(request)
-    return _change(ops.set_active(svc, who, Kind.DESK, desk_id, body.active, body.bookings))
+    return _change(
+        ops.set_active(svc, who, directory.Kind.DESK, desk_id, body.active, body.bookings)
+    )
 
 
 @router.get("/experts")
@@ -115,7 +117,9 @@ def expert_active(
 ) -> ops.ActiveChange | JSONResponse:
     """Activate or deactivate; 409 lists the future bookings when `bookings` is `ask`."""
     svc = security.services(request)
-    return _change(ops.set_active(svc, who, Kind.EXPERT, expert_id, body.active, body.bookings))
+    return _change(
+        ops.set_active(svc, who, directory.Kind.EXPERT, expert_id, body.active, body.bookings)
+    )
 
 
 @router.post("/demo/remove")

@@ -14,7 +14,7 @@ from sportello.channels.web.jobs import IndexWork
 from sportello.clock import local_today
 from sportello.conversations import gaps as gaps_mod
 from sportello.conversations import reports as conversation_stats
-from sportello.desk import reports as desk_stats
+from sportello.desk import tickets as desk_stats
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge import admin as kb_admin
 from sportello.knowledge import registry_admin
