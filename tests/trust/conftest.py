@@ -33,7 +33,7 @@ CATEGORIES = {
     "races": "5. Races (HTTP, PostgreSQL)",
     "faults": "6. Crashes and faults",
     "privacy": "7. Privacy (GDPR)",
-    "flood": "8. Flooding (rate limit, several workers)",
+    "flood": "8. Flooding (rate limit)",
 }
 CASES_KEY = "trust_cases"
 
