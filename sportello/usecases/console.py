@@ -236,19 +236,7 @@ def availability_view(svc: Services, who: Principal) -> AvailabilityView:
         desks = {d.id: d for d in tickets.desks(session=session)}
         rules = scheduling.rules_of(expert_id, session=session)
         return AvailabilityView(
-            rules=[
-                views.RuleView(
-                    id=r.id,
-                    desk_id=r.desk_id,
-                    desk_name=desks[r.desk_id].name if r.desk_id in desks else f"#{r.desk_id}",
-                    weekday=r.weekday,
-                    weekday_label=scheduling.WEEKDAY_LABELS[r.weekday],
-                    start=r.start_time.strftime("%H:%M"),
-                    end=r.end_time.strftime("%H:%M"),
-                    slot_minutes=r.slot_minutes,
-                )
-                for r in rules
-            ],
+            rules=[views.rule(r, {d.id: d.name for d in desks.values()}) for r in rules],
             absences=[
                 views.AbsenceView(
                     id=a.id, first_day=a.first_day, last_day=a.last_day, reason=a.reason
