@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sportello.conversations",
             "sportello.privacy",
             "sportello.accounts",
+            "sportello.ratelimit",
         ),
     ),
     ("knowledge", ("sportello.knowledge",)),
