@@ -10,7 +10,7 @@ from typing import Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -285,6 +285,17 @@ class Settings(BaseSettings):
     email_outbox_interval: float = Field(
         10.0, gt=0, description="Seconds between two deliveries of the desk outbox by e-mail."
     )
+    email_link_secret: SecretStr = Field(
+        SecretStr(""),
+        validate_default=True,
+        description=(
+            "Secret that signs the chat links mailed to web volunteers (HMAC); required with "
+            "an SMTP host (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
+        ),
+    )
+    email_link_days: int = Field(
+        30, ge=1, le=365, description="Days a chat link mailed to a web volunteer stays valid."
+    )
 
     # --- operations ----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -348,6 +359,17 @@ class Settings(BaseSettings):
     def email_enabled(self) -> bool:
         """E-mail is on when an SMTP host is set; everything else works without it."""
         return bool(self.email_smtp_host.strip())
+
+    @field_validator("email_link_secret")
+    @classmethod
+    def _link_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        host = str(info.data.get("email_smtp_host") or "").strip()
+        if host and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "con un server SMTP serve un segreto di almeno 16 caratteri per firmare i "
+                "collegamenti alla chat inviati per e-mail"
+            )
+        return value
 
     @field_validator("kb_dir")
     @classmethod

@@ -131,6 +131,19 @@ def leave(conversation: Conversation, *, session: Session) -> StepResult:
     return StepResult(Step.IDLE, text("left"))
 
 
+def remember_email(conversation: Conversation, address: str, *, session: Session) -> None:
+    """A web volunteer's (checked) address for the desk's messages: set on the flow's ticket
+    at once when it has one (moving an appointment), else kept until the ticket opens."""
+    flow = _flow(conversation)
+    if flow.step == Step.IDLE:
+        return
+    ticket = session.get(Ticket, flow.ticket_id) if flow.ticket_id else None
+    if ticket is not None:
+        ticket.volunteer_email = address
+    flow.email = address
+    _save(conversation, flow)
+
+
 def choose(
     conversation: Conversation,
     key: str,
@@ -446,19 +459,19 @@ def _ensure_ticket(
     now: datetime,
 ) -> Ticket:
     """The flow's ticket, opened now (experts are told) if it has none yet."""
-    if flow.ticket_id:
-        ticket = session.get(Ticket, flow.ticket_id)
-        if ticket is not None:
-            return ticket
-    ticket = desk.open_ticket(
-        conversation,
-        str(flow.topic),
-        str(flow.summary or ""),
-        session=session,
-        settings=settings,
-        now=now,
-    )
-    flow.ticket_id, flow.ticket_code = ticket.id, ticket.code
+    ticket = session.get(Ticket, flow.ticket_id) if flow.ticket_id else None
+    if ticket is None:
+        ticket = desk.open_ticket(
+            conversation,
+            str(flow.topic),
+            str(flow.summary or ""),
+            session=session,
+            settings=settings,
+            now=now,
+        )
+        flow.ticket_id, flow.ticket_code = ticket.id, ticket.code
+    if flow.email:  # before booking: the confirmation goes to the address too
+        ticket.volunteer_email = flow.email
     return ticket
 
 

@@ -655,3 +655,15 @@ def absences_of(session: Session, expert_id: int, since: date) -> list[Availabil
         .order_by(AvailabilityException.first_day)
     )
     return list(session.scalars(stmt))
+
+
+def bind_chat_link(session: Session, ticket_id: int, browser_ref: str) -> bool:
+    """Bind the ticket's mailed chat link to one browser, unless another got there first
+    (one atomic UPDATE: two browsers opening the link at once cannot both win)."""
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.chat_link_ref.is_(None))
+        .values(chat_link_ref=browser_ref)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(session, Ticket, ticket_id, result)

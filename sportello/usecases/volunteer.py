@@ -22,6 +22,8 @@ from sportello.conversations import service as conversations
 from sportello.conversations.exchange import ExchangeResult
 from sportello.conversations.models import Conversation, Role
 from sportello.desk import handover, people, queue
+from sportello.desk import service as desk
+from sportello.desk.expert_mail import normalize_email
 from sportello.desk.handover import Step, StepResult
 from sportello.desk.ics import booking_ics
 from sportello.desk.people import Appointment
@@ -106,6 +108,8 @@ def _route(
         )
         if result is None:
             return None
+        if result.relayed:  # a message for the expert: tell them (by e-mail, if they asked)
+            desk.volunteer_wrote(conversation.id, text, session=session, now=svc.clock.now())
         return _finish(session, conversation, result)
 
 
@@ -198,12 +202,28 @@ def start_handover(
         return handover_step(result)
 
 
-def press(svc: Services, who: Volunteer, key: str) -> HandoverStep:
-    """A button of the hand-over (topic, mode, slot, confirm, cancel…)."""
+def contact_email(svc: Services, email: str | None) -> str | None:
+    """The optional address a web volunteer leaves "per ricevere la risposta e i promemoria",
+    checked before anything changes (a typo is refused with the reason; nothing is lost)."""
+    if email is None or not email.strip():
+        return None
+    if not svc.settings.email_enabled:
+        raise SportelloError(
+            ErrorCode.INVALID_INPUT, "Questo sportello non invia messaggi per e-mail."
+        )
+    return normalize_email(email)
+
+
+def press(svc: Services, who: Volunteer, key: str, *, email: str | None = None) -> HandoverStep:
+    """A button of the hand-over (topic, mode, slot, confirm, cancel…), with the optional
+    e-mail address the web asks for when the ticket opens or the appointment is booked."""
+    address = None if key == handover.CANCEL else contact_email(svc, email)
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         if conversation is None:
             raise SportelloError(ErrorCode.NOT_FOUND, "Nessuna conversazione in corso.")
+        if address is not None:
+            handover.remember_email(conversation, address, session=session)
         result = handover.choose(
             conversation, key, session=session, settings=svc.settings, now=svc.clock.now()
         )
