@@ -667,3 +667,24 @@ def bind_chat_link(session: Session, ticket_id: int, browser_ref: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     return _changed(session, Ticket, ticket_id, result)
+
+
+def closed_tickets_of(session: Session, channel: str, volunteer_ref: str) -> list[Ticket]:
+    """The person's closed tickets, newest first, with their events (for the rating)."""
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.channel == channel,
+            Ticket.volunteer_ref == volunteer_ref,
+            Ticket.status == TicketStatus.CLOSED,
+        )
+        .options(selectinload(Ticket.events))
+        .order_by(Ticket.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def active_experts(session: Session) -> list[Expert]:
+    """Every active expert, by name (the admin's e-mail settings)."""
+    stmt = select(Expert).where(Expert.active.is_(True)).order_by(Expert.name, Expert.id)
+    return list(session.scalars(stmt))

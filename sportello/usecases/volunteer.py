@@ -55,6 +55,7 @@ class ChatState:
     handover: HandoverStep | None
     appointments: list[Appointment]
     relaying_to: str | None  # ticket code while messages go to the expert, not the assistant
+    to_rate: tuple[str, ...] = ()  # closed requests whose satisfaction question is open
 
 
 @dataclass(frozen=True)
@@ -358,6 +359,7 @@ def state(svc: Services, who: Volunteer) -> ChatState:
             handover=handover_step(step) if step is not None and not done else None,
             appointments=found,
             relaying_to=step.ticket_code if step is not None and done else None,
+            to_rate=tuple(people.unrated(who.channel, who.ref, session=session)),
         )
 
 

@@ -77,6 +77,18 @@ def feedback(
     return _to_chat(f"msg-{message_id}", "feedback")
 
 
+@router.post("/chat/rate")
+def rate(
+    request: Request,
+    code: str = Form(..., max_length=40),
+    score: int = Form(...),
+    ref: str = Volunteer,
+) -> Response:
+    """The satisfaction score (1–5) of one of this person's closed requests."""
+    volunteer.rate(security.services(request), ops.volunteer(ref), code, score)
+    return _to_chat("composer", "rated")
+
+
 @router.post("/chat/handover/start")
 def handover_start(
     request: Request,

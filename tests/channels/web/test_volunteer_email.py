@@ -212,6 +212,15 @@ def test_the_volunteer_hears_everything_by_email(mailweb: Web, smtp: SmtpServer)
     closed = smtp.inbox.to(STORED)[-1]
     assert closed["X-Sportello-Kind"] == "closed" and "Com'è andata?" in text_of(closed)
     assert link_in(closed)
+    # The link leads to the question on the chat page, where one click answers it.
+    question = f"Com'è andata la richiesta {code}?"
+    assert question in phone.get(link_in(closed), follow_redirects=True).text
+    rated = phone.post("/chat/rate", data={"csrf_token": phone_csrf, "code": code, "score": 4})
+    assert rated.status_code == 303 and "ok=rated" in rated.headers["location"]
+    assert question not in phone.get("/").text and question not in browser.get("/").text
+    with web.services.sessions.begin() as s:
+        events = s.get(Ticket, ticket_id).events  # type: ignore[union-attr]
+        assert [e.detail.get("satisfaction") for e in events if e.kind == "closed"] == [4]
 
     # The link expires (email_link_days), even for the browser it was bound to.
     clock.set(NOW + timedelta(days=web.settings.email_link_days, hours=1))

@@ -188,6 +188,18 @@ def feedback(request: Request, message_id: int, body: Vote, ref: str = Volunteer
     return {"message_id": message_id, "value": body.value}
 
 
+class Rating(BaseModel):
+    code: str = Field(..., max_length=40, description="The closed request's code.")
+    score: int = Field(..., description="1 (per niente soddisfatto) … 5 (moltissimo)")
+
+
+@router.post("/rating")
+def rate(request: Request, body: Rating, ref: str = Volunteer) -> dict[str, object]:
+    """Rate one of this browser's closed requests (the question the closure asks)."""
+    volunteer.rate(security.services(request), ops.volunteer(ref), body.code, body.score)
+    return {"ticket_code": body.code, "score": body.score}
+
+
 @router.post("/handover/start")
 def handover_start(request: Request, body: HandoverStart, ref: str = Volunteer) -> ops.HandoverView:
     """Start the hand-over to an expert (optionally straight to an appointment)."""

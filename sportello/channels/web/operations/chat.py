@@ -49,6 +49,7 @@ class ChatState(BaseModel):
     appointments: list[AppointmentItem]
     last_id: int
     relaying_to: str | None = None  # ticket code while messages go to the expert, not the bot
+    to_rate: list[str] = []  # closed requests the person may rate (1–5)
 
 
 class AppointmentPage(BaseModel):
@@ -103,6 +104,7 @@ def state(svc: Services, ref: str) -> ChatState:
         appointments=[AppointmentItem(**a.__dict__) for a in found.appointments],
         last_id=found.messages[-1].id if found.messages else 0,
         relaying_to=found.relaying_to,
+        to_rate=list(found.to_rate),
     )
 
 
