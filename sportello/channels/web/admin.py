@@ -330,7 +330,7 @@ def set_expert_email(
     slug: str,
     who: Principal = Who,
     email: str = Form("", max_length=1000),
-    new_tickets: NewTicketMail = Form(NewTicketMail.IMMEDIATE),
+    new_tickets: str = Form("immediate", max_length=20),
     digest_hour: int = Form(8),
     bookings: bool = Form(False),
     messages: bool = Form(False),
@@ -338,8 +338,15 @@ def set_expert_email(
     agenda_hour: int = Form(18),
 ) -> Response:
     """Save one expert's address and preferences (the CLI's checks: a typo changes nothing)."""
+    try:
+        choice = NewTicketMail(new_tickets)
+    except ValueError:
+        raise SportelloError(
+            ErrorCode.INVALID_INPUT,
+            "Per le nuove richieste scegli tra: subito, un riepilogo al giorno, no.",
+        ) from None
     prefs = expert_mail.MailPreferences(
-        new_tickets, digest_hour, bookings, messages, agenda, agenda_hour
+        choice, digest_hour, bookings, messages, agenda, agenda_hour
     )
     done = expert_mail.update(security.services(request), slug, email, prefs)
     return RedirectResponse(f"/admin/experts?ok=expert_mail#esperto-{done.slug}", status_code=303)

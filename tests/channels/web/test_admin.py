@@ -421,7 +421,7 @@ def test_staff_set_an_experts_email_and_preferences(web: Web) -> None:
     for form, reason in (
         ({"email": "luca@studio"}, "non è un indirizzo e-mail valido"),
         ({"email": "luca@studio.it", "digest_hour": "24"}, "da 0 a 23"),
-        ({"email": "luca@studio.it", "new_tickets": "weekly"}, "Dati non validi"),
+        ({"email": "luca@studio.it", "new_tickets": "weekly"}, "scegli tra"),
     ):
         refused = save(**form)
         assert refused.status_code == 400 and reason in refused.text, form  # type: ignore[attr-defined]
