@@ -203,6 +203,11 @@ def start_handover(
         return handover_step(result)
 
 
+# The buttons that open the ticket or book: the ones the optional address travels with (going
+# back or leaving ignores it, so a half-typed address never blocks them).
+EMAIL_KEYS = frozenset({"mode:written", "mode:appointment", "confirm:yes"})
+
+
 def contact_email(svc: Services, email: str | None) -> str | None:
     """The optional address a web volunteer leaves "per ricevere la risposta e i promemoria",
     checked before anything changes (a typo is refused with the reason; nothing is lost)."""
@@ -218,7 +223,7 @@ def contact_email(svc: Services, email: str | None) -> str | None:
 def press(svc: Services, who: Volunteer, key: str, *, email: str | None = None) -> HandoverStep:
     """A button of the hand-over (topic, mode, slot, confirm, cancel…), with the optional
     e-mail address the web asks for when the ticket opens or the appointment is booked."""
-    address = None if key == handover.CANCEL else contact_email(svc, email)
+    address = contact_email(svc, email) if key in EMAIL_KEYS else None
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         if conversation is None:

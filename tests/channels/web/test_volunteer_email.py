@@ -62,7 +62,7 @@ def deliver(web: Web) -> None:
     assert report.retried == report.failed == 0, report
 
 
-def to_confirm(web: Web, client: TestClient, csrf: str) -> None:
+def to_confirm(web: Web, client: TestClient, csrf: str) -> str:
     """Ask, hand over on the fiscal topic and pick one of Luca's slots at least two days
     ahead (so it can still be moved and cancelled from the chat): the confirm step."""
     ask(client, csrf, "Come si iscrive un ente al 5 per mille?")
@@ -79,7 +79,7 @@ def to_confirm(web: Web, client: TestClient, csrf: str) -> None:
             later = slot is not None and slot.starts_at - NOW > timedelta(days=2)
         if later and key:
             assert choose(client, csrf, key)["step"] == "confirm"
-            return
+            return key
         step = choose(client, csrf, "slots:more")
     raise AssertionError("no slot of Luca's two days ahead")
 
@@ -103,7 +103,7 @@ def test_the_volunteer_hears_everything_by_email(mailweb: Web, smtp: SmtpServer)
         set_expert_email("fisco", EXPERT, MailPreferences(), session=s)
     browser = web.client()
     csrf = open_chat(browser)
-    to_confirm(web, browser, csrf)
+    slot_key = to_confirm(web, browser, csrf)
 
     # The confirm step asks for the optional address, with the privacy line.
     page = browser.get("/").text
@@ -118,6 +118,13 @@ def test_the_volunteer_hears_everything_by_email(mailweb: Web, smtp: SmtpServer)
     assert bad.status_code == 400 and "non è un indirizzo e-mail valido" in bad.text
     state = browser.get("/api/chat").json()["state"]
     assert state["handover"]["step"] == "confirm" and not state["appointments"]
+    # Going back ignores a half-typed address (only the booking button takes it).
+    back = browser.post(
+        "/chat/handover/choose",
+        data={"csrf_token": csrf, "key": "confirm:back", "email": "mario.rossi@"},
+    )
+    assert back.status_code == 303
+    assert choose(browser, csrf, slot_key)["step"] == "confirm"
 
     booked = browser.post(
         "/chat/handover/choose",
