@@ -12,10 +12,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.desk import service as desk
 from sportello.desk.models import OutboxStatus, Ticket, TicketStatus
-from sportello.desk.outbox import EMAIL
-from sportello.desk.states import ALLOWED, Action, Actor
+from sportello.desk.notifications import EMAIL
+from sportello.desk.tickets import ALLOWED, Action, Actor, cancel_ticket
 from sportello.errors import SportelloError
 from sportello.privacy import queries
 
@@ -63,7 +62,7 @@ def erase_person(
         if TicketStatus(ticket.status) not in ALLOWED[Action.CANCEL]:
             continue
         try:
-            desk.cancel_ticket(
+            cancel_ticket(
                 ticket.id,
                 session=session,
                 settings=settings,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sportello.config import Settings
 from sportello.conversations.models import Channel
-from sportello.desk import queries
+from sportello.desk import tickets
 from sportello.desk.models import Ticket
 from sportello.errors import ErrorCode, SportelloError
 from sportello.services import Services
@@ -96,7 +96,7 @@ def open_chat(svc: Services, token: str, browser_ref: str) -> ChatReopened:
         owner = ticket.volunteer_ref
         if browser_ref == owner:
             return ChatReopened(owner, other_browser=False)
-        bound = ticket.chat_link_ref == browser_ref or queries.bind_chat_link(
+        bound = ticket.chat_link_ref == browser_ref or tickets.bind_chat_link(
             session, ticket.id, browser_ref
         )
         if not bound:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sportello.desk import queries
-from sportello.desk.expert_mail import MailPreferences, set_expert_email
+from sportello.desk import notifications, queries
 from sportello.desk.models import Expert, NewTicketMail
 from sportello.services import Services
 
+MailPreferences = notifications.MailPreferences
 __all__ = ["ExpertMail", "MailPreferences", "NewTicketMail", "experts", "update"]
 
 
@@ -49,11 +49,13 @@ def experts(svc: Services) -> list[ExpertMail]:
         return [_view(e) for e in queries.active_experts(session)]
 
 
-def update(svc: Services, slug: str, email: str, prefs: MailPreferences) -> ExpertMail:
+def update(
+    svc: Services, slug: str, email: str, prefs: notifications.MailPreferences
+) -> ExpertMail:
     """Set the address (blank: no e-mail at all) and every preference of one expert."""
     with svc.sessions.begin() as session:
         blank = not email.strip()
-        expert = set_expert_email(
+        expert = notifications.set_expert_email(
             slug, None if blank else email, prefs, session=session, remove=blank
         )
         return _view(expert)

@@ -21,12 +21,8 @@ from sportello.conversations import reading
 from sportello.conversations import service as conversations
 from sportello.conversations.exchange import ExchangeResult
 from sportello.conversations.models import Conversation, Role
-from sportello.desk import handover, people, queue
-from sportello.desk import service as desk
-from sportello.desk.expert_mail import normalize_email
-from sportello.desk.handover import Step, StepResult
-from sportello.desk.ics import booking_ics
-from sportello.desk.people import Appointment
+from sportello.desk import handover, notifications, scheduling, tickets
+from sportello.desk.handover import ActionKind, Appointment, HandoverAction, Step, StepResult
 from sportello.errors import ErrorCode, SportelloError
 from sportello.privacy.erasure import Erasure, erase_person
 from sportello.services import Services
@@ -110,7 +106,7 @@ def _route(
         if result is None:
             return None
         if result.relayed:  # a message for the expert: tell them (by e-mail, if they asked)
-            desk.volunteer_wrote(conversation.id, text, session=session, now=svc.clock.now())
+            tickets.volunteer_wrote(conversation.id, text, session=session, now=svc.clock.now())
         return _finish(session, conversation, result)
 
 
@@ -180,7 +176,7 @@ def _finish(session: Session, conversation: Conversation, result: StepResult) ->
 
 
 def _booking_of(session: Session, conversation: Conversation, code: str | None) -> int | None:
-    for ticket in queue.tickets_of_conversation(conversation.id, session=session):
+    for ticket in tickets.tickets_of_conversation(conversation.id, session=session):
         if code and ticket.code == code:
             booking = views.active_booking(ticket)
             return booking.id if booking is not None else None
@@ -205,7 +201,7 @@ def start_handover(
 
 # The buttons that open the ticket or book: the ones the optional address travels with (going
 # back or leaving ignores it, so a half-typed address never blocks them).
-EMAIL_KEYS = frozenset({"mode:written", "mode:appointment", "confirm:yes"})
+EMAIL_ACTIONS = frozenset({ActionKind.MODE, ActionKind.CONFIRM})
 
 
 def contact_email(svc: Services, email: str | None) -> str | None:
@@ -217,13 +213,17 @@ def contact_email(svc: Services, email: str | None) -> str | None:
         raise SportelloError(
             ErrorCode.INVALID_INPUT, "Questo sportello non invia messaggi per e-mail."
         )
-    return normalize_email(email)
+    return notifications.normalize_email(email)
 
 
-def press(svc: Services, who: Volunteer, key: str, *, email: str | None = None) -> HandoverStep:
-    """A button of the hand-over (topic, mode, slot, confirm, cancel…), with the optional
-    e-mail address the web asks for when the ticket opens or the appointment is booked."""
-    address = contact_email(svc, email) if key in EMAIL_KEYS else None
+def press(
+    svc: Services, who: Volunteer, action: HandoverAction | None, *, email: str | None = None
+) -> HandoverStep:
+    """A button of the hand-over (topic, mode, slot, confirm, cancel…), parsed by the channel
+    (`HandoverAction.parse`); None, a key no button has, shows the current step again. The
+    web sends the optional e-mail address with the buttons that open the ticket or book."""
+    takes_email = action is not None and action.kind in EMAIL_ACTIONS
+    address = contact_email(svc, email) if takes_email else None
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         if conversation is None:
@@ -231,7 +231,7 @@ def press(svc: Services, who: Volunteer, key: str, *, email: str | None = None) 
         if address is not None:
             handover.remember_email(conversation, address, session=session)
         result = handover.choose(
-            conversation, key, session=session, settings=svc.settings, now=svc.clock.now()
+            conversation, action, session=session, settings=svc.settings, now=svc.clock.now()
         )
         return _finish(session, conversation, result)
 
@@ -250,7 +250,7 @@ def leave(svc: Services, who: Volunteer) -> HandoverStep:
 
 def appointments(svc: Services, who: Volunteer) -> list[Appointment]:
     with svc.sessions.begin() as session:
-        return people.appointments(
+        return handover.appointments(
             who.channel, who.ref, session=session, settings=svc.settings, now=svc.clock.now()
         )
 
@@ -259,10 +259,10 @@ def appointment(svc: Services, who: Volunteer, booking_id: int) -> AppointmentDe
     """One of this person's appointments (NOT_FOUND for anyone else's)."""
     with svc.sessions.begin() as session:
         handover.owned_booking(who.channel, who.ref, booking_id, session=session)
-        booking = queue.booking_detail(booking_id, session=session)
+        booking = tickets.booking_detail(booking_id, session=session)
         mine = {
             a.booking_id: a
-            for a in people.appointments(
+            for a in handover.appointments(
                 who.channel, who.ref, session=session, settings=svc.settings, now=svc.clock.now()
             )
         }
@@ -279,13 +279,13 @@ def ics(svc: Services, who: Volunteer, booking_id: int) -> tuple[str, str]:
     """(file name, calendar) of one of this person's appointments."""
     with svc.sessions.begin() as session:
         handover.owned_booking(who.channel, who.ref, booking_id, session=session)
-        booking = queue.booking_detail(booking_id, session=session)
-        return f"{booking.ticket.code}.ics", booking_ics(booking, now=svc.clock.now())
+        booking = tickets.booking_detail(booking_id, session=session)
+        return f"{booking.ticket.code}.ics", scheduling.booking_ics(booking, now=svc.clock.now())
 
 
 def cancel_appointment(svc: Services, who: Volunteer, booking_id: int) -> Cancelled:
     with svc.sessions.begin() as session:
-        ticket = people.cancel_appointment(
+        ticket = handover.cancel_appointment(
             who.channel,
             who.ref,
             booking_id,
@@ -333,7 +333,7 @@ def feedback(svc: Services, who: Volunteer, message_id: int, value: int) -> None
 def rate(svc: Services, who: Volunteer, code: str, score: int) -> None:
     """The satisfaction score (1–5) of one of this person's closed requests."""
     with svc.sessions.begin() as session:
-        people.rate_ticket(who.channel, who.ref, code, score, session=session)
+        handover.rate_ticket(who.channel, who.ref, code, score, session=session)
 
 
 # --- reading the chat --------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def _message_views(
 def state(svc: Services, who: Volunteer) -> ChatState:
     """The thread, the hand-over step if one is going on, upcoming appointments."""
     with svc.sessions.begin() as session:
-        found = people.appointments(
+        found = handover.appointments(
             who.channel, who.ref, session=session, settings=svc.settings, now=svc.clock.now()
         )
         conversation = _own(session, who)
@@ -364,7 +364,7 @@ def state(svc: Services, who: Volunteer) -> ChatState:
             handover=handover_step(step) if step is not None and not done else None,
             appointments=found,
             relaying_to=step.ticket_code if step is not None and done else None,
-            to_rate=tuple(people.unrated(who.channel, who.ref, session=session)),
+            to_rate=tuple(handover.unrated(who.channel, who.ref, session=session)),
         )
 
 

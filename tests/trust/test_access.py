@@ -21,7 +21,7 @@ from sportello.accounts import service as accounts
 from sportello.accounts.models import WebSession
 from sportello.channels.web import security
 from sportello.clock import FrozenClock
-from sportello.desk import service as desk
+from sportello.desk import scheduling
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
 from sportello.knowledge.embeddings import Embedder
 from sportello.usecases import chat_links
@@ -190,10 +190,10 @@ def test_ids_of_someone_elses_things_lead_nowhere(web: Web, cases: Cases) -> Non
     """A volunteer's browser cannot reach tickets or other people's objects by guessing ids."""
     ticket_id = make_ticket(web, ref="web:someone-else")
     with web.services.sessions.begin() as session:
-        offer = desk.offer_slots(
+        offer = scheduling.offer_slots(
             "fiscale", session=session, settings=web.settings, now=web.services.clock.now()
         )[0]
-        booking = desk.book(
+        booking = scheduling.book(
             ticket_id,
             offer.slot_id,
             session=session,

@@ -11,11 +11,12 @@ from sportello.accounts.service import Principal
 from sportello.channels.web import charts, security
 from sportello.channels.web.jobs import IndexWork
 from sportello.channels.web.operations import admin as ops
+from sportello.channels.web.operations import facts as fact_ops
 from sportello.channels.web.templating import page
 from sportello.clock import local_today
-from sportello.desk import messages
+from sportello.desk import notifications
 from sportello.desk.models import NewTicketMail, TicketStatus
-from sportello.desk.states import STATUS_LABELS
+from sportello.desk.tickets import STATUS_LABELS
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.documents import Topic
 from sportello.usecases import expert_mail
@@ -136,7 +137,7 @@ def document_view(
 ) -> Response:
     """One document: review date, sources and the registered facts it states."""
     svc = security.services(request)
-    doc = ops.document_facts(svc, id)
+    doc = fact_ops.document_facts(svc, id)
     return page(
         request,
         "admin/document.html",
@@ -148,7 +149,7 @@ def document_view(
 def facts(request: Request, who: Principal = Who) -> Response:
     """The fact registry with "checked on" dates; entries past the review period flagged."""
     svc = security.services(request)
-    rows = ops.facts(svc)
+    rows = fact_ops.facts(svc)
     return page(
         request,
         "admin/facts.html",
@@ -302,7 +303,7 @@ def promote(
 
 
 def topic_label(value: str | None) -> str:
-    return messages.topic_label(value) if value else "—"
+    return notifications.topic_label(value) if value else "—"
 
 
 @router.get("/experts")

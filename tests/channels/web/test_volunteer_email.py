@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from sportello.channels.email.sender import SmtpSender, deliver_email
 from sportello.clock import FrozenClock
-from sportello.desk import service as desk
-from sportello.desk.expert_mail import MailPreferences, set_expert_email
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import Booking, OutboxKind, OutboxMessage, Slot, Ticket
+from sportello.desk.notifications import MailPreferences, set_expert_email
 from sportello.knowledge.embeddings import Embedder
 from tests.channels.email.conftest import SmtpServer, smtp  # noqa: F401 - fixture
 from tests.channels.web.conftest import Web, build_web, csrf_from, open_chat
@@ -165,7 +165,7 @@ def test_the_volunteer_hears_everything_by_email(mailweb: Web, smtp: SmtpServer)
 
     # The volunteer writes again from the phone: the expert hears of it by e-mail.
     with web.services.sessions.begin() as s:
-        desk.claim(ticket_id, web.world.fiscal, session=s, now=NOW)
+        tickets.claim(ticket_id, web.world.fiscal, session=s, now=NOW)
     phone_csrf = csrf_from(phone.get("/").text)
     relayed = ask(phone, phone_csrf, "Dimenticavo: abbiamo anche una sede secondaria.")
     assert relayed["handover"]["step"] == "done"
@@ -176,7 +176,7 @@ def test_the_volunteer_hears_everything_by_email(mailweb: Web, smtp: SmtpServer)
     # The expert's written reply.
     with web.services.sessions.begin() as s:
         answer = "Serve l'iscrizione entro aprile."
-        desk.reply(ticket_id, web.world.fiscal, answer, session=s, now=NOW)
+        tickets.reply(ticket_id, web.world.fiscal, answer, session=s, now=NOW)
     deliver(web)
     reply = smtp.inbox.to(STORED)[-1]
     assert reply["Subject"] == f"Risposta alla richiesta {code}"
@@ -186,7 +186,7 @@ def test_the_volunteer_hears_everything_by_email(mailweb: Web, smtp: SmtpServer)
     for hours in (23, 0.5):
         clock.set(starts - timedelta(hours=hours))
         with web.services.sessions.begin() as s:
-            desk.queue_due_reminders(session=s, settings=web.settings, now=clock.now())
+            scheduling.queue_due_reminders(session=s, settings=web.settings, now=clock.now())
         deliver(web)
     reminders = [m for m in smtp.inbox.to(STORED) if m["X-Sportello-Kind"] == "reminder"]
     expected = 2 if starts - NOW > timedelta(hours=24) else 1
@@ -214,7 +214,7 @@ def test_the_volunteer_hears_everything_by_email(mailweb: Web, smtp: SmtpServer)
 
     # Closed: the satisfaction question, and the way back to the chat to answer it.
     with web.services.sessions.begin() as s:
-        desk.close(ticket_id, "Risolto per iscritto.", session=s, settings=web.settings, now=NOW)
+        tickets.close(ticket_id, "Risolto per iscritto.", session=s, settings=web.settings, now=NOW)
     deliver(web)
     closed = smtp.inbox.to(STORED)[-1]
     assert closed["X-Sportello-Kind"] == "closed" and "Com'è andata?" in text_of(closed)

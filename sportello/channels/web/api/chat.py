@@ -22,7 +22,7 @@ from sportello.channels.web.operations import chat as ops
 from sportello.channels.web.templating import render_partial
 from sportello.errors import SportelloError
 from sportello.usecases import volunteer
-from sportello.usecases.results import AssistantReply, HandoverStep
+from sportello.usecases.results import AssistantReply, HandoverAction, HandoverStep
 from sportello.usecases.views import MessageView
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,8 @@ def handover_start(request: Request, body: HandoverStart, ref: str = Volunteer) 
 def handover_choose(request: Request, body: HandoverKey, ref: str = Volunteer) -> ops.HandoverView:
     """Press one of the step's buttons (`choices[].key`)."""
     svc = security.services(request)
-    step = volunteer.press(svc, ops.volunteer(ref), body.key, email=body.email)
+    action = HandoverAction.parse(body.key)
+    step = volunteer.press(svc, ops.volunteer(ref), action, email=body.email)
     return ops.handover_view(step, svc.settings.email_enabled)
 
 
