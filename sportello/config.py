@@ -222,6 +222,26 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = Field(0.1, ge=0, le=2, description="LLM sampling temperature.")
 
+    # --- rate limit (every chat channel) ------------------------------------------------------
+    rate_limit_messages: int = Field(
+        15,
+        ge=1,
+        le=10_000,
+        description=(
+            "Messages and button taps one volunteer (a browser, a Telegram chat) may send in a "
+            "row; then one every rate_limit_seconds / this."
+        ),
+    )
+    rate_limit_seconds: int = Field(
+        60, ge=1, le=86_400, description="Seconds of quiet that give the whole allowance back."
+    )
+    rate_limit_ip_messages: int = Field(
+        60,
+        ge=0,
+        le=100_000,
+        description="The same allowance for one IP address on the web (all its browsers); 0 = off.",
+    )
+
     # --- telegram ------------------------------------------------------------------------------
     telegram_token: SecretStr = Field(
         SecretStr(""), description="Bot token from BotFather; empty = the Telegram bot is off."
@@ -242,10 +262,6 @@ class Settings(BaseSettings):
     telegram_poll_timeout: int = Field(
         30, ge=0, le=60, description="Seconds a getUpdates long poll waits for new messages."
     )
-    telegram_flood_messages: int = Field(
-        15, ge=1, description="Updates (messages, button taps) one chat may send per window."
-    )
-    telegram_flood_seconds: int = Field(60, ge=1, description="Length of the flood window.")
     telegram_outbox_interval: float = Field(
         5.0, gt=0, description="Seconds between two deliveries of the desk outbox to Telegram."
     )

@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sportello.conversations",
             "sportello.privacy",
             "sportello.accounts",
+            "sportello.ratelimit",
         ),
     ),
     ("knowledge", ("sportello.knowledge",)),
@@ -74,7 +75,7 @@ SQL_EXEMPT_PREFIXES = ("sportello.db.",)
 # The desk's subpackages: outside `sportello.desk`, code imports a subpackage's public surface
 # (its `__init__`, e.g. `from sportello.desk import scheduling`), never the modules inside it.
 # The desk-wide modules (ORM models, schemas, errors, seed) are shared and importable directly.
-DESK_SUBPACKAGES = ("scheduling", "tickets", "notifications", "handover")
+DESK_SUBPACKAGES = ("scheduling", "tickets", "notifications", "handover", "directory")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from sportello.cli import directory
 from sportello.cli.common import clock, database, edge, fail, settings
 from sportello.conversations import reading
 from sportello.desk import scheduling, seed
@@ -26,6 +27,7 @@ from sportello.knowledge.documents import Topic
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
+directory.register(app)
 
 
 @app.command("seed-demo")
@@ -53,6 +55,13 @@ def seed_demo(
         f"orarie, {report.exceptions} chiusure; {report.slots.created} nuovi orari "
         f"prenotabili{note}."
     )
+    if report.demo_desks_removed or report.demo_experts_removed:
+        typer.echo(
+            f"Rimossi i dati dimostrativi: {report.demo_desks_removed} sportelli, "
+            f"{report.demo_experts_removed} esperti; {report.demo_bookings_cancelled} "
+            f"appuntamenti futuri annullati con avviso, {report.demo_tickets_released} "
+            "richieste rimesse in coda."
+        )
 
 
 @app.command()

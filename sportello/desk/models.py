@@ -82,6 +82,7 @@ class EventKind(StrEnum):
     REPLIED = "replied"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    RELEASED = "released"  # back in the queue: its expert was deactivated or removed
 
 
 # The one predicate both partial unique indexes use; spelled out for SQLite and PostgreSQL.

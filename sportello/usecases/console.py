@@ -7,6 +7,7 @@ an expert on Telegram or an API client get the same rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel
@@ -235,19 +236,7 @@ def availability_view(svc: Services, who: Principal) -> AvailabilityView:
         desks = {d.id: d for d in tickets.desks(session=session)}
         rules = scheduling.rules_of(expert_id, session=session)
         return AvailabilityView(
-            rules=[
-                views.RuleView(
-                    id=r.id,
-                    desk_id=r.desk_id,
-                    desk_name=desks[r.desk_id].name if r.desk_id in desks else f"#{r.desk_id}",
-                    weekday=r.weekday,
-                    weekday_label=scheduling.WEEKDAY_LABELS[r.weekday],
-                    start=r.start_time.strftime("%H:%M"),
-                    end=r.end_time.strftime("%H:%M"),
-                    slot_minutes=r.slot_minutes,
-                )
-                for r in rules
-            ],
+            rules=[views.rule(r, {d.id: d.name for d in desks.values()}) for r in rules],
             absences=[
                 views.AbsenceView(
                     id=a.id, first_day=a.first_day, last_day=a.last_day, reason=a.reason
@@ -255,6 +244,17 @@ def availability_view(svc: Services, who: Principal) -> AvailabilityView:
                 for a in scheduling.absences_of(expert_id, session=session, since=today)
             ],
             desks=[DeskOption(id=d.id, name=d.name) for d in desks.values()],
+        )
+
+
+def _change_availability(
+    svc: Services, who: Principal, change: Callable[..., object], *args: object, **values: object
+) -> None:
+    """One change to the logged-in expert's own rules or absences, in its own transaction."""
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        change(
+            expert_id, *args, session=session, settings=svc.settings, now=svc.clock.now(), **values
         )
 
 
@@ -268,51 +268,37 @@ def add_rule(
     end: time,
     slot_minutes: int,
 ) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        scheduling.add_rule(
-            expert_id,
-            session=session,
-            settings=svc.settings,
-            now=svc.clock.now(),
-            desk_id=desk_id,
-            weekday=weekday,
-            start=start,
-            end=end,
-            slot_minutes=slot_minutes,
-        )
+    _change_availability(
+        svc,
+        who,
+        scheduling.add_rule,
+        desk_id=desk_id,
+        weekday=weekday,
+        start=start,
+        end=end,
+        slot_minutes=slot_minutes,
+    )
 
 
 def delete_rule(svc: Services, who: Principal, rule_id: int) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        scheduling.delete_rule(
-            expert_id, rule_id, session=session, settings=svc.settings, now=svc.clock.now()
-        )
+    _change_availability(svc, who, scheduling.delete_rule, rule_id)
 
 
 def add_absence(
     svc: Services, who: Principal, *, first_day: date, last_day: date | None, reason: str
 ) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        scheduling.add_absence(
-            expert_id,
-            session=session,
-            settings=svc.settings,
-            now=svc.clock.now(),
-            first_day=first_day,
-            last_day=last_day,
-            reason=reason,
-        )
+    _change_availability(
+        svc,
+        who,
+        scheduling.add_absence,
+        first_day=first_day,
+        last_day=last_day,
+        reason=reason,
+    )
 
 
 def delete_absence(svc: Services, who: Principal, absence_id: int) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        scheduling.delete_absence(
-            expert_id, absence_id, session=session, settings=svc.settings, now=svc.clock.now()
-        )
+    _change_availability(svc, who, scheduling.delete_absence, absence_id)
 
 
 def horizon(svc: Services) -> tuple[datetime, datetime]:

@@ -306,13 +306,13 @@ def topic_label(value: str | None) -> str:
     return notifications.topic_label(value) if value else "—"
 
 
-@router.get("/experts")
-def experts(request: Request, who: Principal = Who) -> Response:
+@router.get("/expert-mail")
+def expert_mail_page(request: Request, who: Principal = Who) -> Response:
     """Each expert's e-mail address and what they receive by e-mail."""
     svc = security.services(request)
     return page(
         request,
-        "admin/experts.html",
+        "admin/expert_mail.html",
         {
             "experts": expert_mail.experts(svc),
             "email_enabled": svc.settings.email_enabled,
@@ -325,7 +325,7 @@ def experts(request: Request, who: Principal = Who) -> Response:
     )
 
 
-@router.post("/experts/{slug}/email")
+@router.post("/expert-mail/{slug}")
 def set_expert_email(
     request: Request,
     slug: str,
@@ -350,4 +350,6 @@ def set_expert_email(
         choice, digest_hour, bookings, messages, agenda, agenda_hour
     )
     done = expert_mail.update(security.services(request), slug, email, prefs)
-    return RedirectResponse(f"/admin/experts?ok=expert_mail#esperto-{done.slug}", status_code=303)
+    return RedirectResponse(
+        f"/admin/expert-mail?ok=expert_mail#esperto-{done.slug}", status_code=303
+    )

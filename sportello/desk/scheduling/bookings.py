@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sportello.clock import aware
 from sportello.config import Settings
+from sportello.desk.directory import queries as directory_queries
 from sportello.desk.errors import SlotTaken
 from sportello.desk.models import Booking, BookingStatus, EventKind, Slot, Ticket, TicketStatus
 from sportello.desk.notifications import messages, notify
@@ -100,6 +101,10 @@ class _Target:
 
 def _target(session: Session, ticket: Ticket, slot_id: int, actor: Actor, now: datetime) -> _Target:
     slot, booked = load_slot(session, slot_id)
+    # Row-lock the slot: a deactivation withdrawing it concurrently either waits for this
+    # booking (and then sees it) or has already withdrawn it (and the booking is refused).
+    if not directory_queries.lock_open_slot(session, slot_id):
+        raise SportelloError(ErrorCode.NOT_FOUND, "Questo orario non è più disponibile.")
     covering = covering_expert_ids(ticket.topic, session=session)
     _check_bookable(ticket, slot, actor, now, covering)
     owner = ticket.assigned_expert_id

@@ -12,13 +12,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from sportello.answering import queries as answering_queries
-from sportello.desk import notifications, scheduling, tickets
+from sportello.desk import notifications, tickets
 from sportello.desk import queries as desk_queries
 from sportello.knowledge.admin import safe_stem, uploads_dir
 from sportello.knowledge.embeddings import Embedder
 from tests.channels.web.conftest import Web, build_web, login, open_chat
 from tests.conftest import KB_DIR
-from tests.desk.factory import open_ticket
+from tests.desk.factory import booked_and_answered, open_ticket
 
 FAQ_MD = """---
 title: Quota associativa e ricevute
@@ -249,20 +249,8 @@ def test_dashboard(web: Web) -> None:
         headers={"X-CSRF-Token": chat},
     )
     with web.services.sessions.begin() as session:
-        ticket = open_ticket(session, web.settings, now=web.services.clock.now())
-        offer = scheduling.offer_slots_for_ticket(
-            ticket.id, session=session, settings=web.settings, now=web.services.clock.now()
-        )[0]
-        scheduling.book(
-            ticket.id,
-            offer.slot_id,
-            session=session,
-            settings=web.settings,
-            now=web.services.clock.now(),
-        )
-        other = open_ticket(session, web.settings, now=web.services.clock.now())
-        tickets.reply(
-            other.id, web.world.fiscal, "Risposta.", session=session, now=web.services.clock.now()
+        offer, _ = booked_and_answered(
+            session, web.settings, web.world.fiscal, now=web.services.clock.now()
         )
     client, _ = staff(web)
     data = client.get("/api/admin/dashboard", params={"days": 7}).json()
@@ -383,12 +371,12 @@ def test_gaps_teach_the_intents(indexed_template: Path, tmp_path: Path, embedder
 
 def test_staff_set_an_experts_email_and_preferences(web: Web) -> None:
     client, csrf = staff(web)
-    listing = client.get("/admin/experts")
+    listing = client.get("/admin/expert-mail")
     assert listing.status_code == 200 and "Esperta fisco" in listing.text
     assert "non è attivo su questo sportello" in listing.text  # no SMTP host in this instance
 
     def save(**form: str) -> object:
-        return client.post("/admin/experts/fisco/email", data={"csrf_token": csrf, **form})
+        return client.post("/admin/expert-mail/fisco", data={"csrf_token": csrf, **form})
 
     def stored() -> dict[str, object]:
         with web.services.sessions.begin() as session:
@@ -431,8 +419,8 @@ def test_staff_set_an_experts_email_and_preferences(web: Web) -> None:
     # Experts do not reach it.
     expert = web.client()
     expert_csrf = login(expert, web.people.expert)
-    assert expert.get("/admin/experts").status_code == 403
+    assert expert.get("/admin/expert-mail").status_code == 403
     forbidden = expert.post(
-        "/admin/experts/fisco/email", data={"csrf_token": expert_csrf, "email": "x@example.org"}
+        "/admin/expert-mail/fisco", data={"csrf_token": expert_csrf, "email": "x@example.org"}
     )
     assert forbidden.status_code == 403
