@@ -1,7 +1,7 @@
 """tickets: a web volunteer's optional e-mail address and the browser their mailed link bound
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 
 Both columns are personal data: erasure and retention clear them with the ticket's other ties
@@ -11,8 +11,8 @@ to the person (sportello/privacy/).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
