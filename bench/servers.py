@@ -7,7 +7,9 @@ and paths moved to this machine, so what is measured and tested is what compose 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -129,6 +131,8 @@ def running(
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:
+    """Stop the server and its whole session (`start_new_session`): uvicorn's workers outlived
+    a parent killed while they were still starting, and kept two cores busy."""
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -136,6 +140,8 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # what is left of the group (the pgid is its pid)
 
 
 def _dump(log: Path, out: IO[str]) -> None:

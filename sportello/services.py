@@ -19,7 +19,6 @@ from sportello.answering.llm import LLMComposer, build_chat_model
 from sportello.answering.prompts import Prompts
 from sportello.clock import Clock, SystemClock
 from sportello.config import Settings
-from sportello.conversations.exchange import Exchange
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import upgrade
 from sportello.knowledge.embeddings import Embedder
@@ -38,7 +37,6 @@ class Services:
     sessions: sessionmaker[Session]
     knowledge: KnowledgeBase
     assistant: Assistant
-    exchange: Exchange
 
 
 def build_assistant(
@@ -89,5 +87,4 @@ def build_services(
         sessions=sessions,
         knowledge=knowledge,
         assistant=assistant,
-        exchange=Exchange(sessions, assistant),
     )

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sportello.cli.common import clock, database, database_label, edge, fail, settings
@@ -44,7 +51,13 @@ def ingest(
             for t in targets
             if t.exists()
         )
-        with Progress(console=console, transient=True, disable=as_json) as bar:
+        first_run = not as_json and kb.vectors.count() == 0 and total > 0
+        if first_run:  # the one long wait (every chunk is embedded): say what it is
+            console.print(
+                f"Prima indicizzazione: {total} documenti da leggere e incorporare con il "
+                f"modello {kb.embedder.name}. La chat si apre appena finisce."
+            )
+        with _bar(as_json) as bar:
             task = bar.add_task("Indicizzazione", total=total)
             report = kb.indexer.ingest(
                 targets, session=session, progress=lambda _name: bar.advance(task)
@@ -62,6 +75,21 @@ def ingest(
             console.print(f"[red]Non indicizzato[/red] {name}: {reason}")
     if report.failed:  # cron and CI must notice even one document left out
         raise typer.Exit(1)
+
+
+def _bar(disable: bool) -> Progress:
+    """Documents done of all, time spent and left (from the pace so far)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("mancano"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=disable,
+    )
 
 
 @app.command("list")

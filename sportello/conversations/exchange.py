@@ -1,105 +1,67 @@
-"""One question in, one reply out: the service a channel calls for free text.
+"""One question in, one reply out: what a chat message writes and reads of its conversation.
 
-The person's message is committed before the assistant runs, and the reply is committed
-before the channel sends it, so a crash at any point loses nothing that was said.
+The use case runs a message in two short transactions and computes the reply between them,
+holding none (sportello.usecases.volunteer): the first finds the conversation and its recent
+turns (one query) and stores the question; the second stores the reply with its citations.
+The question is committed before the assistant starts, the reply before the channel sends it,
+so a crash at any point loses nothing that was said; and no write transaction waits on the
+embedding model (on SQLite it would hold the database's one write lock all that time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from sportello.answering.schemas import Reply, Turn
-from sportello.conversations import service
-from sportello.conversations.models import Channel
+from sportello.conversations import queries, service
+from sportello.conversations.models import Channel, Conversation, Message, Role
 from sportello.logging_setup import bind_conversation
 
 
-class Answerer(Protocol):
-    """What the exchange needs of the assistant (sportello.answering.assistant.Assistant)."""
+@dataclass(frozen=True)
+class Thread:
+    """The person's current conversation and its last turns, read once per message."""
 
-    def reply(self, history: list[Turn], text: str) -> Reply: ...
-
-    def stream(self, history: list[Turn], text: str) -> Iterator[str | Reply]: ...
+    conversation: Conversation
+    history: list[Turn]
 
 
 @dataclass(frozen=True)
-class ExchangeResult:
-    reply: Reply
-    conversation_id: str  # public id
-    message_id: int  # the stored reply, for feedback buttons
+class Asked:
+    """A stored question: what the assistant needs, and where its reply goes."""
+
+    conversation_id: int
+    public_id: str
+    language: str
+    history: list[Turn]  # the turns before the question
 
 
-class Exchange:
-    def __init__(self, sessions: sessionmaker[Session], assistant: Answerer) -> None:
-        self.sessions = sessions
-        self.assistant = assistant
+def open_thread(
+    *, session: Session, channel: Channel, external_ref: str, limit: int = service.HISTORY_TURNS
+) -> Thread:
+    """The person's latest conversation on a channel (a new one if none) with its recent turns."""
+    conversation, recent = queries.latest_with_recent(session, channel, external_ref, limit)
+    if conversation is None:
+        conversation = service.start(session=session, channel=channel, external_ref=external_ref)
+    bind_conversation(conversation.public_id)  # the log lines that follow carry it
+    return Thread(conversation, [service.turn(m) for m in recent])
 
-    def ask(
-        self,
-        text: str,
-        *,
-        public_id: str | None = None,
-        channel: Channel = Channel.WEB,
-        external_ref: str | None = None,
-    ) -> ExchangeResult:
-        """Store the question, compute the reply with the conversation's history, store it."""
-        history, conversation_pk, conversation_public = self._record_question(
-            text, public_id, channel, external_ref
-        )
-        reply = self.assistant.reply(history, text)
-        return self._record_reply(reply, conversation_pk, conversation_public)
 
-    def stream(
-        self,
-        text: str,
-        *,
-        public_id: str | None = None,
-        channel: Channel = Channel.WEB,
-        external_ref: str | None = None,
-    ) -> Iterator[str | ExchangeResult]:
-        """Like `ask`, yielding the reply's text pieces as they come, then the stored result.
+def record_question(*, session: Session, thread: Thread, text: str) -> Asked:
+    conversation = thread.conversation
+    session.add(Message(conversation_id=conversation.id, role=Role.USER, text=text, citations=[]))
+    session.flush()
+    return Asked(conversation.id, conversation.public_id, conversation.language, thread.history)
 
-        The pieces are a preview: the result's `reply.text` is what was stored and counts.
-        """
-        history, conversation_pk, conversation_public = self._record_question(
-            text, public_id, channel, external_ref
-        )
-        final: Reply | None = None
-        for item in self.assistant.stream(history, text):
-            if isinstance(item, Reply):
-                final = item
-            else:
-                yield item
-        assert final is not None, "the assistant's stream ended without a Reply"
-        yield self._record_reply(final, conversation_pk, conversation_public)
 
-    def _record_question(
-        self, text: str, public_id: str | None, channel: Channel, external_ref: str | None
-    ) -> tuple[list[Turn], int, str]:
-        with self.sessions.begin() as session:
-            if public_id:
-                conversation = service.get(session=session, public_id=public_id)
-            elif external_ref:
-                conversation = service.find_or_start(
-                    session=session, channel=channel, external_ref=external_ref
-                )
-            else:
-                conversation = service.start(session=session, channel=channel)
-            bind_conversation(conversation.public_id)  # the log lines that follow carry it
-            history = service.history(session=session, conversation=conversation)
-            service.record_user_message(session=session, conversation=conversation, text=text)
-            return history, conversation.id, conversation.public_id
-
-    def _record_reply(
-        self, reply: Reply, conversation_pk: int, conversation_public: str
-    ) -> ExchangeResult:
-        with self.sessions.begin() as session:
-            conversation = service.get(session=session, public_id=conversation_public)
-            assert conversation.id == conversation_pk
-            message = service.record_reply(session=session, conversation=conversation, reply=reply)
-            message_id = message.id
-        return ExchangeResult(reply, conversation_public, message_id)
+def record_reply(*, session: Session, asked: Asked, reply: Reply) -> Message:
+    """Store the reply (its citations as data); the conversation row is written only when the
+    reply's language differs."""
+    message = service.reply_message(asked.conversation_id, reply)
+    session.add(message)
+    if reply.language != asked.language:
+        queries.set_language(session, asked.conversation_id, reply.language)
+    session.flush()
+    return message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sportello.conversations.models import Channel, Conversation, Feedback, Message
@@ -22,6 +22,36 @@ def latest_conversation(
         .where(Conversation.channel == channel, Conversation.external_ref == external_ref)
         .order_by(Conversation.id.desc())
         .limit(1)
+    )
+
+
+def latest_with_recent(
+    session: Session, channel: Channel, external_ref: str, limit: int
+) -> tuple[Conversation | None, list[Message]]:
+    """The person's latest conversation on a channel and its last `limit` messages (oldest
+    first), in one round trip: the chat reads both for every message it receives."""
+    latest = (
+        select(Conversation.id)
+        .where(Conversation.channel == channel, Conversation.external_ref == external_ref)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Conversation, Message)
+        .outerjoin(Message, Message.conversation_id == Conversation.id)
+        .where(Conversation.id == latest)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [m for _, m in reversed(rows) if m is not None]
+
+
+def set_language(session: Session, conversation_id: int, language: str) -> None:
+    session.execute(
+        update(Conversation).where(Conversation.id == conversation_id).values(language=language)
     )
 
 

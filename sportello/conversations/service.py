@@ -39,22 +39,17 @@ def find_or_start(*, session: Session, channel: Channel, external_ref: str) -> C
 def history(
     *, session: Session, conversation: Conversation, limit: int = HISTORY_TURNS
 ) -> list[Turn]:
-    return [
-        Turn(role=m.role, text=m.text, topic=m.topic, action=m.action)
-        for m in queries.recent_messages(session, conversation.id, limit)
-    ]
+    return [turn(m) for m in queries.recent_messages(session, conversation.id, limit)]
 
 
-def record_user_message(*, session: Session, conversation: Conversation, text: str) -> Message:
-    message = Message(conversation_id=conversation.id, role=Role.USER, text=text, citations=[])
-    session.add(message)
-    session.flush()
-    return message
+def turn(message: Message) -> Turn:
+    return Turn(role=message.role, text=message.text, topic=message.topic, action=message.action)
 
 
-def record_reply(*, session: Session, conversation: Conversation, reply: Reply) -> Message:
-    message = Message(
-        conversation_id=conversation.id,
+def reply_message(conversation_id: int, reply: Reply) -> Message:
+    """The assistant's reply as a row of the thread."""
+    return Message(
+        conversation_id=conversation_id,
         role=Role.ASSISTANT,
         text=reply.text,  # the body: citations stay data, each channel lists them
         action=reply.action.value,
@@ -62,11 +57,6 @@ def record_reply(*, session: Session, conversation: Conversation, reply: Reply) 
         topic=reply.topic,
         citations=[c.as_dict() for c in reply.citations],
     )
-    session.add(message)
-    if reply.language != conversation.language:
-        conversation.language = reply.language
-    session.flush()
-    return message
 
 
 def record_message(

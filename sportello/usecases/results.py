@@ -13,6 +13,7 @@ from sportello.answering.schemas import Action, Citation, Reply
 from sportello.conversations.models import Channel
 from sportello.desk.handover import Choice, HandoverAction, Step, StepResult
 from sportello.desk.schemas import SlotOffer as Slot
+from sportello.usecases.views import MessageView
 
 __all__ = [
     "Answer",
@@ -51,11 +52,16 @@ class Volunteer:
 
 @dataclass(frozen=True)
 class AssistantReply:
-    """A stored reply of the assistant: `message_id` for the feedback buttons."""
+    """A stored reply of the assistant, with the thread's row as stored (`message`: a channel
+    shows it without reading it back; its id goes with the feedback buttons)."""
 
     reply: Reply
-    message_id: int
+    message: MessageView
     conversation_id: str  # public id
+
+    @property
+    def message_id(self) -> int:
+        return self.message.id
 
     @property
     def text(self) -> str:
@@ -102,8 +108,8 @@ _BY_ACTION: dict[Action, type[AssistantReply]] = {
 }
 
 
-def assistant_reply(reply: Reply, message_id: int, conversation_id: str) -> AssistantReply:
-    return _BY_ACTION[reply.action](reply, message_id, conversation_id)
+def assistant_reply(reply: Reply, message: MessageView, conversation_id: str) -> AssistantReply:
+    return _BY_ACTION[reply.action](reply, message, conversation_id)
 
 
 # --- the hand-over -----------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from sportello.answering.prompts import Prompts
-from sportello.answering.schemas import Action
-from sportello.conversations import reading
+from sportello.answering.schemas import Action, Reply
+from sportello.conversations import exchange, reading
 from sportello.conversations import service as conversations
-from sportello.conversations.exchange import ExchangeResult
+from sportello.conversations.exchange import Asked
 from sportello.conversations.models import Conversation, Role
 from sportello.desk import handover, notifications, scheduling, tickets
 from sportello.desk.handover import ActionKind, Appointment, HandoverAction, Step, StepResult
@@ -86,36 +86,47 @@ def ticket_code_in(text: str | None, prefix: str) -> str | None:
     return found.group(0) if found else None
 
 
-def _route(
+def _expert_reply(
     svc: Services, who: Volunteer, text: str, replied_to: str | None
-) -> HandoverStep | ExpertReplied | None:
-    """Text that is not for the assistant: an expert answering a ticket's notification, else a
-    step of the hand-over or a message for the expert's ticket; None: the assistant answers."""
+) -> ExpertReplied | None:
+    """An expert answering a ticket by replying to its notification, else None."""
     code = ticket_code_in(replied_to, svc.settings.desk_ticket_prefix)
-    if code:
-        replied = console.reply_from_chat(svc, who.ref, code, text)
-        if replied is not None:
-            return replied
+    return console.reply_from_chat(svc, who.ref, code, text) if code else None
+
+
+def _take(svc: Services, who: Volunteer, text: str) -> HandoverStep | Asked:
+    """Transaction 1: the thread and its last turns (one query); a step of the hand-over in
+    progress or a message for the expert's ticket is handled here, else the question is
+    stored, committed before the assistant starts (a crash then loses nothing)."""
     with svc.sessions.begin() as session:
-        conversation = _own(session, who)
-        if conversation is None:
-            return None
+        thread = exchange.open_thread(session=session, channel=who.channel, external_ref=who.ref)
         result = handover.handle_text(
-            conversation, text, session=session, settings=svc.settings, now=svc.clock.now()
+            thread.conversation, text, session=session, settings=svc.settings, now=svc.clock.now()
         )
-        if result is None:
-            return None
-        if result.relayed:  # a message for the expert: tell them (by e-mail, if they asked)
-            tickets.volunteer_wrote(conversation.id, text, session=session, now=svc.clock.now())
-        return _finish(session, conversation, result)
+        if result is not None:
+            if result.relayed:  # a message for the expert: tell them (by e-mail, if they asked)
+                conversation_id, now = thread.conversation.id, svc.clock.now()
+                tickets.volunteer_wrote(conversation_id, text, session=session, now=now)
+            return _finish(session, thread.conversation, result)
+        return exchange.record_question(session=session, thread=thread, text=text)
 
 
-def _after_reply(svc: Services, who: Volunteer, result: ExchangeResult) -> list[Result]:
-    """The stored reply; when the assistant escalates, the hand-over starts at once."""
-    out: list[Result] = [assistant_reply(result.reply, result.message_id, result.conversation_id)]
-    if result.reply.action == Action.ESCALATE:
-        out.append(start_handover(svc, who, topic=result.reply.topic))
-    return out
+def _store(svc: Services, asked: Asked, reply: Reply) -> list[Result]:
+    """Transaction 2: the reply with its citations; when the assistant escalates, the hand-over
+    starts in the same unit of work."""
+    with svc.sessions.begin() as session:
+        message = exchange.record_reply(session=session, asked=asked, reply=reply)
+        out: list[Result] = [assistant_reply(reply, views.message(message), asked.public_id)]
+        if reply.action == Action.ESCALATE:
+            step = handover.start(
+                conversations.get(session=session, public_id=asked.public_id),
+                session=session,
+                settings=svc.settings,
+                topic=reply.topic or None,
+                now=svc.clock.now(),
+            )
+            out.append(handover_step(step))
+        return out
 
 
 def receive_text(
@@ -127,29 +138,36 @@ def receive_text(
     thinking: Callable[[], object] | None = None,
 ) -> list[Result]:
     """Free text from the person: the results to show, in order. `thinking` is called when
-    the assistant starts working (a channel may show "typing…" then)."""
+    the assistant starts working (a channel may show "typing…" then). The reply is computed
+    between two short transactions, holding none."""
     text = clean_text(svc, text)
-    routed = _route(svc, who, text, replied_to)
-    if routed is not None:
-        return [routed]
+    replied = _expert_reply(svc, who, text, replied_to)
+    if replied is not None:
+        return [replied]
+    taken = _take(svc, who, text)
+    if isinstance(taken, HandoverStep):
+        return [taken]
     if thinking is not None:
         thinking()
-    result = svc.exchange.ask(text, channel=who.channel, external_ref=who.ref)
-    return _after_reply(svc, who, result)
+    return _store(svc, taken, svc.assistant.reply(taken.history, text))
 
 
 def receive_text_stream(svc: Services, who: Volunteer, text: str) -> Iterator[str | Result]:
-    """Like `receive_text`, yielding the reply's text pieces (a preview) before the results."""
+    """Like `receive_text`, yielding the reply's text pieces (a preview) before the results;
+    the stored reply's text is what counts."""
     text = clean_text(svc, text)
-    routed = _route(svc, who, text, None)
-    if routed is not None:
-        yield routed
+    taken = _take(svc, who, text)
+    if isinstance(taken, HandoverStep):
+        yield taken
         return
-    for item in svc.exchange.stream(text, channel=who.channel, external_ref=who.ref):
-        if isinstance(item, ExchangeResult):
-            yield from _after_reply(svc, who, item)
+    final: Reply | None = None
+    for item in svc.assistant.stream(taken.history, text):
+        if isinstance(item, Reply):
+            final = item
         else:
             yield item
+    assert final is not None, "the assistant's stream ended without a Reply"
+    yield from _store(svc, taken, final)
 
 
 # --- the hand-over -----------------------------------------------------------------------------
@@ -372,20 +390,3 @@ def messages_after(svc: Services, who: Volunteer, after: int) -> list[views.Mess
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         return [] if conversation is None else _message_views(session, conversation.id, after)
-
-
-def stored_message(svc: Services, who: Volunteer, message_id: int) -> views.MessageView:
-    with svc.sessions.begin() as session:
-        conversation = _own(session, who)
-        found = (
-            [
-                m
-                for m in _message_views(session, conversation.id, message_id - 1)
-                if m.id == message_id
-            ]
-            if conversation is not None
-            else []
-        )
-    if not found:
-        raise SportelloError(ErrorCode.NOT_FOUND, "Messaggio non trovato.")
-    return found[0]

@@ -1,5 +1,5 @@
 """Input that fails loudly: one front-matter rule for every Markdown document, review dates not
-in the future, `kb ingest` exiting non-zero on any failure (each printed once), `eval` naming
+in the future, `kb ingest` saying when it is the first (long) run, exiting non-zero on any failure (each printed once), `eval` naming
 the bad line of its JSONL and refusing an --out folder that does not exist before any work."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def test_ingest_reports_each_failure_once_and_exits_non_zero(tmp_path: Path) -> 
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "Aggiunti 1" in done.stdout and "falliti 2" in done.stdout
+    assert "Prima indicizzazione: 3 documenti" in done.stdout  # the first run says why it waits
     assert output.count("futuro.md") == 1 and "nel futuro" in output
     assert output.count("nudo.md") == 1 and "manca il front matter" in output
 

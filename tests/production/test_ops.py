@@ -22,6 +22,8 @@ from sportello.knowledge.cache import CachedEmbedder, available_cores
 from sportello.knowledge.embeddings import Embedder
 from sportello.logging_setup import configure_logging
 from sportello.services import Services, build_services
+from sportello.usecases import volunteer
+from sportello.usecases.results import AssistantReply, Volunteer
 from tests.conftest import make_settings
 from tests.knowledge.test_indexing import write_doc
 
@@ -154,12 +156,18 @@ def json_log() -> Iterator[io.StringIO]:
     root.setLevel(level)
 
 
+def ask(services: Services, ref: str, text: str) -> AssistantReply:
+    first = volunteer.receive_text(services, Volunteer(Channel.WEB, ref), text)[0]
+    assert isinstance(first, AssistantReply), first
+    return first
+
+
 def test_info_logs_of_an_exchange_carry_ids_but_no_message_text(
     services: Services, json_log: io.StringIO
 ) -> None:
-    answered = services.exchange.ask(ANSWERED_QUESTION, channel=Channel.WEB, external_ref="web:x")
+    answered = ask(services, "web:x", ANSWERED_QUESTION)
     assert answered.reply.action == "answer"
-    escalated = services.exchange.ask(SECRET_QUESTION, channel=Channel.WEB, external_ref="web:y")
+    escalated = ask(services, "web:y", SECRET_QUESTION)
     assert escalated.reply.action == "escalate"
     entries = [json.loads(line) for line in json_log.getvalue().splitlines()]
     replies = [e for e in entries if e["logger"] == "sportello.answering.assistant"]

@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from sportello.answering.assistant import Assistant
 from sportello.clock import FrozenClock
 from sportello.config import Settings
-from sportello.conversations.exchange import Exchange
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import upgrade
 from sportello.knowledge.embeddings import Embedder
@@ -110,7 +109,6 @@ def services(
         sessions=sessions,
         knowledge=knowledge,
         assistant=assistant,
-        exchange=Exchange(sessions, assistant),
     )
 
 

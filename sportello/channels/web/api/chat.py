@@ -120,9 +120,7 @@ async def ask(request: Request, body: Question, ref: str = Volunteer) -> Respons
         answer = Answer()
         for result in results:
             if isinstance(result, AssistantReply):
-                answer.message = await asyncio.to_thread(
-                    volunteer.stored_message, svc, who, result.message_id
-                )
+                answer.message = result.message
                 answer.offer_expert = result.offer_expert
             elif isinstance(result, HandoverStep):
                 answer.handover = ops.handover_view(result, svc.settings.email_enabled)
@@ -137,9 +135,7 @@ async def ask(request: Request, body: Question, ref: str = Volunteer) -> Respons
                     view = ops.handover_view(item, svc.settings.email_enabled)
                     yield _sse("handover", {"handover": view.model_dump()})
                 elif isinstance(item, AssistantReply):
-                    stored = await asyncio.to_thread(
-                        volunteer.stored_message, svc, who, item.message_id
-                    )
+                    stored = item.message
                     yield _sse(
                         "done",
                         {
