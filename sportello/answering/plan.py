@@ -9,11 +9,21 @@ from typing import TYPE_CHECKING
 
 from sportello.answering.quarantine import is_instruction
 from sportello.knowledge.discourse import answers_yes_no, opens_with_reference
+from sportello.knowledge.keyword_index import tokenize
 
 if TYPE_CHECKING:
     from sportello.answering.extractive import ExtractiveComposer
 
 HAS_NUMBER = re.compile(r"\d")
+RESTATES = 0.6  # share of its heading's words a "Sì, …" / "No, …" repeats to stand alone
+
+
+def restates_heading(section: Section, position: int) -> bool:
+    """Whether a yes/no reply names what it answers ("No, per tenere il libro soci non serve
+    il consenso": most of its heading's words), so it reads right under another question;
+    "Sì, se svolge l'incarico gratuitamente" does not."""
+    heading = frozenset(tokenize(section.heading))
+    return bool(heading) and len(heading & section.stems[position]) / len(heading) >= RESTATES
 
 
 @dataclass
@@ -108,6 +118,7 @@ class Plan:
             if (
                 answers_yes_no(section.sentences[block.start])
                 and section.heading_sim < self.c.yes_no_bar
+                and not restates_heading(section, block.start)
             ):
                 continue  # it answers its own heading, not necessarily this question
             return self._read_on(block, self.c.lead_sentences if matches else 2)
