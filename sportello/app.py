@@ -14,7 +14,7 @@ from sportello.channels.telegram.bot import telegram_bot
 from sportello.channels.telegram.webhook import router as telegram_webhook
 from sportello.channels.web import api_docs, ops
 from sportello.config import Settings
-from sportello.desk.scheduler import running_reminders
+from sportello.desk.scheduling import running_reminders
 from sportello.privacy.retention import running_retention
 from sportello.services import Services, build_services
 

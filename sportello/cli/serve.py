@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         import asyncio
 
         from sportello.channels.telegram.bot import running_bot
-        from sportello.desk.scheduler import running_reminders
+        from sportello.desk.scheduling import running_reminders
         from sportello.logging_setup import configure_logging
         from sportello.preflight import check_backends
         from sportello.services import build_services

@@ -14,9 +14,9 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
 from sportello.desk import queries
-from sportello.desk.expert_mail import normalize_email
 from sportello.desk.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -24,8 +24,9 @@ from sportello.desk.models import (
     ExpertTopic,
     HelpDesk,
 )
+from sportello.desk.notifications.expert_mail import normalize_email
+from sportello.desk.scheduling.slots import refresh_slots
 from sportello.desk.schemas import SeedData, SeedReport
-from sportello.desk.slots import aware, refresh_slots
 from sportello.errors import ErrorCode, SportelloError
 
 DEMO_FILE = Path(__file__).resolve().with_name("demo_data.yaml")

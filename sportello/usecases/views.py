@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sportello.conversations.models import Message
-from sportello.desk.models import Booking, BookingStatus, Ticket, TicketEvent
-from sportello.desk.notes import TicketNote
+from sportello.desk.models import Booking, BookingStatus, Ticket, TicketEvent, TicketNote
 
 
 class AppointmentView(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.desk import service
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import (
     AvailabilityRule,
     Booking,
@@ -123,7 +123,7 @@ def open_ticket(
     now: datetime = NOW,
     ref: str = "chat-1",
 ) -> Ticket:
-    return service.open_ticket(
+    return tickets.open_ticket(
         None,
         topic,
         "Come si iscrive un'associazione al 5 per mille?",
@@ -138,7 +138,7 @@ def open_ticket(
 def first_offer(
     session: Session, settings: Settings, topic: str = "fiscale", now: datetime = NOW, **kw: Any
 ) -> SlotOffer:
-    offers = service.offer_slots(topic, session=session, settings=settings, now=now, **kw)
+    offers = scheduling.offer_slots(topic, session=session, settings=settings, now=now, **kw)
     assert offers, f"no slots for {topic}"
     return offers[0]
 

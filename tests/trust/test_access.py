@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from sportello.accounts import service as accounts
 from sportello.accounts.models import WebSession
-from sportello.desk import service as desk
+from sportello.desk import scheduling
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
 from tests.channels.web.conftest import Web, login, open_chat
 from tests.channels.web.test_chat import (  # noqa: F401 - re-run under this category
@@ -179,10 +179,10 @@ def test_ids_of_someone_elses_things_lead_nowhere(web: Web, cases: Cases) -> Non
     """A volunteer's browser cannot reach tickets or other people's objects by guessing ids."""
     ticket_id = make_ticket(web, ref="web:someone-else")
     with web.services.sessions.begin() as session:
-        offer = desk.offer_slots(
+        offer = scheduling.offer_slots(
             "fiscale", session=session, settings=web.settings, now=web.services.clock.now()
         )[0]
-        booking = desk.book(
+        booking = scheduling.book(
             ticket_id,
             offer.slot_id,
             session=session,

@@ -27,7 +27,7 @@ from sportello.channels.telegram.render import (
 )
 from sportello.errors import SportelloError
 from sportello.usecases import console, volunteer
-from sportello.usecases.results import AssistantReply, ExpertReplied, HandoverStep
+from sportello.usecases.results import AssistantReply, ExpertReplied, HandoverAction, HandoverStep
 
 logger = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
@@ -309,7 +309,9 @@ async def handover_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     chat_id, who = _chat(update)
     key = query.data.removeprefix("ho:")
-    result = await asyncio.to_thread(volunteer.press, context.services, who, key)
+    result = await asyncio.to_thread(
+        volunteer.press, context.services, who, HandoverAction.parse(key)
+    )
     await query.answer()
     await _drop_keyboard(update)
     await send_step(context, chat_id, result)

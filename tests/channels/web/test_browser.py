@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from sportello.desk import service as desk
+from sportello.desk import scheduling, tickets
 from tests.channels.web.conftest import PASSWORD, Web
 from tests.conftest import TEST_OUTPUT
 from tests.desk.factory import open_ticket
@@ -214,10 +214,10 @@ def test_staff_upload_reindex_and_find_it(
     )
     with web.services.sessions.begin() as session:
         booked = open_ticket(session, web.settings, now=web.services.clock.now())
-        offer = desk.offer_slots_for_ticket(
+        offer = scheduling.offer_slots_for_ticket(
             booked.id, session=session, settings=web.settings, now=web.services.clock.now()
         )[0]
-        desk.book(
+        scheduling.book(
             booked.id,
             offer.slot_id,
             session=session,
@@ -227,7 +227,7 @@ def test_staff_upload_reindex_and_find_it(
         answered = open_ticket(
             session, web.settings, topic="volontari", now=web.services.clock.now()
         )
-        desk.reply(
+        tickets.reply(
             answered.id,
             web.world.volunteers,
             "Ecco la risposta.",

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from sportello.db.base import Base, UTCDateTime, stamp
-from sportello.desk.events import load_ticket
+from sportello.desk.models import TicketNote
+from sportello.desk.tickets import queries
+from sportello.desk.tickets.events import load_ticket
 from sportello.errors import ErrorCode, SportelloError
 
 NOTE_MAX = 4000
-
-
-class TicketNote(Base):
-    __tablename__ = "ticket_notes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    author: Mapped[str] = mapped_column(String(200))  # display name at the time of writing
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
 
 def add_note(
@@ -40,8 +30,4 @@ def add_note(
 
 
 def notes_of(ticket_id: int, *, session: Session) -> list[TicketNote]:
-    return list(
-        session.scalars(
-            select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)
-        )
-    )
+    return queries.notes_of(session, ticket_id)

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from sportello.desk import messages
 from sportello.desk.models import Booking, DeskKind
+from sportello.desk.notifications import messages
 
 PRODID = "-//Sportello Terzo settore//Sportello//IT"
 UID_DOMAIN = "sportello"

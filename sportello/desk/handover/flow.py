@@ -1,7 +1,7 @@
 """The hand-over from the bot to a human expert: one state machine shared by every chat channel.
 
 Steps, kept in `Conversation.state["handover"]` as a typed, versioned `HandoverState`
-(desk/handover_state.py), so a restart resumes exactly where it was:
+(desk/handover/state.py), so a restart resumes exactly where it was:
 
     confirm_topic → describe_case → choose_mode ── written ─────────────────────────┐
                                          └─ appointment → pick_slot → confirm ───────┴→ done
@@ -15,16 +15,16 @@ Using it — each call inside the caller's `with sessions.begin() as session:` (
 
     handover.start(conv, session=s, settings=cfg, topic="fiscale")    # "talk to an expert"
     handover.start(conv, session=s, settings=cfg, appointment=True)   # "book an appointment"
-    handover.choose(conv, key, session=s, settings=cfg)               # a button was pressed
+    handover.choose(conv, HandoverAction.parse(key), session=s, settings=cfg)  # a button
     handover.handle_text(conv, text, session=s, settings=cfg)         # free text; None = not
                                                                       #   ours: the bot answers
     handover.leave(conv, session=s)                                   # /annulla, "Annulla"
     handover.current(conv, session=s, settings=cfg)                   # show the step again
     handover.start_reschedule(conv, booking_id, session=s, settings=cfg)  # "Sposta"
 
-Every call returns a `StepResult` (handover_view.py builds it from the state): `text` is plain
-Italian (the channel escapes it; empty = say nothing), `choices` are buttons whose `key` goes
-back to `choose`, `slots` the offered appointments as data, `queued` says the desk outbox has
+Every call returns a `StepResult` (view.py builds it from the state): `text` is plain
+Italian (the channel escapes it; empty = say nothing), `choices` are buttons whose `key` the
+channel parses into a `HandoverAction` for `choose`, `slots` the offered appointments as data, `queued` says the desk outbox has
 new messages to deliver now (the booking confirmation with its .ics travels that
 way, like every desk message). The step functions (`confirm_topic`, `describe_case`,
 `choose_mode`, `more_slots`, `pick_slot`, `confirm`) can also be called directly.
@@ -33,17 +33,24 @@ way, like every desk message). The step functions (`confirm_topic`, `describe_ca
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Conversation, Role
-from sportello.desk import messages
-from sportello.desk import service as desk
-from sportello.desk.handover_state import HandoverState, Mode, Step, load, save
-from sportello.desk.handover_view import (
+from sportello.desk import scheduling
+from sportello.desk.handover.action import ActionKind, HandoverAction
+from sportello.desk.handover.after import route_to_ticket
+from sportello.desk.handover.desk_side import (
+    SLOTS_PER_PAGE,
+    ensure_ticket,
+    find_slots,
+    ticket_open,
+)
+from sportello.desk.handover.state import HandoverState, Mode, Step, load, save
+from sportello.desk.handover.view import (
     CANCEL,
     Stale,
     StepResult,
@@ -52,14 +59,13 @@ from sportello.desk.handover_view import (
     slot_to_confirm,
     text,
 )
-from sportello.desk.models import Booking, Ticket, TicketStatus
+from sportello.desk.models import Ticket
+from sportello.desk.notifications import messages
 from sportello.desk.schemas import SlotOffer
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.documents import Topic
 
-SLOTS_PER_PAGE = 5
 MIN_CASE_CHARS = 15
-CLOSED_STATUSES = frozenset({TicketStatus.CLOSED, TicketStatus.CANCELLED})
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -124,7 +130,7 @@ def leave(conversation: Conversation, *, session: Session) -> StepResult:
     flow = _flow(conversation)
     _save(conversation, None)
     code = flow.ticket_code
-    if code and _ticket_open(session, flow.ticket_id):
+    if code and ticket_open(session, flow.ticket_id):
         return StepResult(Step.IDLE, text("left_ticket_open", code=code), ticket_code=code)
     if flow.step == Step.IDLE:
         return StepResult(Step.IDLE, text("nothing_to_leave"))
@@ -133,35 +139,37 @@ def leave(conversation: Conversation, *, session: Session) -> StepResult:
 
 def choose(
     conversation: Conversation,
-    key: str,
+    action: HandoverAction | None,
     *,
     session: Session,
     settings: Settings,
     now: datetime,
 ) -> StepResult:
-    """Apply a pressed button; one that belongs to an earlier step shows the current step again."""
-    if key == CANCEL:
+    """Apply a pressed button; one that belongs to an earlier step (or no button: None) shows the
+    current step again."""
+    kind = action.kind if action else None
+    if action is not None and kind == ActionKind.CANCEL:
         return leave(conversation, session=session)
-    kind, _, value = key.partition(":")
     try:
-        if kind == "topic":
+        if action is not None and kind == ActionKind.TOPIC:
+            value = action.value
             return confirm_topic(
                 conversation,
                 None if value == "other" else value,
                 session=session,
                 settings=settings,
             )
-        if kind == "mode":
+        if action is not None and kind == ActionKind.MODE and action.mode is not None:
             return choose_mode(
-                conversation, Mode(value), session=session, settings=settings, now=now
+                conversation, action.mode, session=session, settings=settings, now=now
             )
-        if kind == "slots" and value == "more":
+        if kind == ActionKind.MORE_SLOTS:
             return more_slots(conversation, session=session, settings=settings, now=now)
-        if kind == "slot":
-            return pick_slot(conversation, int(value), session=session, settings=settings)
-        if key == "confirm:yes":
+        if action is not None and kind == ActionKind.SLOT and action.slot_id is not None:
+            return pick_slot(conversation, action.slot_id, session=session, settings=settings)
+        if kind == ActionKind.CONFIRM:
             return confirm(conversation, session=session, settings=settings, now=now)
-        if key == "confirm:back":
+        if kind == ActionKind.BACK:
             return back_to_slots(conversation, session=session, settings=settings)
         raise Stale
     except (Stale, ValueError):
@@ -264,7 +272,7 @@ def choose_mode(
     flow.mode = mode
     if mode == Mode.APPOINTMENT:
         return _offer_first_page(conversation, flow, session=session, settings=settings, now=now)
-    ticket = _ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
+    ticket = ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
     done = _done(flow, ticket)
     _save(conversation, done)
     body = text("written_opened", code=ticket.code, topic=messages.topic_label(ticket.topic))
@@ -283,7 +291,7 @@ def more_slots(
     _expect(flow, Step.PICK_SLOT, Step.CONFIRM)
     shown = flow.offers
     after = max((o.starts_at for o in shown), default=None)
-    offers = _find_slots(flow, session=session, settings=settings, now=now, after=after)
+    offers = find_slots(flow, session=session, settings=settings, now=now, after=after)
     if not offers:
         flow.step = Step.PICK_SLOT
         _save(conversation, flow)
@@ -333,23 +341,23 @@ def confirm(
     booking_id = flow.booking_id
     try:
         if booking_id:
-            booking = desk.reschedule(
+            booking = scheduling.reschedule(
                 int(booking_id), offer.slot_id, session=session, settings=settings, now=now
             )
             ticket = booking.ticket
             body = text("rescheduled", code=ticket.code)
         else:
-            ticket = _ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
+            ticket = ensure_ticket(conversation, flow, session=session, settings=settings, now=now)
             _save(conversation, flow)  # the ticket stays open even if the slot is lost
-            desk.book(ticket.id, offer.slot_id, session=session, settings=settings, now=now)
+            scheduling.book(ticket.id, offer.slot_id, session=session, settings=settings, now=now)
             body = text("booked", code=ticket.code)
-    except desk.SlotTaken as exc:
+    except scheduling.SlotTaken as exc:
         return _fresh_slots(conversation, flow, exc.alternatives, text("slot_taken"), settings)
     except SportelloError as exc:
         if exc.code not in (ErrorCode.NOT_FOUND, ErrorCode.INVALID_INPUT, ErrorCode.CONFLICT):
             raise
         notice = exc.detail or text("slot_unavailable")
-        offers = _find_slots(
+        offers = find_slots(
             flow, session=session, settings=settings, now=now, exclude=offer.slot_id
         )
         return _fresh_slots(conversation, flow, offers, notice, settings)
@@ -357,146 +365,13 @@ def confirm(
     return StepResult(Step.DONE, body, (), ticket.code, queued=True)
 
 
-def route_to_ticket(
-    conversation: Conversation, message: str, *, session: Session
-) -> StepResult | None:
-    """done: store the message in the ticket's conversation for the expert; None if it closed."""
-    flow = _flow(conversation)
-    _expect(flow, Step.DONE)
-    if not _ticket_open(session, flow.ticket_id):
-        _save(conversation, None)
-        return None
-    conversations.record_message(
-        session=session, conversation=conversation, role=Role.USER, text=message
-    )
-    code = flow.ticket_code
-    if flow.noticed:
-        return StepResult(Step.DONE, "", (), code, relayed=True)
-    flow.noticed = True
-    _save(conversation, flow)
-    return StepResult(Step.DONE, text("relayed", code=code), (), code, relayed=True)
-
-
-def start_reschedule(
-    conversation: Conversation,
-    booking_id: int,
-    *,
-    session: Session,
-    settings: Settings,
-    now: datetime,
-) -> StepResult:
-    """Offer new slots for one of the person's appointments (same expert); confirm moves it."""
-    booking = owned_booking(
-        conversation.channel, conversation.external_ref, booking_id, session=session
-    )
-    moment = now
-    notice = timedelta(hours=settings.desk_reschedule_notice_hours)
-    if booking.slot.starts_at - moment < notice:
-        raise SportelloError(
-            ErrorCode.CONFLICT,
-            f"Mancano meno di {settings.desk_reschedule_notice_hours} ore all'appuntamento: "
-            "non è più possibile spostarlo da qui. Scrivi allo sportello o all'esperto.",
-        )
-    ticket = booking.ticket
-    flow = HandoverState(
-        step=Step.PICK_SLOT,
-        topic=ticket.topic,
-        mode=Mode.APPOINTMENT,
-        ticket_id=ticket.id,
-        ticket_code=ticket.code,
-        booking_id=booking.id,
-    )
-    offers = _find_slots(flow, session=session, settings=settings, now=now, exclude=booking.slot_id)
-    flow.offers = offers
-    _save(conversation, flow)
-    return render(flow, settings)
-
-
-def owned_booking(
-    channel: str, external_ref: str | None, booking_id: int, *, session: Session
-) -> Booking:
-    """The booking, if its ticket came from this person on this channel (else NOT_FOUND)."""
-    booking = session.get(Booking, booking_id)
-    if (
-        booking is None
-        or external_ref is None
-        or booking.ticket.channel != str(channel)
-        or booking.ticket.volunteer_ref != external_ref
-    ):
-        raise SportelloError(ErrorCode.NOT_FOUND, "Appuntamento non trovato.")
-    return booking
-
-
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _ticket_open(session: Session, ticket_id: object) -> bool:
-    if not isinstance(ticket_id, int):
-        return False
-    ticket = session.get(Ticket, ticket_id)
-    return ticket is not None and TicketStatus(ticket.status) not in CLOSED_STATUSES
-
-
-def _ensure_ticket(
-    conversation: Conversation,
-    flow: HandoverState,
-    *,
-    session: Session,
-    settings: Settings,
-    now: datetime,
-) -> Ticket:
-    """The flow's ticket, opened now (experts are told) if it has none yet."""
-    if flow.ticket_id:
-        ticket = session.get(Ticket, flow.ticket_id)
-        if ticket is not None:
-            return ticket
-    ticket = desk.open_ticket(
-        conversation,
-        str(flow.topic),
-        str(flow.summary or ""),
-        session=session,
-        settings=settings,
-        now=now,
-    )
-    flow.ticket_id, flow.ticket_code = ticket.id, ticket.code
-    return ticket
 
 
 def _done(flow: HandoverState, ticket: Ticket) -> HandoverState:
     return HandoverState(
         step=Step.DONE, topic=flow.topic, ticket_id=ticket.id, ticket_code=ticket.code
     )
-
-
-def _find_slots(
-    flow: HandoverState,
-    *,
-    session: Session,
-    settings: Settings,
-    now: datetime,
-    after: datetime | None = None,
-    exclude: int | None = None,
-) -> list[SlotOffer]:
-    ticket_id = flow.ticket_id
-    if ticket_id:  # an existing ticket keeps its expert once assigned
-        offers = desk.offer_slots_for_ticket(
-            int(ticket_id),
-            session=session,
-            settings=settings,
-            now=now,
-            limit=SLOTS_PER_PAGE + 1,
-            after=after,
-        )
-    else:
-        offers = desk.offer_slots(
-            str(flow.topic),
-            session=session,
-            settings=settings,
-            now=now,
-            limit=SLOTS_PER_PAGE + 1,
-            after=after,
-        )
-    return [o for o in offers if o.slot_id != exclude][:SLOTS_PER_PAGE]
 
 
 def _offer_first_page(
@@ -507,7 +382,7 @@ def _offer_first_page(
     settings: Settings,
     now: datetime,
 ) -> StepResult:
-    offers = _find_slots(flow, session=session, settings=settings, now=now)
+    offers = find_slots(flow, session=session, settings=settings, now=now)
     flow.step, flow.page, flow.slot = Step.PICK_SLOT, 0, None
     flow.offers = offers
     _save(conversation, flow)

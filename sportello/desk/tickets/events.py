@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sportello.desk import queries
+from sportello.desk import queries as desk_queries
 from sportello.desk.models import Booking, EventKind, Expert, Slot, Ticket, TicketEvent
-from sportello.desk.states import Actor
+from sportello.desk.scheduling import queries as scheduling_queries
+from sportello.desk.tickets import queries as ticket_queries
+from sportello.desk.tickets.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 
 
@@ -23,14 +25,14 @@ def log_event(
 
 
 def load_ticket(session: Session, ticket_id: int) -> Ticket:
-    ticket = queries.get_ticket(session, ticket_id)
+    ticket = ticket_queries.get_ticket(session, ticket_id)
     if ticket is None:
         raise SportelloError(ErrorCode.NOT_FOUND, "Richiesta non trovata.")
     return ticket
 
 
 def load_expert(session: Session, expert_id: int) -> Expert:
-    expert = queries.get_expert(session, expert_id)
+    expert = desk_queries.get_expert(session, expert_id)
     if expert is None or not expert.active:
         raise SportelloError(ErrorCode.NOT_FOUND, "Esperto non trovato o non attivo.")
     return expert
@@ -38,14 +40,14 @@ def load_expert(session: Session, expert_id: int) -> Expert:
 
 def load_slot(session: Session, slot_id: int) -> tuple[Slot, bool]:
     """The slot and whether it is booked right now."""
-    found = queries.get_slot(session, slot_id)
+    found = scheduling_queries.get_slot(session, slot_id)
     if found is None:
         raise SportelloError(ErrorCode.NOT_FOUND, "Orario non trovato.")
     return found
 
 
 def load_booking(session: Session, booking_id: int) -> Booking:
-    booking = queries.get_booking(session, booking_id)
+    booking = scheduling_queries.get_booking(session, booking_id)
     if booking is None:
         raise SportelloError(ErrorCode.NOT_FOUND, "Appuntamento non trovato.")
     return booking

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.desk import messages
-from sportello.desk.ics import booking_ics, booking_uid
 from sportello.desk.models import Booking, Expert, OutboxKind, Ticket, TicketStatus
-from sportello.desk.outbox import (
+from sportello.desk.notifications import messages
+from sportello.desk.notifications.outbox import (
     EMAIL,
     Address,
     ExpertNews,
@@ -20,6 +19,7 @@ from sportello.desk.outbox import (
     volunteer_address,
     wants_email,
 )
+from sportello.desk.scheduling.ics import booking_ics, booking_uid
 
 
 def details(booking: Booking, tz: ZoneInfo) -> str:

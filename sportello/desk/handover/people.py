@@ -25,16 +25,17 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.desk import queries
-from sportello.desk import service as desk
-from sportello.desk.handover import owned_booking
+from sportello.desk import queries as desk_queries
+from sportello.desk import scheduling, tickets
+from sportello.desk.handover.desk_side import owned_booking
 from sportello.desk.models import (
     EventKind,
     Expert,
     Ticket,
     TicketStatus,
 )
-from sportello.desk.states import Actor
+from sportello.desk.scheduling import queries as scheduling_queries
+from sportello.desk.tickets.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 
 logger = logging.getLogger(__name__)
@@ -62,13 +63,15 @@ def appointments(
     cancel_by = timedelta(hours=settings.desk_cancel_notice_hours)
     move_by = timedelta(hours=settings.desk_reschedule_notice_hours)
     found = []
-    for booking in queries.bookings_ahead_of(session, str(channel), external_ref, moment):
+    for booking in scheduling_queries.bookings_ahead_of(
+        session, str(channel), external_ref, moment
+    ):
         ahead = booking.slot.starts_at - moment
         found.append(
             Appointment(
                 booking_id=booking.id,
                 ticket_code=booking.ticket.code,
-                details=desk.describe(booking, settings),
+                details=scheduling.describe(booking, settings),
                 can_cancel=ahead >= cancel_by,
                 can_move=ahead >= move_by,
             )
@@ -87,7 +90,9 @@ def cancel_appointment(
 ) -> Ticket:
     """Cancel one of the person's appointments (the notice rule applies); the ticket stays open."""
     booking = owned_booking(channel, external_ref, booking_id, session=session)
-    desk.cancel(booking.id, session=session, settings=settings, now=now, actor=Actor.volunteer())
+    scheduling.cancel(
+        booking.id, session=session, settings=settings, now=now, actor=Actor.volunteer()
+    )
     return booking.ticket
 
 
@@ -101,7 +106,7 @@ def rate_ticket(
     """
     if score not in range(1, 6):
         raise SportelloError(ErrorCode.INVALID_INPUT, "Il voto va da 1 a 5.")
-    ticket = desk.find_ticket(code, session=session)
+    ticket = tickets.find_ticket(code, session=session)
     if ticket.channel != str(channel) or ticket.volunteer_ref != external_ref:
         raise SportelloError(ErrorCode.NOT_FOUND, f"Nessuna richiesta con codice {code}.")
     closed = [e for e in ticket.events if e.kind == EventKind.CLOSED]
@@ -118,7 +123,7 @@ def rate_ticket(
 
 def expert_for_chat(chat_ref: str, *, session: Session) -> Expert | None:
     """The active expert who linked this chat, if any."""
-    return queries.expert_by_chat(session, chat_ref)
+    return desk_queries.expert_by_chat(session, chat_ref)
 
 
 def _expert(chat_ref: str, session: Session) -> Expert:
@@ -131,8 +136,8 @@ def _expert(chat_ref: str, session: Session) -> Expert:
 def expert_claim(chat_ref: str, code: str, *, session: Session, now: datetime) -> Ticket:
     """The expert of this chat takes the ticket ("Prendo io"); CONFLICT if someone was faster."""
     expert = _expert(chat_ref, session)
-    ticket = desk.find_ticket(code, session=session)
-    return desk.claim(ticket.id, expert.id, session=session, now=now)
+    ticket = tickets.find_ticket(code, session=session)
+    return tickets.claim(ticket.id, expert.id, session=session, now=now)
 
 
 def expert_reply(
@@ -140,5 +145,5 @@ def expert_reply(
 ) -> Ticket:
     """The expert of this chat answers the ticket in writing (queued to the volunteer)."""
     expert = _expert(chat_ref, session)
-    ticket = desk.find_ticket(code, session=session)
-    return desk.reply(ticket.id, expert.id, reply, session=session, now=now)
+    ticket = tickets.find_ticket(code, session=session)
+    return tickets.reply(ticket.id, expert.id, reply, session=session, now=now)

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
-from sportello.desk import messages, queries
 from sportello.desk.models import Expert, NewTicketMail, OutboxKind
-from sportello.desk.outbox import EMAIL, enqueue_once
-from sportello.desk.slots import aware
+from sportello.desk.notifications import messages, queries
+from sportello.desk.notifications.outbox import EMAIL, enqueue_once
 
 
 def _at(day: date, hour: int, tz: ZoneInfo) -> datetime:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.clock import Clock
 from sportello.config import Settings
-from sportello.desk.digests import queue_due_digests
-from sportello.desk.reminders import queue_due_reminders
+from sportello.desk.notifications.digests import queue_due_digests
+from sportello.desk.scheduling.reminders import queue_due_reminders
 from sportello.periodic import running_every
 
 logger = logging.getLogger(__name__)

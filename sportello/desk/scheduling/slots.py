@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
-from sportello.desk import messages, queries
+from sportello.desk import queries as desk_queries
 from sportello.desk.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -24,6 +25,8 @@ from sportello.desk.models import (
     Expert,
     desk_location,
 )
+from sportello.desk.notifications import messages
+from sportello.desk.scheduling import queries as scheduling_queries
 from sportello.desk.schemas import SlotOffer, SlotRefreshReport
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.documents import Topic
@@ -35,13 +38,6 @@ class PlannedSlot:
     desk_id: int
     starts_at: datetime
     ends_at: datetime
-
-
-def aware(now: datetime) -> datetime:
-    """`now` in UTC; a naive instant is a bug in the caller."""
-    if now.tzinfo is None:
-        raise ValueError("naive datetime given as `now`")
-    return now.astimezone(UTC)
 
 
 def check_topic(topic: str) -> Topic:
@@ -57,18 +53,18 @@ def check_topic(topic: str) -> Topic:
 def experts_for_topic(topic: str, *, session: Session) -> list[Expert]:
     """Active experts covering `topic`; when nobody does, the general help-desk experts."""
     check_topic(topic)
-    experts = queries.experts_covering(session, topic)
+    experts = desk_queries.experts_covering(session, topic)
     if not experts and topic != Topic.SPORTELLO:
-        experts = queries.experts_covering(session, Topic.SPORTELLO)
+        experts = desk_queries.experts_covering(session, Topic.SPORTELLO)
     return experts
 
 
 def covering_expert_ids(topic: str, *, session: Session) -> list[int]:
     """Ids of `experts_for_topic` (same fallback), without loading the experts."""
     check_topic(topic)
-    ids = queries.expert_ids_covering(session, topic)
+    ids = desk_queries.expert_ids_covering(session, topic)
     if not ids and topic != Topic.SPORTELLO:
-        ids = queries.expert_ids_covering(session, Topic.SPORTELLO)
+        ids = desk_queries.expert_ids_covering(session, Topic.SPORTELLO)
     return ids
 
 
@@ -139,8 +135,8 @@ def refresh_slots(
     tz = ZoneInfo(settings.desk_timezone)
     today = moment.astimezone(tz).date()
     last_day = today + timedelta(days=settings.desk_slot_horizon_days)
-    rules = queries.active_rules(session, expert_ids)
-    exceptions = queries.exceptions_between(session, today, last_day)
+    rules = scheduling_queries.active_rules(session, expert_ids)
+    exceptions = scheduling_queries.exceptions_between(session, today, last_day)
     planned = {
         (p.expert_id, p.starts_at): p
         for p in plan_slots(rules, exceptions, today, last_day, tz)
@@ -149,7 +145,7 @@ def refresh_slots(
     report = SlotRefreshReport()
     stale: list[int] = []
     restore: list[int] = []
-    for slot, booked in queries.future_slots(session, moment, expert_ids):
+    for slot, booked in scheduling_queries.future_slots(session, moment, expert_ids):
         plan = planned.pop((slot.expert_id, slot.starts_at), None)
         if plan is not None and plan.desk_id == slot.desk_id and plan.ends_at == slot.ends_at:
             if slot.withdrawn:
@@ -158,14 +154,16 @@ def refresh_slots(
             slot.desk_id, slot.ends_at, slot.withdrawn = plan.desk_id, plan.ends_at, False
             report.restored += 1
         elif booked:
-            report.conflicting_booking_ids.extend(queries.active_booking_ids(session, slot.id))
+            report.conflicting_booking_ids.extend(
+                scheduling_queries.active_booking_ids(session, slot.id)
+            )
         elif not slot.withdrawn and (expert_ids is None or slot.expert_id in expert_ids):
             stale.append(slot.id)
-    queries.set_slots_withdrawn(session, stale, True)
-    queries.set_slots_withdrawn(session, restore, False)
+    scheduling_queries.set_slots_withdrawn(session, stale, True)
+    scheduling_queries.set_slots_withdrawn(session, restore, False)
     report.withdrawn += len(stale)
     report.restored += len(restore)
-    report.created = queries.insert_slots(
+    report.created = scheduling_queries.insert_slots(
         session,
         [
             {
@@ -178,7 +176,7 @@ def refresh_slots(
             for p in sorted(planned.values(), key=lambda p: (p.starts_at, p.expert_id))
         ],
     )
-    queries.mark_rules_generated(session, [r.id for r in rules], last_day)
+    scheduling_queries.mark_rules_generated(session, [r.id for r in rules], last_day)
     return report
 
 
@@ -187,11 +185,11 @@ def ensure_slots(*, session: Session, settings: Settings, now: datetime) -> None
     moment = aware(now)
     tz = ZoneInfo(settings.desk_timezone)
     until = moment.astimezone(tz).date() + timedelta(days=settings.desk_slot_horizon_days)
-    if queries.rules_need_generation(session, until):
+    if scheduling_queries.rules_need_generation(session, until):
         refresh_slots(session=session, settings=settings, now=moment)
 
 
-def to_offer(slot: queries.FreeSlot, tz: ZoneInfo) -> SlotOffer:
+def to_offer(slot: scheduling_queries.FreeSlot, tz: ZoneInfo) -> SlotOffer:
     return SlotOffer(
         slot_id=slot.id,
         starts_at=slot.starts_at,
@@ -207,17 +205,19 @@ def to_offer(slot: queries.FreeSlot, tz: ZoneInfo) -> SlotOffer:
     )
 
 
-def spread_over_desks(slots: list[queries.FreeSlot], limit: int) -> list[queries.FreeSlot]:
+def spread_over_desks(
+    slots: list[scheduling_queries.FreeSlot], limit: int
+) -> list[scheduling_queries.FreeSlot]:
     """Round-robin over desks (each desk's earliest first), then sorted by time.
 
     Three offers are then, say, Ascoli on Monday, San Benedetto on Tuesday and online on
     Wednesday, rather than three consecutive half-hours at one desk.
     """
-    queues: dict[int, list[queries.FreeSlot]] = defaultdict(list)
+    queues: dict[int, list[scheduling_queries.FreeSlot]] = defaultdict(list)
     for slot in sorted(slots, key=lambda s: (s.starts_at, s.id)):
         queues[slot.desk_id].append(slot)
     order = sorted(queues.values(), key=lambda q: (q[0].starts_at, q[0].id))
-    chosen: list[queries.FreeSlot] = []
+    chosen: list[scheduling_queries.FreeSlot] = []
     depth = 0
     while len(chosen) < limit and any(depth < len(q) for q in order):
         chosen.extend(q[depth] for q in order if depth < len(q))
@@ -271,7 +271,7 @@ def offers_from(
     """
     earliest = now + timedelta(hours=settings.desk_cancel_notice_hours)
     start = max(earliest, aware(after)) if after is not None else earliest
-    slots = queries.free_slots(
+    slots = scheduling_queries.free_slots(
         session,
         expert_ids=expert_ids,
         after=start,

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.clock import Clock
 from sportello.config import Settings
-from sportello.desk import queries
 from sportello.desk.models import (
     Expert,
     NewTicketMail,
@@ -28,6 +27,7 @@ from sportello.desk.models import (
     OutboxStatus,
     Ticket,
 )
+from sportello.desk.notifications import queries
 from sportello.desk.schemas import Delivery, DeliveryReport
 
 logger = logging.getLogger(__name__)

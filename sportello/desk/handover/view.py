@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from sportello.answering.prompts import PROMPTS_DIR, fill
 from sportello.config import Settings
-from sportello.desk import messages
-from sportello.desk.handover_state import HandoverState, Step
+from sportello.desk.handover import action as keys
+from sportello.desk.handover.state import HandoverState, Mode, Step
+from sportello.desk.notifications import messages
 from sportello.desk.schemas import SlotOffer
 from sportello.knowledge.documents import TOPIC_LABELS
+from sportello.texts import PROMPTS_DIR, fill
 
 WEEKDAYS_SHORT = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"]
 MONTHS_SHORT = ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"]
@@ -68,7 +69,7 @@ def choice(key: str, label_key: str) -> Choice:
     return Choice(key, text(label_key))
 
 
-CANCEL = "cancel"
+CANCEL = keys.CANCEL
 
 
 def short_label(offer: SlotOffer) -> str:
@@ -99,19 +100,19 @@ def render(flow: HandoverState, settings: Settings, notice: str | None = None) -
         if topic:
             body = text("confirm_topic", topic=messages.topic_label(topic))
             choices = [
-                choice("topic:yes", "button_yes_topic"),
-                choice("topic:other", "button_other_topic"),
+                choice(keys.topic("yes"), "button_yes_topic"),
+                choice(keys.topic("other"), "button_other_topic"),
             ]
         else:
             body = text("choose_topic")
-            choices = [Choice(f"topic:{t.value}", label) for t, label in TOPIC_LABELS.items()]
+            choices = [Choice(keys.topic(t.value), label) for t, label in TOPIC_LABELS.items()]
     elif step == Step.DESCRIBE_CASE:
         body = text("describe_case")
     elif step == Step.CHOOSE_MODE:
         body = text("choose_mode")
         choices = [
-            choice("mode:written", "button_written"),
-            choice("mode:appointment", "button_appointment"),
+            choice(keys.mode(Mode.WRITTEN), "button_written"),
+            choice(keys.mode(Mode.APPOINTMENT), "button_appointment"),
         ]
     elif step == Step.PICK_SLOT:
         offers = flow.offers
@@ -120,14 +121,14 @@ def render(flow: HandoverState, settings: Settings, notice: str | None = None) -
             body = text("pick_slot_more" if more else "pick_slot")
             slots, hint = tuple(offers), "" if more else text("pick_slot_hint")
             choices = [
-                Choice(f"slot:{o.slot_id}", f"{i} · {short_label(o)}", o)
+                Choice(keys.slot(o.slot_id), f"{i} · {short_label(o)}", o)
                 for i, o in enumerate(offers, 1)
             ]
-            choices.append(choice("slots:more", "button_more"))
+            choices.append(choice(keys.MORE_SLOTS, "button_more"))
         else:
             body = text("no_slots")
         if not flow.booking_id:  # a new request may always fall back to a written answer
-            choices.append(choice("mode:written", "button_written"))
+            choices.append(choice(keys.mode(Mode.WRITTEN), "button_written"))
     elif step == Step.CONFIRM:
         offer = slot = slot_to_confirm(flow)
         where = f"{offer.desk_name} — {offer.location}" if offer.location else offer.desk_name
@@ -137,7 +138,7 @@ def render(flow: HandoverState, settings: Settings, notice: str | None = None) -
             where=where,
             expert=offer.expert_name,
         )
-        choices = [choice("confirm:yes", "button_confirm"), choice("confirm:back", "button_back")]
+        choices = [choice(keys.CONFIRM, "button_confirm"), choice(keys.BACK, "button_back")]
     elif step == Step.DONE:
         body = text("relayed", code=code)
         return StepResult(step, _join(notice, body), (), code)

@@ -7,13 +7,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
 from sportello.conversations.models import Conversation, Message, Role
-from sportello.desk import bookings, messages, notify, queries, queue
-from sportello.desk.events import load_expert, load_ticket, log_event
 from sportello.desk.models import BookingStatus, EventKind, Expert, Ticket, TicketStatus
-from sportello.desk.slots import aware, check_topic, experts_for_topic
-from sportello.desk.states import ALLOWED, Action, Actor, ActorKind, illegal, require
+from sportello.desk.notifications import messages, notify
+from sportello.desk.scheduling import bookings
+from sportello.desk.scheduling import queries as scheduling_queries
+from sportello.desk.scheduling.slots import check_topic, experts_for_topic
+from sportello.desk.tickets import queries as ticket_queries
+from sportello.desk.tickets import reports as queue
+from sportello.desk.tickets.events import load_expert, load_ticket, log_event
+from sportello.desk.tickets.states import ALLOWED, Action, Actor, ActorKind, illegal, require
 from sportello.errors import ErrorCode, SportelloError
 
 SUMMARY_MAX = 4000
@@ -51,7 +56,7 @@ def open_ticket(
     if not channel:
         raise SportelloError(ErrorCode.INVALID_INPUT, "Manca il canale della richiesta.")
     year = moment.astimezone(ZoneInfo(settings.desk_timezone)).year
-    number = queries.next_ticket_number(session, year)
+    number = ticket_queries.next_ticket_number(session, year)
     ticket = Ticket(
         code=ticket_code(settings.desk_ticket_prefix, year, number),
         conversation_id=conversation.id if conversation is not None else None,
@@ -109,7 +114,7 @@ def claim(ticket_id: int, expert_id: int, *, session: Session, now: datetime) ->
         return ticket  # already theirs: claiming twice is harmless
     if ticket.status != TicketStatus.NEW or ticket.assigned_expert_id is not None:
         raise _refuse_claim(ticket, expert.id, Action.CLAIM)
-    won = queries.update_ticket_if(
+    won = ticket_queries.update_ticket_if(
         session,
         ticket.id,
         statuses=ALLOWED[Action.CLAIM],
@@ -162,10 +167,10 @@ def reply(
     status = ticket.status
     target = TicketStatus.ANSWERED
     if status == TicketStatus.SCHEDULED:
-        booking = queries.active_booking_of(session, ticket.id)
+        booking = scheduling_queries.active_booking_of(session, ticket.id)
         if booking is not None and booking.slot.starts_at > moment:
             target = TicketStatus.SCHEDULED
-    won = queries.update_ticket_if(
+    won = ticket_queries.update_ticket_if(
         session,
         ticket.id,
         statuses={status},
@@ -207,7 +212,7 @@ def close(
     require(ticket.code, ticket.status, Action.CLOSE)
     if actor.kind == ActorKind.EXPERT and actor.ref is not None:
         _own(ticket, load_expert(session, int(actor.ref)))
-    booking = queries.active_booking_of(session, ticket.id)
+    booking = scheduling_queries.active_booking_of(session, ticket.id)
     if booking is not None and booking.slot.starts_at > moment:
         raise SportelloError(
             ErrorCode.ILLEGAL_TRANSITION,
@@ -215,7 +220,7 @@ def close(
             f"{messages.when(booking.slot.starts_at, ZoneInfo(settings.desk_timezone))}: "
             "annullalo prima di chiudere il ticket.",
         )
-    won = queries.update_ticket_if(
+    won = ticket_queries.update_ticket_if(
         session,
         ticket.id,
         statuses={ticket.status},
@@ -230,7 +235,7 @@ def close(
     if not won:
         raise illegal(ticket.code, ticket.status, Action.CLOSE)
     if booking is not None:
-        queries.update_booking_if(
+        scheduling_queries.update_booking_if(
             session,
             booking.id,
             status=BookingStatus.ACTIVE,
@@ -254,7 +259,7 @@ def cancel_ticket(
     moment, actor = aware(now), actor or Actor.volunteer()
     ticket = load_ticket(session, ticket_id)
     require(ticket.code, ticket.status, Action.CANCEL)
-    booking = queries.active_booking_of(session, ticket.id)
+    booking = scheduling_queries.active_booking_of(session, ticket.id)
     if booking is not None:
         bookings.cancel(
             booking.id,
@@ -265,7 +270,7 @@ def cancel_ticket(
             reason=reason,
         )
         session.refresh(ticket)
-    won = queries.update_ticket_if(
+    won = ticket_queries.update_ticket_if(
         session,
         ticket.id,
         statuses=ALLOWED[Action.CANCEL],
@@ -284,11 +289,16 @@ def list_tickets(
     *, session: Session, statuses: list[TicketStatus] | None = None, limit: int = 100
 ) -> list[Ticket]:
     """Most recent tickets first, with their expert and bookings loaded."""
-    return queries.list_tickets(session, statuses=statuses, limit=limit)
+    return ticket_queries.list_tickets(session, statuses=statuses, limit=limit)
+
+
+def ticket_by_code(code: str, *, session: Session) -> Ticket | None:
+    """The ticket with this code (spaces and case ignored), or None."""
+    return ticket_queries.get_ticket_by_code(session, code.strip().upper())
 
 
 def find_ticket(code: str, *, session: Session) -> Ticket:
-    ticket = queries.get_ticket_by_code(session, code.strip().upper())
+    ticket = ticket_by_code(code, session=session)
     if ticket is None:
         raise SportelloError(ErrorCode.NOT_FOUND, f"Nessuna richiesta con codice {code}.")
     return ticket

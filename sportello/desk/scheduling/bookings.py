@@ -18,14 +18,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
-from sportello.desk import messages, notify, queries
 from sportello.desk.errors import SlotTaken
-from sportello.desk.events import load_booking, load_slot, load_ticket, log_event
 from sportello.desk.models import Booking, BookingStatus, EventKind, Slot, Ticket, TicketStatus
+from sportello.desk.notifications import messages, notify
+from sportello.desk.scheduling import queries as scheduling_queries
+from sportello.desk.scheduling.slots import covering_expert_ids, offer_slots, offers_from
 from sportello.desk.schemas import SlotOffer
-from sportello.desk.slots import aware, covering_expert_ids, offer_slots, offers_from
-from sportello.desk.states import ALLOWED, Action, Actor, ActorKind, illegal, require
+from sportello.desk.tickets import queries as ticket_queries
+from sportello.desk.tickets.events import load_booking, load_slot, load_ticket, log_event
+from sportello.desk.tickets.states import ALLOWED, Action, Actor, ActorKind, illegal, require
 from sportello.errors import ErrorCode, SportelloError
 
 
@@ -129,7 +132,7 @@ def book(
     )
     try:
         with session.begin_nested():
-            won = queries.update_ticket_if(
+            won = ticket_queries.update_ticket_if(
                 session,
                 ticket.id,
                 statuses=ALLOWED[Action.BOOK],
@@ -143,7 +146,7 @@ def book(
             )
             if not won:
                 raise _Lost
-            queries.add_and_flush(session, booking)
+            scheduling_queries.add_and_flush(session, booking)
     except IntegrityError as exc:
         # Lost inside the window between the check and the INSERT: the index decided.
         rule = _violated(exc)
@@ -195,7 +198,7 @@ def cancel(
     _check_notice(
         actor, booking.slot.starts_at, settings.desk_cancel_notice_hours, "annullarlo", moment
     )
-    won = queries.update_booking_if(
+    won = scheduling_queries.update_booking_if(
         session,
         booking.id,
         status=BookingStatus.ACTIVE,
@@ -204,7 +207,7 @@ def cancel(
     )
     if not won:
         raise SportelloError(ErrorCode.ILLEGAL_TRANSITION, "L'appuntamento è già stato annullato.")
-    queries.update_ticket_if(
+    ticket_queries.update_ticket_if(
         session,
         ticket.id,
         statuses={TicketStatus.SCHEDULED},
@@ -256,7 +259,7 @@ def reschedule(
     previous_expert, old_slot_id = booking.slot.expert, booking.slot_id
     try:
         with session.begin_nested():
-            won = queries.update_booking_if(
+            won = scheduling_queries.update_booking_if(
                 session,
                 booking.id,
                 status=BookingStatus.ACTIVE,
@@ -267,7 +270,7 @@ def reschedule(
             if not won:
                 raise _Lost
             if new_slot.expert_id != ticket.assigned_expert_id:
-                queries.update_ticket_if(
+                ticket_queries.update_ticket_if(
                     session,
                     ticket.id,
                     statuses={TicketStatus.SCHEDULED},

@@ -13,12 +13,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
-from sportello.desk import messages, queries
 from sportello.desk.models import Booking, OutboxKind
-from sportello.desk.notify import details
-from sportello.desk.outbox import ExpertNews, enqueue_once, expert_addresses, volunteer_address
-from sportello.desk.slots import aware
+from sportello.desk.notifications import messages, notify
+from sportello.desk.notifications.outbox import (
+    ExpertNews,
+    enqueue_once,
+    expert_addresses,
+    volunteer_address,
+)
+from sportello.desk.scheduling import queries
 
 
 def offsets(settings: Settings) -> list[int]:
@@ -52,7 +57,7 @@ def queue_due_reminders(*, session: Session, settings: Settings, now: datetime) 
         h = due_offset(booking, hours, moment)
         if h is None:
             continue
-        text = messages.reminder(h, details(booking, tz))
+        text = messages.reminder(h, notify.details(booking, tz))
         base = f"reminder:{booking.uid}:{booking.sequence}:{h}h"
         payload = {"ticket_code": booking.ticket.code, "hours_before": h}
         # The first route keeps the key it always had; a second one (e-mail) gets its own.

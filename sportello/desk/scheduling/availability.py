@@ -6,11 +6,12 @@ from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
-from sportello.desk import queries
 from sportello.desk.models import AvailabilityException, AvailabilityRule, HelpDesk
+from sportello.desk.scheduling import queries
+from sportello.desk.scheduling.slots import add_exception, refresh_slots
 from sportello.desk.schemas import SlotRefreshReport
-from sportello.desk.slots import add_exception, aware, refresh_slots
 from sportello.errors import ErrorCode, SportelloError
 
 WEEKDAY_LABELS = ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"]
