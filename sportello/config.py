@@ -120,6 +120,14 @@ class Settings(BaseSettings):
         10.0, gt=0, description="BM25 score that counts as a full lexical match in weighted fusion."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (fusion rrf).")
+    retrieval_heading_weight: float = Field(
+        0.3,
+        ge=0,
+        description="Weight of question-to-heading similarity when the top is rescored (0 = off).",
+    )
+    retrieval_heading_top: int = Field(
+        10, ge=1, description="Fused candidates rescored by question-to-heading similarity."
+    )
     upload_max_bytes: int = Field(
         10_000_000, ge=1, description="Largest document accepted at ingest."
     )
