@@ -100,6 +100,7 @@ def lexical_peer(settings: Settings, kb: KnowledgeBase) -> Assistant:
         fusion=r.fusion,
         dense_weight=r.dense_weight,
         lexical_full=r.lexical_full,
+        headings=None,  # BM25 alone: no embedding of the question to rescore with
     )
     return Assistant(peer, settings.model_copy(update={"composer": "extractive"}))
 
@@ -190,7 +191,10 @@ def rankings(
         query = resolve(str(item["question"]), history(item)).query
         started = time.perf_counter()
         dense, lexical = retriever.candidates(query)
-        ours = retriever.fuse(dense_hits=dense, lexical_hits=lexical, k=len(dense) + len(lexical))
+        question = retriever.embedder.embed_query(query)  # cached: the candidates embedded it
+        ours = retriever.fuse(
+            dense_hits=dense, lexical_hits=lexical, k=len(dense) + len(lexical), question=question
+        )
         latencies.append((time.perf_counter() - started) * 1e3)
         text = {c.chunk.id: c.chunk.text for c in ours}
         orders = {

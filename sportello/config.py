@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sportello import config_checks as checks
@@ -120,6 +120,14 @@ class Settings(BaseSettings):
         10.0, gt=0, description="BM25 score that counts as a full lexical match in weighted fusion."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant (fusion rrf).")
+    retrieval_heading_weight: float = Field(
+        0.3,
+        ge=0,
+        description="Weight of question-to-heading similarity when the top is rescored (0 = off).",
+    )
+    retrieval_heading_top: int = Field(
+        10, ge=1, description="Fused candidates rescored by question-to-heading similarity."
+    )
     upload_max_bytes: int = Field(
         10_000_000, ge=1, description="Largest document accepted at ingest."
     )
@@ -297,6 +305,17 @@ class Settings(BaseSettings):
     email_outbox_interval: float = Field(
         10.0, gt=0, description="Seconds between two deliveries of the desk outbox by e-mail."
     )
+    email_link_secret: SecretStr = Field(
+        SecretStr(""),
+        validate_default=True,
+        description=(
+            "Secret that signs the chat links mailed to web volunteers (HMAC); required with "
+            "an SMTP host (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
+        ),
+    )
+    email_link_days: int = Field(
+        30, ge=1, le=365, description="Days a chat link mailed to a web volunteer stays valid."
+    )
 
     # --- operations ----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -354,6 +373,12 @@ class Settings(BaseSettings):
     def email_enabled(self) -> bool:
         """E-mail is on when an SMTP host is set; everything else works without it."""
         return bool(self.email_smtp_host.strip())
+
+    @field_validator("email_link_secret")
+    @classmethod
+    def _link_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        checks.link_secret(str(info.data.get("email_smtp_host") or ""), value.get_secret_value())
+        return value
 
     @field_validator("kb_dir")
     @classmethod

@@ -24,6 +24,15 @@ def url(value: str, *, https: bool = False) -> str:
     return value
 
 
+def link_secret(smtp_host: str, secret: str) -> None:
+    """With e-mail on, the chat links mailed to volunteers need a real signing secret."""
+    if smtp_host.strip() and len(secret) < 16:
+        raise ValueError(
+            "con un server SMTP serve un segreto di almeno 16 caratteri per firmare i "
+            "collegamenti alla chat inviati per e-mail"
+        )
+
+
 def seconds_as_text(value: object) -> object:
     """Environment variables are text: "-3600" or "90.5" mean seconds."""
     if isinstance(value, str):

@@ -38,7 +38,7 @@ class Assistant:
         self.retriever = retriever
         self.settings = settings
         self.prompts = prompts or Prompts()
-        self.extractive = ExtractiveComposer(retriever.keywords)
+        self.extractive = ExtractiveComposer(retriever.keywords, headings=retriever.headings)
         self.llm = llm
         self.intents = intents or build_intents(retriever, settings)
         self.last_intent: IntentResult | None = None

@@ -219,6 +219,10 @@ class Ticket(Base):
     )
     channel: Mapped[str] = mapped_column(String(20))
     volunteer_ref: Mapped[str | None] = mapped_column(String(200))
+    # A web volunteer's optional address (checked at input) for the desk's messages by e-mail,
+    # and the one other browser the mailed chat link was opened in (bound on first use).
+    volunteer_email: Mapped[str | None] = mapped_column(String(254))
+    chat_link_ref: Mapped[str | None] = mapped_column(String(200))
     topic: Mapped[str] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[TicketStatus] = mapped_column(String(20), default=TicketStatus.NEW)

@@ -112,3 +112,9 @@ def expert_by_chat(session: Session, chat_ref: str) -> Expert | None:
     return session.scalar(
         select(Expert).where(Expert.telegram_chat_id == chat_ref, Expert.active.is_(True))
     )
+
+
+def active_experts(session: Session) -> list[Expert]:
+    """Every active expert, by name (the admin's e-mail settings)."""
+    stmt = select(Expert).where(Expert.active.is_(True)).order_by(Expert.name, Expert.id)
+    return list(session.scalars(stmt))

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sportello.knowledge.batching import embed_queries
+
 if TYPE_CHECKING:
     from sportello.knowledge.embeddings import Embedder
 
@@ -51,6 +53,10 @@ class CachedEmbedder:
             if len(self._cache) > self.size:
                 self._cache.popitem(last=False)
         return vector
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many query texts in one model run, not cached (the indexer's headings: kept by it)."""
+        return embed_queries(self.inner, texts)
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)

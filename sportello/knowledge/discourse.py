@@ -65,12 +65,15 @@ _NOT_REFERENCES: tuple[str, ...] = (
     "quelli che",
     "quelle che",
 )
-# Words that, within the opening few words, make the subject a thing named before:
-# "Il numero di questi altri enti…", "Entro tale termine…", "Nello stesso anno…".
+# Words that, within the opening few words, make the subject a thing named before or the
+# sentence a contrast with it: "Il numero di questi altri enti…", "Entro tale termine…",
+# "Nello stesso anno…", "Il consenso serve invece…".
 _NEAR_START = re.compile(
     r"\b(?:quest[oaie]|quest'\w*|tal[ei]|suddett\w*|predett\w*|medesim\w*|"
     r"(?<!\bun )(?<!\buno )(?<!\buna )stess[oaie]|"
-    r"sopraindicat\w*|sopra indicat\w*|anzidett\w*|quest'ultim\w*)\b"
+    r"sopraindicat\w*|sopra indicat\w*|anzidett\w*|quest'ultim\w*|"
+    # A contrast after the subject ("Il consenso serve invece…") is with the sentence before.
+    r"invece|tuttavia|pero|viceversa)\b"
 )
 _NEAR_START_WORDS = 5
 # "Sì, …", "No: …", "Dipende…": the reply to a yes/no heading, meaningless under another question.

@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from sportello.knowledge.batching import embed_queries
 from sportello.knowledge.cache import available_cores
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,10 @@ class CountingEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         self.queries_embedded += 1
         return self.inner.embed_query(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.queries_embedded += len(texts)
+        return embed_queries(self.inner, texts)
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)

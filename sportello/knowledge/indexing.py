@@ -17,6 +17,7 @@ from sportello.knowledge import queries
 from sportello.knowledge.chunking import chunk_document
 from sportello.knowledge.documents import Chunk, Document
 from sportello.knowledge.embeddings import Embedder
+from sportello.knowledge.headings import HeadingVectors
 from sportello.knowledge.keyword_index import KeywordIndex
 from sportello.knowledge.loading import SUPPORTED_SUFFIXES, load_file
 from sportello.knowledge.models import DocumentStatus, KbDocument
@@ -82,8 +83,10 @@ class Indexer:
         overlap_tokens: int,
         max_bytes: int,
         today: Callable[[], date] | None = None,
+        headings: HeadingVectors | None = None,
     ) -> None:
         self.embedder = embedder
+        self.headings = headings
         # The desk's today from the app's clock: a review date after it is a typo, refused.
         self.today = today
         self.vectors = vectors
@@ -157,12 +160,22 @@ class Indexer:
         # A rebuilt dense index goes live before the keyword index publishes the generation
         # that tells other processes to reload (they then open the new collection).
         self.vectors.finish_rebuild()
-        if report.changed or len(self.keywords) != self.vectors.count():
-            self.keywords.rebuild(self.vectors.all_chunks())
+        stale = self.headings is not None and not len(self.headings)
+        if report.changed or stale or len(self.keywords) != self.vectors.count():
+            self._publish()
         session.flush()
         report.seconds = time.perf_counter() - started
         logger.info("ingest done: %s", report.as_dict())
         return report
+
+    def _publish(self) -> None:
+        """Rebuild what is derived from the dense index's chunks: the heading vectors first,
+        then the keyword index, whose new generation tells other processes to reload both."""
+        chunks = self.vectors.all_chunks()
+        if self.headings is not None:
+            embedded = self.headings.update(chunks, self.embedder)
+            logger.info("heading vectors: %d embedded, %d stored", embedded, len(self.headings))
+        self.keywords.rebuild(chunks)
 
     def _ingest_file(
         self,
@@ -231,7 +244,7 @@ class Indexer:
             raise SportelloError(ErrorCode.NOT_FOUND, "doc_not_found", doc_id=doc_id)
         self.vectors.delete_document(doc_id)
         row.status = DocumentStatus.RETIRED
-        self.keywords.rebuild(self.vectors.all_chunks())
+        self._publish()
         return row
 
     def restore(self, doc_id: str, *, session: Session) -> KbDocument:
@@ -247,7 +260,7 @@ class Indexer:
             raise SportelloError(
                 ErrorCode.CORRUPT_DOCUMENT, "document_refused", reason=report.failed[0][1]
             )
-        self.keywords.rebuild(self.vectors.all_chunks())
+        self._publish()
         return row
 
     def remove(self, doc_id: str, *, session: Session) -> None:
@@ -258,7 +271,7 @@ class Indexer:
         self.vectors.delete_document(doc_id)
         session.delete(row)
         session.flush()
-        self.keywords.rebuild(self.vectors.all_chunks())
+        self._publish()
 
     def reset(self) -> None:
         """Start over in an empty dense index (used by `kb ingest --rebuild`, e.g. after

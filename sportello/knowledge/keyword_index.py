@@ -69,6 +69,16 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def swap_in(tmp: Path, path: Path) -> None:
+    """Put the folder `tmp` in place of `path` with renames, so a reader sees one or the other."""
+    old = path.with_name(path.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 class KeywordIndex:
     """BM25 over chunk texts with the chunks themselves, so hits resolve without another store."""
 
@@ -139,12 +149,7 @@ class KeywordIndex:
         (tmp / "stems.txt").write_text("".join(" ".join(sorted(x)) + "\n" for x in stems))
         (tmp / "TOKENIZER").write_text(TOKENIZER_VERSION)
         (tmp / "GENERATION").write_text(generation)
-        old = self.path.with_name(self.path.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.path.exists():
-            os.replace(self.path, old)
-        os.replace(tmp, self.path)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, self.path)
 
     def load(self) -> bool:
         """Load the persisted index; False when there is none yet."""

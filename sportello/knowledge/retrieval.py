@@ -6,6 +6,11 @@ best BM25 score and `lexical_full`, so a weak lexical match (an English question
 documents, a colloquial wording that shares one common word) cannot outrank a strong dense one
 the way rank-only fusion lets it. Reciprocal rank fusion stays available (`fusion="rrf"`) as the
 reference. The weights were tuned on the golden set's `tune` split only (bench/golden.py).
+
+Then the top of the fused ranking is rescored by question-to-heading similarity: the knowledge
+base's headings are questions, so the section whose heading asks what the person asked moves up
+past an introduction or a list of references that merely shares the words (heading vectors are
+embedded at ingest, see sportello.knowledge.headings).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
@@ -23,6 +29,7 @@ from langchain_core.retrievers import BaseRetriever
 from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
+from sportello.knowledge.headings import HeadingVectors, section_question
 from sportello.knowledge.keyword_index import KeywordIndex
 from sportello.knowledge.vector_store import ChromaVectorStore
 
@@ -76,6 +83,9 @@ class Retriever:
         fusion: Fusion = "weighted",
         dense_weight: float = 0.4,
         lexical_full: float = 10.0,
+        headings: HeadingVectors | None = None,
+        heading_weight: float = 0.3,
+        heading_top: int = 10,
     ) -> None:
         self.embedder = embedder
         self.vectors = vectors
@@ -86,6 +96,9 @@ class Retriever:
         self.fusion: Fusion = fusion
         self.dense_weight = dense_weight
         self.lexical_full = lexical_full
+        self.headings = headings
+        self.heading_weight = heading_weight
+        self.heading_top = heading_top
         self.last_timings: dict[str, float] = {}
         # Called with the timings of every search (ms); the web app attaches its metrics here.
         self.observer: Callable[[dict[str, float]], None] | None = None
@@ -94,20 +107,26 @@ class Retriever:
         self, query: str, k: int | None = None, topic: Topic | None = None
     ) -> list[RetrievedChunk]:
         k = k or self.default_k
-        dense_hits, lexical_hits = self.candidates(query, topic)
+        dense_hits, lexical_hits, vector = self._lists(query, topic)
         if not dense_hits and not lexical_hits:
             return []
-        return self.fuse(dense_hits=dense_hits, lexical_hits=lexical_hits, k=k)
+        return self.fuse(dense_hits=dense_hits, lexical_hits=lexical_hits, k=k, question=vector)
 
     def candidates(
         self, query: str, topic: Topic | None = None
     ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        """(chunk id, score) candidates of each index, best first: dense, then BM25.
+        """(chunk id, score) candidates of each index, best first: dense, then BM25."""
+        dense_hits, lexical_hits, _ = self._lists(query, topic)
+        return dense_hits, lexical_hits
 
-        The query is embedded once here; everything after it works on these two lists."""
+    def _lists(
+        self, query: str, topic: Topic | None = None
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]], np.ndarray | None]:
+        """Both candidate lists and the query's vector: the query is embedded once here, and
+        everything after it works on these."""
         query = query.strip()
         if not query:
-            return [], []
+            return [], [], None
         self.keywords.refresh_if_changed()
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
@@ -124,7 +143,11 @@ class Retriever:
         }
         if self.observer is not None:
             self.observer(self.last_timings)
-        return [(h.chunk_id, h.similarity) for h in dense], [(c.id, s) for c, s in lexical]
+        return (
+            [(h.chunk_id, h.similarity) for h in dense],
+            [(c.id, s) for c, s in lexical],
+            np.asarray(vector, dtype=np.float32),
+        )
 
     def dense_search(self, query: str, k: int) -> list[RetrievedChunk]:
         hits = self.vectors.query(self.embedder.embed_query(query), k)
@@ -142,14 +165,44 @@ class Retriever:
         dense_hits: list[tuple[str, float]],
         lexical_hits: list[tuple[str, float]],
         k: int,
+        question: np.ndarray | None = None,
     ) -> list[RetrievedChunk]:
-        """The best `k` chunks of both candidate lists (each best first), by `self.fusion`."""
+        """The best `k` chunks of both candidate lists (each best first), by `self.fusion`;
+        with the `question`'s vector, the top rescored by question-to-heading similarity."""
         if self.fusion == "rrf":
             scores = rrf_scores(dense_hits, lexical_hits, self.rrf_k)
         else:
             scores = weighted_scores(dense_hits, lexical_hits, self.dense_weight, self.lexical_full)
-        best = sorted(scores.items(), key=lambda item: -item[1])[:k]
-        return self._resolve(best, dense_hits, lexical_hits)
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        if question is not None:
+            ranked = self._rescore(ranked, question)
+        return self._resolve(ranked[:k], dense_hits, lexical_hits)
+
+    def _rescore(
+        self, ranked: list[tuple[str, float]], question: np.ndarray
+    ) -> list[tuple[str, float]]:
+        """The first `heading_top` candidates reordered by their fused score plus
+        `heading_weight` × their heading's similarity to the question, min-max scaled over
+        them (as the dense side of the fusion is: e5 similarities crowd in a narrow band)."""
+        if self.headings is None or self.heading_weight <= 0 or len(ranked) < 2:
+            return ranked
+        head, tail = ranked[: self.heading_top], ranked[self.heading_top :]
+        sims: dict[str, float] = {}
+        for chunk_id, _ in head:
+            chunk = self.keywords.get(chunk_id)
+            vector = self.headings.vector(section_question(chunk), self.embedder) if chunk else None
+            if vector is not None:
+                sims[chunk_id] = float(vector @ question)
+        if len(sims) < 2:
+            return ranked
+        low, span = min(sims.values()), max(sims.values()) - min(sims.values())
+        rescored = [
+            (cid, score + self.heading_weight * ((sims[cid] - low) / span if span > 0 else 1.0))
+            if cid in sims
+            else (cid, score)
+            for cid, score in head
+        ]
+        return sorted(rescored, key=lambda item: -item[1]) + tail
 
     def _resolve(
         self,

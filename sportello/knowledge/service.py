@@ -11,6 +11,7 @@ from sportello.config import Settings
 from sportello.knowledge.batching import with_batching
 from sportello.knowledge.cache import with_query_cache
 from sportello.knowledge.embeddings import Embedder, load_embedder
+from sportello.knowledge.headings import HeadingVectors
 from sportello.knowledge.indexing import Indexer
 from sportello.knowledge.keyword_index import KeywordIndex
 from sportello.knowledge.retrieval import Retriever
@@ -27,6 +28,7 @@ class KnowledgeBase:
     retriever: Retriever
     indexer: Indexer
     settings: Settings
+    headings: HeadingVectors
 
     def default_paths(self) -> list[Path]:
         """What `kb ingest` indexes with no arguments: the curated folder and staff uploads."""
@@ -66,6 +68,10 @@ def build_knowledge(
     keywords.on_new_generation.append(
         lambda: vectors.reopen(make_chroma_client(settings, fresh=True))
     )
+    # Written by the indexer before the keyword index it publishes with, so reloaded first.
+    headings = HeadingVectors(settings.resolved_data_dir() / "headings", embedder.name)
+    headings.load()
+    keywords.on_new_generation.insert(0, headings.reload)
     vectors.published = keywords.published
     vectors.before_query = keywords.refresh_if_changed
     retriever = Retriever(
@@ -78,6 +84,9 @@ def build_knowledge(
         dense_weight=settings.fusion_dense_weight,
         lexical_full=settings.fusion_lexical_full,
         default_k=settings.retrieval_k,
+        headings=headings,
+        heading_weight=settings.retrieval_heading_weight,
+        heading_top=settings.retrieval_heading_top,
     )
     indexer = Indexer(
         embedder,
@@ -89,5 +98,6 @@ def build_knowledge(
         overlap_tokens=settings.chunk_overlap_tokens,
         max_bytes=settings.upload_max_bytes,
         today=(lambda: local_today(clock, settings.desk_timezone)) if clock is not None else None,
+        headings=headings,
     )
-    return KnowledgeBase(embedder, vectors, keywords, retriever, indexer, settings)
+    return KnowledgeBase(embedder, vectors, keywords, retriever, indexer, settings, headings)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sportello.config import Settings
 from sportello.desk.models import OutboxStatus, Ticket, TicketStatus
+from sportello.desk.notifications import EMAIL
 from sportello.desk.tickets import ALLOWED, Action, Actor, cancel_ticket
 from sportello.errors import SportelloError
 from sportello.privacy import queries
@@ -55,6 +56,7 @@ def erase_person(
     earlier = queries.outbox_of_tickets(session, [t.id for t in tickets])
     for ticket in tickets:
         ticket.summary = ERASED
+    addresses = _forget_addresses(tickets)  # before the cancellation: nothing more is mailed
     session.flush()
     for ticket in tickets:
         if TicketStatus(ticket.status) not in ALLOWED[Action.CANCEL]:
@@ -82,6 +84,8 @@ def erase_person(
             row.body, row.payload = ERASED, {}
     session.flush()
     queries.delete_outbox_to(session, channel, external_ref)
+    for address in sorted(addresses):
+        queries.delete_outbox_to(session, EMAIL, address)
     messages = sum(len(c.messages) for c in convs)
     for conversation in convs:
         session.delete(conversation)
@@ -94,6 +98,7 @@ def anonymise_tickets(tickets: list[Ticket], marker: str, *, session: Session) -
     the description, outcome, event texts, notes, cancel reasons and desk messages go."""
     for ticket in tickets:
         ticket.summary = marker
+    addresses = _forget_addresses(tickets)
     _strip_personal(tickets, marker, session=session)
     for row in queries.outbox_of_tickets(session, [t.id for t in tickets]):
         if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
@@ -101,6 +106,18 @@ def anonymise_tickets(tickets: list[Ticket], marker: str, *, session: Session) -
         else:
             row.body, row.payload = marker, {}
     session.flush()
+    for address in sorted(addresses):
+        queries.delete_outbox_to(session, EMAIL, address)
+
+
+def _forget_addresses(tickets: list[Ticket]) -> set[str]:
+    """A web volunteer's e-mail address, and the browser their mailed chat link bound, go with
+    the ticket's other ties to the person; returns the addresses (their mail is deleted)."""
+    found = {t.volunteer_email for t in tickets if t.volunteer_email}
+    for ticket in tickets:
+        ticket.volunteer_email = None
+        ticket.chat_link_ref = None
+    return found
 
 
 def _strip_personal(tickets: list[Ticket], marker: str, *, session: Session) -> None:

@@ -20,8 +20,8 @@ from sportello.conversations import exchange, reading
 from sportello.conversations import service as conversations
 from sportello.conversations.exchange import Asked
 from sportello.conversations.models import Conversation, Role
-from sportello.desk import handover, scheduling, tickets
-from sportello.desk.handover import Appointment, HandoverAction, Step, StepResult
+from sportello.desk import handover, notifications, scheduling, tickets
+from sportello.desk.handover import ActionKind, Appointment, HandoverAction, Step, StepResult
 from sportello.errors import ErrorCode, SportelloError
 from sportello.privacy.erasure import Erasure, erase_person
 from sportello.services import Services
@@ -50,6 +50,7 @@ class ChatState:
     handover: HandoverStep | None
     appointments: list[Appointment]
     relaying_to: str | None  # ticket code while messages go to the expert, not the assistant
+    to_rate: tuple[str, ...] = ()  # closed requests whose satisfaction question is open
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ def _take(svc: Services, who: Volunteer, text: str) -> HandoverStep | Asked:
             thread.conversation, text, session=session, settings=svc.settings, now=svc.clock.now()
         )
         if result is not None:
+            if result.relayed:  # a message for the expert: tell them (by e-mail, if they asked)
+                conversation_id, now = thread.conversation.id, svc.clock.now()
+                tickets.volunteer_wrote(conversation_id, text, session=session, now=now)
             return _finish(session, thread.conversation, result)
         return exchange.record_question(session=session, thread=thread, text=text)
 
@@ -213,13 +217,35 @@ def start_handover(
         return handover_step(result)
 
 
-def press(svc: Services, who: Volunteer, action: HandoverAction | None) -> HandoverStep:
+# The buttons that open the ticket or book: the ones the optional address travels with (going
+# back or leaving ignores it, so a half-typed address never blocks them).
+EMAIL_ACTIONS = frozenset({ActionKind.MODE, ActionKind.CONFIRM})
+
+
+def contact_email(svc: Services, email: str | None) -> str | None:
+    """The optional address a web volunteer leaves "per ricevere la risposta e i promemoria",
+    checked before anything changes (a typo is refused with the reason; nothing is lost)."""
+    if email is None or not email.strip():
+        return None
+    if not svc.settings.email_enabled:
+        raise SportelloError(ErrorCode.INVALID_INPUT, "email_disabled")
+    return notifications.normalize_email(email)
+
+
+def press(
+    svc: Services, who: Volunteer, action: HandoverAction | None, *, email: str | None = None
+) -> HandoverStep:
     """A button of the hand-over (topic, mode, slot, confirm, cancel…), parsed by the channel
-    (`HandoverAction.parse`); None, a key no button has, shows the current step again."""
+    (`HandoverAction.parse`); None, a key no button has, shows the current step again. The
+    web sends the optional e-mail address with the buttons that open the ticket or book."""
+    takes_email = action is not None and action.kind in EMAIL_ACTIONS
+    address = contact_email(svc, email) if takes_email else None
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         if conversation is None:
             raise SportelloError(ErrorCode.NOT_FOUND, "no_conversation")
+        if address is not None:
+            handover.remember_email(conversation, address, session=session)
         result = handover.choose(
             conversation, action, session=session, settings=svc.settings, now=svc.clock.now()
         )
@@ -354,6 +380,7 @@ def state(svc: Services, who: Volunteer) -> ChatState:
             handover=handover_step(step) if step is not None and not done else None,
             appointments=found,
             relaying_to=step.ticket_code if step is not None and done else None,
+            to_rate=tuple(handover.unrated(who.channel, who.ref, session=session)),
         )
 
 

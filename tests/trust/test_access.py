@@ -8,20 +8,29 @@ here (so they run again under this category) and only what they miss is added.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from sportello.accounts import service as accounts
 from sportello.accounts.models import WebSession
+from sportello.channels.web import security
+from sportello.clock import FrozenClock
 from sportello.desk import directory, scheduling
 from sportello.desk.models import Booking, BookingStatus, Expert, HelpDesk, Ticket, TicketStatus
 from sportello.errors import ErrorCode, SportelloError
+from sportello.knowledge.embeddings import Embedder
 from sportello.usecases import admin as admin_ops
-from tests.channels.web.conftest import Web, login, open_chat
+from sportello.usecases import chat_links
+from tests.channels.email.conftest import free_port
+from tests.channels.web.conftest import Web, build_web, login, open_chat
 from tests.channels.web.test_chat import (  # noqa: F401 - re-run under this category
+    ask,
     book_appointment,
     test_chat_changes_need_the_cookie_and_the_token,
     test_one_browser_never_reads_another,
@@ -40,6 +49,8 @@ from tests.channels.web.test_roles import (  # noqa: F401 - re-run under this ca
     test_the_login_form_needs_its_token,
     test_the_route_list_covers_console_and_admin,
 )
+from tests.channels.web.test_volunteer_email import mail_overrides
+from tests.conftest import NOW
 from tests.trust.conftest import Cases
 
 pytestmark = pytest.mark.trust("access")
@@ -263,3 +274,113 @@ def test_an_expert_cannot_manage_desks_experts_or_accounts(web: Web, cases: Case
         assert session.get(Expert, web.world.fiscal_online).active  # type: ignore[union-attr]
         user = accounts.get_user(session=session, username=web.people.expert)
         assert user.role == "expert"
+
+
+@pytest.fixture
+def linkweb(indexed_template: Path, tmp_path: Path, embedder: Embedder) -> Iterator[Web]:
+    """An instance that mails web volunteers (the SMTP server is never reached here: only the
+    links are under test)."""
+    overrides = mail_overrides(free_port())
+    instance = build_web(indexed_template, tmp_path, embedder, **overrides)
+    yield instance
+    instance.services.engine.dispose()
+
+
+def _ticket_of(web: Web, browser: TestClient, email: str | None) -> int:
+    """A ticket opened from this browser's chat (it asked a question first), with `email`."""
+    ref = security.volunteer_ref(browser.cookies[security.CHAT_COOKIE])
+    ticket_id = make_ticket(web, ref=ref)
+    with web.services.sessions.begin() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        ticket.channel, ticket.volunteer_email = "web", email
+    return ticket_id
+
+
+def test_a_mailed_chat_link_opens_one_more_browser_and_nobody_elses(
+    linkweb: Web, cases: Cases
+) -> None:
+    web, clock = linkweb, linkweb.services.clock
+    assert isinstance(clock, FrozenClock)
+    alice, bob = web.client(), web.client()
+    alice_csrf, bob_csrf = open_chat(alice), open_chat(bob)
+    ask(alice, alice_csrf, "Domanda di Alice sul 5 per mille?")
+    ask(bob, bob_csrf, "Domanda di Bob sul RUNTS?")
+    mine = _ticket_of(web, alice, "alice@example.org")
+    bobs = _ticket_of(web, bob, None)  # Bob left no address: no link can name his ticket
+    link = chat_links.sign(web.settings, mine, clock.now())
+    ticket_id, expires, mac = link.split(".")
+
+    def shows(browser: TestClient) -> str:
+        return browser.get("/").text
+
+    # Forged, altered or borrowed tokens open nothing and bind nothing.
+    forged = [
+        f"{ticket_id}.{expires}.{mac[:-1]}{'A' if mac[-1] != 'A' else 'B'}",
+        f"{bobs}.{expires}.{mac}",  # Alice's signature on Bob's ticket
+        f"{ticket_id}.{int(expires) + 86400}.{mac}",  # a longer life, same signature
+        chat_links.sign(web.settings, bobs, clock.now()),  # genuine, but Bob gave no address
+        f"{ticket_id}.{expires}",
+        "x" * 300,
+        f"{ticket_id}.{expires}.{mac}.extra",
+    ]
+    for token in forged:
+        cases.add()
+        mallory = web.client()
+        response = mallory.get(f"/chat/link/{token}")
+        assert response.status_code in (403, 404), (token, response.status_code)
+        assert security.CHAT_AS_COOKIE not in mallory.cookies
+        assert "Domanda di Alice" not in shows(mallory)
+    with web.services.sessions.begin() as session:
+        assert session.get(Ticket, mine).chat_link_ref is None  # type: ignore[union-attr]
+
+    # The genuine link: the phone is bound on first use and sees Alice's chat …
+    phone = web.client()
+    cases.add()
+    assert phone.get(f"/chat/link/{link}").status_code == 303
+    assert "Domanda di Alice" in shows(phone) and "Domanda di Bob" not in shows(phone)
+    # … Alice's own browser keeps working, and no third browser gets in.
+    cases.add(2)
+    assert alice.get(f"/chat/link/{link}").status_code == 303
+    assert "Domanda di Alice" in shows(alice)
+    for _ in range(3):
+        cases.add()
+        mallory = web.client()
+        open_chat(mallory)
+        refused = mallory.get(f"/chat/link/{link}")
+        assert refused.status_code == 403 and "altro browser" in refused.text
+        assert "Domanda di Alice" not in shows(mallory)
+    # Bob, holding Alice's link, cannot even swap his browser over to her chat.
+    cases.add()
+    assert bob.get(f"/chat/link/{link}").status_code == 403
+    assert "Domanda di Bob" in shows(bob) and "Domanda di Alice" not in shows(bob)
+
+    # The binding cookie is tied to the phone's own chat cookie: copied, or made up, it
+    # opens nothing.
+    alias = phone.cookies[security.CHAT_AS_COOKIE]
+    owner = alias.rsplit("~", 1)[0]
+    for value in (alias, f"{owner}~{'0' * 64}", f"{owner}~", owner):
+        cases.add()
+        thief = web.client()
+        open_chat(thief)
+        thief.cookies.set(security.CHAT_AS_COOKIE, value)
+        assert "Domanda di Alice" not in shows(thief)
+        assert thief.get("/api/chat/appointments").status_code == 200
+        assert thief.get("/api/chat").json()["state"]["messages"] == []
+
+    # The link expires, for everybody.
+    clock.advance(timedelta(days=web.settings.email_link_days, minutes=1))
+    for browser in (phone, alice, web.client()):
+        cases.add()
+        assert browser.get(f"/chat/link/{link}").status_code == 403
+    clock.set(NOW)
+
+    # Alice erases her data: the address goes, and the link with it.
+    erased = alice.post("/chat/erase", data={"csrf_token": alice_csrf})
+    assert erased.status_code == 303
+    with web.services.sessions.begin() as session:
+        gone = session.get(Ticket, mine)
+        assert gone is not None and gone.volunteer_email is None and gone.chat_link_ref is None
+    cases.add()
+    assert web.client().get(f"/chat/link/{link}").status_code == 404
+    assert "Domanda di Alice" not in shows(phone)

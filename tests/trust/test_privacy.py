@@ -255,6 +255,44 @@ def test_retention_purges_old_conversations_and_keeps_the_rest(
         )
 
 
+def test_erasure_and_retention_forget_a_volunteers_email_address(
+    sessions: sessionmaker[Session], db_settings: Settings, engine: Engine, cases: Cases
+) -> None:
+    """The address a web volunteer left, the browser their mailed link bound, and every mail
+    to that address (queued or sent) go with erasure and with retention."""
+    settings = db_settings.model_copy(update={"retention_days": 365})
+    erased_at, purged_at = "cancellami@example.org", "vecchia@example.org"
+    with sessions.begin() as session:
+        world = build_world(session)
+        for ref, address, days_ago in (("erase-me", erased_at, 1), ("old", purged_at, 400)):
+            conversation = _conversation(session, ref, days_ago=days_ago)
+            ticket = tickets.open_ticket(
+                conversation, "fiscale", "Caso", session=session, settings=settings, now=NOW
+            )
+            ticket.volunteer_email, ticket.chat_link_ref = address, f"web:{ref}-phone"
+            tickets.claim(ticket.id, world.fiscal, session=session, now=NOW)
+            tickets.reply(ticket.id, world.fiscal, "Ecco.", session=session, now=NOW)
+            tickets.close(ticket.id, "Risolto", session=session, settings=settings, now=NOW)
+        long_ago = NOW - timedelta(days=400)
+        session.execute(update(OutboxMessage).values(status=OutboxStatus.SENT, sent_at=long_ago))
+        session.execute(update(Message).values(created_at=long_ago))
+        session.execute(
+            update(Conversation)
+            .where(Conversation.external_ref == "old")
+            .values(updated_at=long_ago)
+        )
+    assert {t for t, _, _ in rows_with(engine, [erased_at, purged_at])} == {"tickets", "outbox"}
+
+    with sessions.begin() as session:
+        erasure.erase_person("web", "erase-me", session=session, settings=settings, now=NOW)
+    cases.add()
+    assert rows_with(engine, [erased_at, "erase-me-phone"]) == []
+    with sessions.begin() as session:
+        purge_expired(session=session, settings=settings, now=NOW)
+    cases.add()
+    assert rows_with(engine, [purged_at, "old-phone"]) == []
+
+
 def test_retention_runs_in_the_app_and_from_the_command_line(
     indexed_template: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

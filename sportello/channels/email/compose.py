@@ -25,6 +25,7 @@ from sportello.desk import notifications
 from sportello.desk.models import OutboxKind
 from sportello.desk.schemas import Delivery
 from sportello.texts import PROMPTS_DIR
+from sportello.usecases import chat_links
 
 TEMPLATES_DIR = PROMPTS_DIR / "email"
 DAILY = {OutboxKind.DIGEST, OutboxKind.AGENDA}
@@ -73,6 +74,11 @@ def ticket_link(settings: Settings, ticket_id: int | None) -> str | None:
     return f"{settings.email_console_url.rstrip('/')}/console/tickets/{ticket_id}"
 
 
+def chat_link(settings: Settings, ticket_id: int | None, now: datetime) -> str | None:
+    """The volunteer's way back to their chat: signed, expiring, for this ticket only."""
+    return None if ticket_id is None else chat_links.url(settings, ticket_id, now)
+
+
 def _day_label(value: object) -> str:
     try:
         day = date.fromisoformat(str(value))
@@ -114,9 +120,8 @@ def build_message(
     audience = str(payload.get("audience") or "volunteer")
     if audience == "expert":
         link, link_label = ticket_link(settings, delivery.ticket_id), fixed["open_ticket"]
-    else:  # a volunteer never gets the console: only a link back to their own chat, if any
-        chat = payload.get("chat_link")
-        link, link_label = (str(chat) if chat else None), fixed["open_chat"]
+    else:  # a volunteer never gets the console: only a signed link back to their own chat
+        link, link_label = chat_link(settings, delivery.ticket_id, now), fixed["open_chat"]
     items = [
         {**item, "link": ticket_link(settings, item.get("ticket_id"))}
         for item in payload.get("items") or []
@@ -144,6 +149,16 @@ def build_message(
         "link": link,
         "link_label": link_label,
         "calendar_note": calendar_note,
+        "question": (
+            fixed["rating_question"]
+            if delivery.kind == OutboxKind.CLOSED and audience != "expert"
+            else None
+        ),
+        "link_note": (
+            str(fixed["chat_link_note"]).format(days=settings.email_link_days)
+            if link and audience != "expert"
+            else None
+        ),
         "footer": " ".join(str(footer).split()),
     }
 

@@ -15,10 +15,11 @@ from sportello.channels.web.operations import facts as fact_ops
 from sportello.channels.web.templating import page
 from sportello.clock import local_today
 from sportello.desk import notifications
-from sportello.desk.models import TicketStatus
+from sportello.desk.models import NewTicketMail, TicketStatus
 from sportello.desk.tickets import STATUS_LABELS
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.documents import Topic
+from sportello.usecases import expert_mail
 
 router = APIRouter(
     prefix="/admin", include_in_schema=False, dependencies=[Depends(security.staff_guard)]
@@ -301,3 +302,49 @@ def promote(
 
 def topic_label(value: str | None) -> str:
     return notifications.topic_label(value) if value else "—"
+
+
+@router.get("/expert-mail")
+def expert_mail_page(request: Request, who: Principal = Who) -> Response:
+    """Each expert's e-mail address and what they receive by e-mail."""
+    svc = security.services(request)
+    return page(
+        request,
+        "admin/expert_mail.html",
+        {
+            "experts": expert_mail.experts(svc),
+            "email_enabled": svc.settings.email_enabled,
+            "new_ticket_choices": [
+                (NewTicketMail.IMMEDIATE.value, "subito, una e-mail per richiesta"),
+                (NewTicketMail.DIGEST.value, "un riepilogo al giorno"),
+                (NewTicketMail.OFF.value, "no"),
+            ],
+        },
+    )
+
+
+@router.post("/expert-mail/{slug}")
+def set_expert_email(
+    request: Request,
+    slug: str,
+    who: Principal = Who,
+    email: str = Form("", max_length=1000),
+    new_tickets: str = Form("immediate", max_length=20),
+    digest_hour: int = Form(8),
+    bookings: bool = Form(False),
+    messages: bool = Form(False),
+    agenda: bool = Form(False),
+    agenda_hour: int = Form(18),
+) -> Response:
+    """Save one expert's address and preferences (the CLI's checks: a typo changes nothing)."""
+    try:
+        choice = NewTicketMail(new_tickets)
+    except ValueError:
+        raise SportelloError(ErrorCode.INVALID_INPUT, "new_ticket_mail_choice") from None
+    prefs = expert_mail.MailPreferences(
+        choice, digest_hour, bookings, messages, agenda, agenda_hour
+    )
+    done = expert_mail.update(security.services(request), slug, email, prefs)
+    return RedirectResponse(
+        f"/admin/expert-mail?ok=expert_mail#esperto-{done.slug}", status_code=303
+    )

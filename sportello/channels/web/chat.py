@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sportello.channels.web import security
 from sportello.channels.web.operations import chat as ops
 from sportello.channels.web.templating import page
-from sportello.usecases import volunteer
+from sportello.usecases import chat_links, volunteer
 from sportello.usecases.results import Booked, HandoverAction, HandoverStep
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +23,7 @@ def chat_page(request: Request, context: dict[str, object] | None = None) -> Res
     """Render a chat page, giving the browser its chat cookie on the first visit."""
     svc = security.services(request)
     token = security.chat_token(request) or security.new_chat_token()
-    ref = security.volunteer_ref(token)
+    ref = security.chat_ref(request, token)
     values: dict[str, object] = {"chat_csrf": security.chat_csrf(token), "ref": ref}
     values.update(context or {})
     template = str(values.pop("template", "chat/index.html"))
@@ -77,6 +77,18 @@ def feedback(
     return _to_chat(f"msg-{message_id}", "feedback")
 
 
+@router.post("/chat/rate")
+def rate(
+    request: Request,
+    code: str = Form(..., max_length=40),
+    score: int = Form(...),
+    ref: str = Volunteer,
+) -> Response:
+    """The satisfaction score (1–5) of one of this person's closed requests."""
+    volunteer.rate(security.services(request), ops.volunteer(ref), code, score)
+    return _to_chat("composer", "rated")
+
+
 @router.post("/chat/handover/start")
 def handover_start(
     request: Request,
@@ -93,11 +105,14 @@ def handover_start(
 
 @router.post("/chat/handover/choose")
 def handover_choose(
-    request: Request, key: str = Form(..., max_length=60), ref: str = Volunteer
+    request: Request,
+    key: str = Form(..., max_length=60),
+    email: str = Form("", max_length=1000),  # optional; checked (and explained) by the use case
+    ref: str = Volunteer,
 ) -> Response:
-    """A button of the hand-over (topic, mode, slot, confirm…)."""
+    """A button of the hand-over (topic, mode, slot, confirm…), with the optional e-mail."""
     step = volunteer.press(
-        security.services(request), ops.volunteer(ref), HandoverAction.parse(key)
+        security.services(request), ops.volunteer(ref), HandoverAction.parse(key), email=email
     )
     if isinstance(step, Booked) and step.booking_id is not None:
         return RedirectResponse(f"/chat/appointments/{step.booking_id}", status_code=303)
@@ -143,10 +158,30 @@ def move_appointment(request: Request, booking_id: int, ref: str = Volunteer) ->
     return _to_chat("handover")
 
 
+@router.get("/chat/link/{token}")
+def open_link(request: Request, token: str) -> Response:
+    """A link from one of the desk's e-mails: reopen the person's chat in this browser (the
+    one they wrote from, or one more browser bound on first use; any other is refused)."""
+    svc = security.services(request)
+    cookie = security.chat_token(request) or security.new_chat_token()
+    opened = chat_links.open_chat(svc, token, security.volunteer_ref(cookie))
+    response = RedirectResponse("/#composer", status_code=303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    age = svc.settings.web_chat_cookie_days * 86400
+    security.set_cookie(response, request, security.CHAT_COOKIE, cookie, max_age=age)
+    if opened.other_browser:
+        alias = security.alias_value(svc.settings, opened.owner_ref, cookie)
+        security.set_cookie(response, request, security.CHAT_AS_COOKIE, alias, max_age=age)
+    else:
+        security.clear_cookie(response, request, security.CHAT_AS_COOKIE)
+    return response
+
+
 @router.post("/chat/erase")
 def erase(request: Request, ref: str = Volunteer) -> Response:
     """Forget this browser's conversations; the cookie goes too."""
     volunteer.erase(security.services(request), ops.volunteer(ref))
     response = RedirectResponse("/?ok=erased", status_code=303)
     security.clear_cookie(response, request, security.CHAT_COOKIE)
+    security.clear_cookie(response, request, security.CHAT_AS_COOKIE)
     return response

@@ -28,6 +28,7 @@ from sportello.usecases.results import Volunteer
 
 SESSION_COOKIE = "sportello_session"
 CHAT_COOKIE = "sportello_chat"
+CHAT_AS_COOKIE = "sportello_chat_as"  # this browser shows another browser's chat (mailed link)
 LOGIN_COOKIE = "sportello_login"  # double-submit CSRF token of the login form
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -207,6 +208,29 @@ def chat_csrf(token: str) -> str:
     return _digest("csrf", token)
 
 
+def _alias_mac(settings: Settings, owner_ref: str, token: str) -> str:
+    key = settings.email_link_secret.get_secret_value().encode()
+    message = f"chat-as:{owner_ref}:{volunteer_ref(token)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def alias_value(settings: Settings, owner_ref: str, token: str) -> str:
+    """The cookie that lets this browser (its chat `token`) show `owner_ref`'s chat: signed and
+    tied to the browser's own chat cookie, so copying it alone to another browser opens nothing."""
+    return f"{owner_ref}~{_alias_mac(settings, owner_ref, token)}"
+
+
+def chat_ref(request: Request, token: str) -> str:
+    """Whose chat this browser shows: its own, or the one a mailed link bound it to."""
+    raw = request.cookies.get(CHAT_AS_COOKIE, "")
+    settings = services(request).settings
+    if raw and settings.email_link_secret.get_secret_value():
+        owner, _, mac = raw.rpartition("~")
+        if owner and same(mac, _alias_mac(settings, owner, token)):
+            return owner
+    return volunteer_ref(token)
+
+
 async def volunteer_guard(request: Request) -> str:
     """The browser's reference for its own conversation; changes need the chat's CSRF token.
 
@@ -220,7 +244,7 @@ async def volunteer_guard(request: Request) -> str:
         await submitted_csrf(request), chat_csrf(token)
     ):
         raise SportelloError(ErrorCode.FORBIDDEN, "form_expired")
-    ref = volunteer_ref(token)
+    ref = chat_ref(request, token)
     if request.method in UNSAFE_METHODS:  # every message, vote and button counts, as on Telegram
         ip = request.client.host if request.client else None
         await asyncio.to_thread(limits.admit, services(request), Volunteer(Channel.WEB, ref), ip=ip)

@@ -33,6 +33,8 @@ NOTICES = {
     "closed": "Ticket chiuso.",
     "cancelled": "Ticket annullato.",
     "unbooked": "Appuntamento annullato.",
+    "rated": "Grazie per la tua valutazione!",
+    "expert_mail": "Impostazioni e-mail dell'esperto salvate.",
     "rule_added": "Fascia oraria aggiunta: gli orari prenotabili sono aggiornati.",
     "rule_deleted": "Fascia oraria eliminata.",
     "absence_added": "Assenza registrata: gli orari di quei giorni non sono più prenotabili.",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         current,
         handle_text,
         leave,
+        remember_email,
         start,
     )
     from sportello.desk.handover.people import (
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         expert_for_chat,
         expert_reply,
         rate_ticket,
+        unrated,
     )
     from sportello.desk.handover.state import HandoverState, Mode, Step
     from sportello.desk.handover.view import CANCEL, Choice, StepResult, text
@@ -54,10 +56,12 @@ __all__ = [
     "leave",
     "owned_booking",
     "rate_ticket",
+    "remember_email",
     "route_to_ticket",
     "start",
     "start_reschedule",
     "text",
+    "unrated",
 ]
 
 __getattr__ = lazy(__name__, __file__)

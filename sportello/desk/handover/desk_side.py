@@ -48,20 +48,21 @@ def ensure_ticket(
     settings: Settings,
     now: datetime,
 ) -> Ticket:
-    """The flow's ticket, opened now (experts are told) if it has none yet."""
-    if flow.ticket_id:
-        ticket = session.get(Ticket, flow.ticket_id)
-        if ticket is not None:
-            return ticket
-    ticket = tickets.open_ticket(
-        conversation,
-        str(flow.topic),
-        str(flow.summary or ""),
-        session=session,
-        settings=settings,
-        now=now,
-    )
-    flow.ticket_id, flow.ticket_code = ticket.id, ticket.code
+    """The flow's ticket, opened now (experts are told) if it has none yet; a web volunteer's
+    address kept by the flow goes on it before anything is booked (the confirmation too)."""
+    ticket = session.get(Ticket, flow.ticket_id) if flow.ticket_id else None
+    if ticket is None:
+        ticket = tickets.open_ticket(
+            conversation,
+            str(flow.topic),
+            str(flow.summary or ""),
+            session=session,
+            settings=settings,
+            now=now,
+        )
+        flow.ticket_id, flow.ticket_code = ticket.id, ticket.code
+    if flow.email:
+        ticket.volunteer_email = flow.email
     return ticket
 
 

@@ -137,6 +137,19 @@ def leave(conversation: Conversation, *, session: Session) -> StepResult:
     return StepResult(Step.IDLE, text("left"))
 
 
+def remember_email(conversation: Conversation, address: str, *, session: Session) -> None:
+    """A web volunteer's (checked) address for the desk's messages: set on the flow's ticket
+    at once when it has one (moving an appointment), else kept until the ticket opens."""
+    flow = _flow(conversation)
+    if flow.step == Step.IDLE:
+        return
+    ticket = session.get(Ticket, flow.ticket_id) if flow.ticket_id else None
+    if ticket is not None:
+        ticket.volunteer_email = address
+    flow.email = address
+    _save(conversation, flow)
+
+
 def choose(
     conversation: Conversation,
     action: HandoverAction | None,

@@ -5,6 +5,7 @@ Volunteers, identified by (channel, external_ref) — the Telegram chat id, the 
     appointments(channel, ref, session=s, settings=cfg)        -> list[Appointment]  (/appuntamenti)
     cancel_appointment(channel, ref, booking_id, session=s, settings=cfg) -> Ticket
     rate_ticket(channel, ref, code, score, session=s)          -> Ticket  (1–5 after closure)
+    unrated(channel, ref, session=s)                           -> list[str]  (codes to rate)
 
 Experts who linked a chat (`Expert.telegram_chat_id`):
 
@@ -35,6 +36,7 @@ from sportello.desk.models import (
     TicketStatus,
 )
 from sportello.desk.scheduling import queries as scheduling_queries
+from sportello.desk.tickets import queries as tickets_queries
 from sportello.desk.tickets.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 
@@ -116,6 +118,16 @@ def rate_ticket(
     event.detail = {**event.detail, "satisfaction": score}
     session.flush()
     return ticket
+
+
+def unrated(channel: str, external_ref: str, *, session: Session, limit: int = 3) -> list[str]:
+    """Codes of the person's closed requests not yet rated (newest first): the web asks."""
+    found = []
+    for ticket in tickets_queries.closed_tickets_of(session, str(channel), external_ref):
+        closed = [e for e in ticket.events if e.kind == EventKind.CLOSED]
+        if closed and "satisfaction" not in closed[-1].detail:
+            found.append(ticket.code)
+    return found[:limit]
 
 
 # --- experts on their linked chat ----------------------------------------------------------------

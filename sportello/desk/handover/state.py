@@ -46,6 +46,7 @@ class HandoverState(BaseModel):
     ticket_code: str | None = None
     booking_id: int | None = None  # set when moving an existing appointment
     noticed: bool = False  # done: the person was told their messages go to the expert
+    email: str | None = None  # a web volunteer's address, kept until the ticket opens
 
 
 def load(conversation: Conversation) -> HandoverState:

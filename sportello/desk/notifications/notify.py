@@ -17,6 +17,7 @@ from sportello.desk.notifications.outbox import (
     enqueue,
     expert_addresses,
     volunteer_address,
+    volunteer_email_address,
     wants_email,
 )
 from sportello.desk.scheduling.ics import booking_ics, booking_uid
@@ -95,9 +96,12 @@ def _to_volunteer(
 
 
 def volunteer_addresses(ticket: Ticket) -> list[Address]:
-    """Where the volunteer hears from the desk: the channel they wrote from. (Issue 17 item 3
-    adds their optional e-mail address here, through `outbox.volunteer_email_address`.)"""
-    return [volunteer_address(ticket)]
+    """Where the volunteer hears from the desk: the channel they wrote from, and the e-mail
+    address a web volunteer left for it (if any)."""
+    out = [volunteer_address(ticket)]
+    if ticket.volunteer_email:
+        out.append(volunteer_email_address(ticket.volunteer_email))
+    return out
 
 
 def new_ticket(session: Session, ticket: Ticket, experts: list[Expert], now: datetime) -> None:

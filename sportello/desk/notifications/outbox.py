@@ -59,7 +59,7 @@ def volunteer_address(ticket: Ticket) -> Address:
 
 
 def volunteer_email_address(email: str) -> Address:
-    """A web volunteer who left an e-mail address (issue 17, item 3: the next step)."""
+    """The e-mail address a web volunteer left at the hand-over or the booking."""
     return EMAIL, email
 
 

@@ -61,7 +61,13 @@ def queue_due_reminders(*, session: Session, settings: Settings, now: datetime) 
         base = f"reminder:{booking.uid}:{booking.sequence}:{h}h"
         payload = {"ticket_code": booking.ticket.code, "hours_before": h}
         # The first route keeps the key it always had; a second one (e-mail) gets its own.
-        routes = [(f"{base}:volunteer", "volunteer", volunteer_address(booking.ticket))]
+        routes = [
+            (f"{base}:volunteer", "volunteer", volunteer_address(booking.ticket)),
+            *[
+                (f"{base}:volunteer:{address[0]}", "volunteer", address)
+                for address in notify.volunteer_addresses(booking.ticket)[1:]
+            ],
+        ]
         for i, address in enumerate(expert_addresses(booking.slot.expert, ExpertNews.BOOKING)):
             key = f"{base}:expert" if i == 0 else f"{base}:expert:{address[0]}"
             routes.append((key, "expert", address))

@@ -9,6 +9,7 @@ from sportello.desk.surface import lazy
 
 if TYPE_CHECKING:
     from sportello.desk.tickets.notes import NOTE_MAX, add_note, notes_of
+    from sportello.desk.tickets.queries import bind_chat_link
     from sportello.desk.tickets.reports import (
         OPEN_STATUSES,
         ExpertReply,
@@ -51,6 +52,7 @@ __all__ = [
     "ExpertReply",
     "add_note",
     "appointments",
+    "bind_chat_link",
     "booking_detail",
     "bookings_per_desk",
     "cancel_ticket",

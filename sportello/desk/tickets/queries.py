@@ -104,3 +104,30 @@ def notes_of(session: Session, ticket_id: int) -> list[TicketNote]:
             select(TicketNote).where(TicketNote.ticket_id == ticket_id).order_by(TicketNote.id)
         )
     )
+
+
+def bind_chat_link(session: Session, ticket_id: int, browser_ref: str) -> bool:
+    """Bind the ticket's mailed chat link to one browser, unless another got there first
+    (one atomic UPDATE: two browsers opening the link at once cannot both win)."""
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.chat_link_ref.is_(None))
+        .values(chat_link_ref=browser_ref)
+        .execution_options(synchronize_session=False)
+    )
+    return changed_row(session, Ticket, ticket_id, result)
+
+
+def closed_tickets_of(session: Session, channel: str, volunteer_ref: str) -> list[Ticket]:
+    """The person's closed tickets, newest first, with their events (for the rating)."""
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.channel == channel,
+            Ticket.volunteer_ref == volunteer_ref,
+            Ticket.status == TicketStatus.CLOSED,
+        )
+        .options(selectinload(Ticket.events))
+        .order_by(Ticket.id.desc())
+    )
+    return list(session.scalars(stmt))

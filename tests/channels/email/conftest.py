@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
@@ -92,6 +93,7 @@ def mail_settings(base: Settings, port: int) -> Settings:
             "email_from_address": "sportello@csv.example.org",
             "email_reply_to": "staff@csv.example.org",
             "email_console_url": "https://sportello.example.org/",
+            "email_link_secret": SecretStr("test-secret-for-chat-links"),
         }
     )
 

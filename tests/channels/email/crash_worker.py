@@ -28,6 +28,7 @@ def main() -> None:
         email_smtp_port=int(port),
         email_smtp_security="none",
         email_from_address="sportello@csv.example.org",
+        email_link_secret="crash-worker-link-secret",
     )
     clock = FrozenClock(datetime.fromisoformat(at))
     sessions = make_sessionmaker(make_engine(settings), clock)

@@ -1,4 +1,4 @@
-"""Message building without a server: volunteers' mails (issue 17 item 3 will send them)."""
+"""Message building without a server: volunteers' mails, their signed way back to the chat."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from sportello.channels.email.compose import MailTexts, build_message, message_id
 from sportello.desk.models import OutboxKind
 from sportello.desk.schemas import Delivery
+from sportello.usecases import chat_links
 from tests.channels.email.conftest import mail_settings
 from tests.conftest import NOW, make_settings
 
@@ -41,10 +42,12 @@ def test_volunteer_mail_never_links_the_console(tmp_path: Path) -> None:
     (ics,) = message.iter_attachments()
     assert ics.get_content_type() == "text/calendar" and ics.get_param("method") == "REQUEST"
 
-    chat = "https://sportello.example.org/chat/riprendi?t=firmato"
-    linked = build_message(delivery(chat_link=chat), settings, MailTexts.load(), NOW)
-    html = linked.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    # The way back is a signed link for this ticket (3), valid email_link_days from sending.
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    chat = "https://sportello.example.org/chat/link/" + chat_links.sign(settings, 3, NOW)
     assert f'href="{chat}"' in html and "Torna alla conversazione" in html
+    assert chat in text and "per 30 giorni" in text
+    assert chat_links.verify(settings, chat.rsplit("/", 1)[1], NOW) == 3
 
 
 def test_values_are_escaped_in_html(tmp_path: Path) -> None:

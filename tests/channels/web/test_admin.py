@@ -12,7 +12,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from sportello.answering import queries as answering_queries
-from sportello.desk import tickets
+from sportello.desk import notifications, tickets
+from sportello.desk import queries as desk_queries
 from sportello.knowledge.admin import safe_stem, uploads_dir
 from sportello.knowledge.embeddings import Embedder
 from tests.channels.web.conftest import Web, build_web, login, open_chat
@@ -366,3 +367,60 @@ def test_gaps_teach_the_intents(indexed_template: Path, tmp_path: Path, embedder
     assert removed.status_code == 303
     assert not web.services.assistant.intents.classify(taught).nearest[0].startswith("db-")
     web.services.engine.dispose()
+
+
+def test_staff_set_an_experts_email_and_preferences(web: Web) -> None:
+    client, csrf = staff(web)
+    listing = client.get("/admin/expert-mail")
+    assert listing.status_code == 200 and "Esperta fisco" in listing.text
+    assert "non è attivo su questo sportello" in listing.text  # no SMTP host in this instance
+
+    def save(**form: str) -> object:
+        return client.post("/admin/expert-mail/fisco", data={"csrf_token": csrf, **form})
+
+    def stored() -> dict[str, object]:
+        with web.services.sessions.begin() as session:
+            expert = desk_queries.expert_by_slug(session, "fisco")
+            assert expert is not None
+            return notifications.describe_mail(expert)
+
+    done = save(
+        email=" Luca@Studio.EXAMPLE.it ",
+        new_tickets="digest",
+        digest_hour="7",
+        messages="true",
+        agenda="true",
+        agenda_hour="19",
+    )
+    assert done.status_code == 303 and "ok=expert_mail" in done.headers["location"]  # type: ignore[attr-defined]
+    saved = stored()
+    assert saved == {
+        "expert": "fisco",
+        "email": "Luca@studio.example.it",
+        "new_tickets": "digest",
+        "digest_hour": 7,
+        "bookings": False,  # an unticked box
+        "messages": True,
+        "agenda": True,
+        "agenda_hour": 19,
+    }
+    # The CLI's checks: a typo or an hour out of range is refused and nothing changes.
+    for form, reason in (
+        ({"email": "luca@studio"}, "non è un indirizzo e-mail valido"),
+        ({"email": "luca@studio.it", "digest_hour": "24"}, "da 0 a 23"),
+        ({"email": "luca@studio.it", "new_tickets": "weekly"}, "scegli tra"),
+    ):
+        refused = save(**form)
+        assert refused.status_code == 400 and reason in refused.text, form  # type: ignore[attr-defined]
+        assert stored() == saved
+    # A blank address stops all e-mail.
+    save(email="", new_tickets="immediate", bookings="true")
+    assert stored()["email"] is None and stored()["bookings"] is True
+    # Experts do not reach it.
+    expert = web.client()
+    expert_csrf = login(expert, web.people.expert)
+    assert expert.get("/admin/expert-mail").status_code == 403
+    forbidden = expert.post(
+        "/admin/expert-mail/fisco", data={"csrf_token": expert_csrf, "email": "x@example.org"}
+    )
+    assert forbidden.status_code == 403

@@ -59,6 +59,11 @@ class HandoverStart(BaseModel):
 
 class HandoverKey(BaseModel):
     key: str = Field(..., max_length=60)
+    email: str | None = Field(
+        None,
+        max_length=1000,
+        description="Optional address for the reply and the reminders (when e-mail is on).",
+    )
 
 
 class NewMessages(BaseModel):
@@ -80,7 +85,7 @@ def session(request: Request, response: Response) -> ChatSession:
     )
     return ChatSession(
         csrf_token=security.chat_csrf(token),
-        state=ops.state(svc, security.volunteer_ref(token)),
+        state=ops.state(svc, security.chat_ref(request, token)),
     )
 
 
@@ -118,7 +123,7 @@ async def ask(request: Request, body: Question, ref: str = Volunteer) -> Respons
                 answer.message = result.message
                 answer.offer_expert = result.offer_expert
             elif isinstance(result, HandoverStep):
-                answer.handover = ops.handover_view(result)
+                answer.handover = ops.handover_view(result, svc.settings.email_enabled)
         return _json(answer)
     volunteer.clean_text(svc, body.text)  # refuse before the stream starts (a plain 400)
 
@@ -127,7 +132,7 @@ async def ask(request: Request, body: Question, ref: str = Volunteer) -> Respons
             stream = volunteer.receive_text_stream(svc, who, body.text)
             async for item in iterate_in_threadpool(stream):
                 if isinstance(item, HandoverStep):
-                    view = ops.handover_view(item)
+                    view = ops.handover_view(item, svc.settings.email_enabled)
                     yield _sse("handover", {"handover": view.model_dump()})
                 elif isinstance(item, AssistantReply):
                     stored = item.message
@@ -179,25 +184,35 @@ def feedback(request: Request, message_id: int, body: Vote, ref: str = Volunteer
     return {"message_id": message_id, "value": body.value}
 
 
+class Rating(BaseModel):
+    code: str = Field(..., max_length=40, description="The closed request's code.")
+    score: int = Field(..., description="1 (per niente soddisfatto) … 5 (moltissimo)")
+
+
+@router.post("/rating")
+def rate(request: Request, body: Rating, ref: str = Volunteer) -> dict[str, object]:
+    """Rate one of this browser's closed requests (the question the closure asks)."""
+    volunteer.rate(security.services(request), ops.volunteer(ref), body.code, body.score)
+    return {"ticket_code": body.code, "score": body.score}
+
+
 @router.post("/handover/start")
 def handover_start(request: Request, body: HandoverStart, ref: str = Volunteer) -> ops.HandoverView:
     """Start the hand-over to an expert (optionally straight to an appointment)."""
+    svc = security.services(request)
     step = volunteer.start_handover(
-        security.services(request),
-        ops.volunteer(ref),
-        topic=body.topic,
-        appointment=body.appointment,
+        svc, ops.volunteer(ref), topic=body.topic, appointment=body.appointment
     )
-    return ops.handover_view(step)
+    return ops.handover_view(step, svc.settings.email_enabled)
 
 
 @router.post("/handover/choose")
 def handover_choose(request: Request, body: HandoverKey, ref: str = Volunteer) -> ops.HandoverView:
     """Press one of the step's buttons (`choices[].key`)."""
-    step = volunteer.press(
-        security.services(request), ops.volunteer(ref), HandoverAction.parse(body.key)
-    )
-    return ops.handover_view(step)
+    svc = security.services(request)
+    action = HandoverAction.parse(body.key)
+    step = volunteer.press(svc, ops.volunteer(ref), action, email=body.email)
+    return ops.handover_view(step, svc.settings.email_enabled)
 
 
 @router.post("/handover/leave")
@@ -230,4 +245,5 @@ def erase(request: Request, response: Response, ref: str = Volunteer) -> dict[st
     """Forget this browser's conversations and personal data."""
     done = volunteer.erase(security.services(request), ops.volunteer(ref))
     security.clear_cookie(response, request, security.CHAT_COOKIE)
+    security.clear_cookie(response, request, security.CHAT_AS_COOKIE)
     return dict(done.__dict__)

@@ -31,6 +31,7 @@ class HandoverView(BaseModel):
     choices: list[ChoiceView]
     ticket_code: str | None
     booking_id: int | None = None  # set when this step booked or moved an appointment
+    ask_email: bool = False  # show the optional e-mail field (the step opens a ticket or books)
 
 
 class AppointmentItem(BaseModel):
@@ -48,6 +49,7 @@ class ChatState(BaseModel):
     appointments: list[AppointmentItem]
     last_id: int
     relaying_to: str | None = None  # ticket code while messages go to the expert, not the bot
+    to_rate: list[str] = []  # closed requests the person may rate (1–5)
 
 
 class AppointmentPage(BaseModel):
@@ -58,6 +60,8 @@ class AppointmentPage(BaseModel):
 
 
 PRIMARY = frozenset({"topic:yes", "confirm:yes", "mode:written", "mode:appointment"})
+# The steps whose buttons open the ticket or book: where the optional e-mail is asked.
+EMAIL_STEPS = frozenset({"choose_mode", "confirm"})
 
 
 def _kind(choice: Choice) -> str:
@@ -68,7 +72,7 @@ def _kind(choice: Choice) -> str:
     return "primary" if choice.key in PRIMARY else "other"
 
 
-def handover_view(result: HandoverStep) -> HandoverView:
+def handover_view(result: HandoverStep, email: bool = False) -> HandoverView:
     """The step for the page: each offered slot is a button naming day, time, desk and expert
     (the slot's own label, from the data), the hint closes the text."""
     choices = [
@@ -82,6 +86,7 @@ def handover_view(result: HandoverStep) -> HandoverView:
         choices=choices,
         ticket_code=result.ticket_code,
         booking_id=result.booking_id if isinstance(result, Booked) else None,
+        ask_email=email and str(result.step) in EMAIL_STEPS,
     )
 
 
@@ -91,10 +96,15 @@ def state(svc: Services, ref: str) -> ChatState:
     return ChatState(
         conversation_id=found.conversation_id,
         messages=found.messages,
-        handover=handover_view(found.handover) if found.handover is not None else None,
+        handover=(
+            handover_view(found.handover, svc.settings.email_enabled)
+            if found.handover is not None
+            else None
+        ),
         appointments=[AppointmentItem(**a.__dict__) for a in found.appointments],
         last_id=found.messages[-1].id if found.messages else 0,
         relaying_to=found.relaying_to,
+        to_rate=list(found.to_rate),
     )
 
 
