@@ -198,6 +198,35 @@ class _Index(NamedTuple):
 _MODELS: dict[str, tuple[Linear, Linear]] = {}
 
 
+def _trained(
+    key: str, matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray, cache_file: Path | None
+) -> tuple[Linear, Linear]:
+    """The models of these examples: from the disk cache when it holds this `key`, else
+    trained (seconds on a busy host) and stored there for the next start."""
+    path = None if cache_file is None else cache_file.with_name(f"{cache_file.stem}.models.npz")
+    if path is not None and path.exists():
+        with np.load(path) as data:
+            if str(data["key"]) == key:
+                return (
+                    Linear(data["model_w"], data["model_b"]),
+                    Linear(data["check_w"], data["check_b"]),
+                )
+    model, check = _train(matrix, labels, lawful)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(
+            partial,
+            key=np.array(key),
+            model_w=model.weights,
+            model_b=model.bias,
+            check_w=check.weights,
+            check_b=check.bias,
+        )
+        partial.replace(path)
+    return model, check
+
+
 def _train(matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray) -> tuple[Linear, Linear]:
     """The intent model (lawful questions count as in scope) and the wrongdoing check. Both
     deterministic; no regularisation measured better than any on the tune split (bench note)."""
@@ -281,7 +310,7 @@ class IntentClassifier:
             "\n".join(f"{e.intent}\t{e.text}" for e in examples) + "\n" + "\n".join(self.lawful)
         )
         if key not in _MODELS:
-            _MODELS[key] = _train(matrix, labels, lawful)
+            _MODELS[key] = _trained(key, matrix, labels, lawful, self.cache_file)
         model, check = _MODELS[key]
         # One reference swap: a reply running during a reload sees the old index or the new.
         self.index = _Index(examples, matrix, labels, center, model, check)

@@ -220,6 +220,7 @@ def test_staff_examples_reload_by_generation(embedder: Embedder, tmp_path: Path)
     found = classifier.classify(text)
     assert found.nearest[0] == "db-1" and len(classifier.examples) == len(base) + 1
     assert (tmp_path / "intents.npz").exists()  # the next start embeds nothing it has seen
+    assert (tmp_path / "intents.models.npz").exists()  # …and trains nothing it has trained
 
 
 def test_the_intent_step_is_cheap_and_shares_the_query_embedding(
