@@ -119,15 +119,17 @@ def act(
 ) -> tuple[str, Intent]:
     """The action and the intent behind it: the action model picks the action; the most
     probable intent of that action says which reply (wrongdoing or off-topic refusal, a
-    person asked for or a personal case). An escalation whose intents trail "in scope" is a
-    question the knowledge base does not answer well enough (IN_SCOPE, low confidence)."""
+    person asked for or a personal case). An escalation whose intents trail "in scope", or
+    a refusal whose intents trail it while the wrongdoing check is below even odds, is a
+    question the knowledge base does not answer well enough: escalated (IN_SCOPE)."""
     calibration = calibration or load_calibration()
     x = features(found, confidence, answer_threshold, follow_up=follow_up) - calibration.mean
     action = ACTIONS[int(calibration.model.proba(x / calibration.scale)[0].argmax())]
     own = [i for i in Intent if ACTION_OF[i] == action]
     intent = max(own, key=lambda i: found.proba.get(i, 0.0))
-    if action == "escalate" and found.proba.get(intent, 0.0) < found.proba.get(
-        Intent.IN_SCOPE, 0.0
-    ):
-        intent = Intent.IN_SCOPE
+    trails = found.proba.get(intent, 0.0) < found.proba.get(Intent.IN_SCOPE, 0.0)
+    if trails and (action == "escalate" or (action == "refuse" and found.wrongdoing < 0.5)):
+        # No refusal without a reason: neither a refusing intent ahead of "in scope" nor the
+        # wrongdoing check. A person takes it instead.
+        return "escalate", Intent.IN_SCOPE
     return action, intent

@@ -41,7 +41,7 @@ def always(action: str) -> decision.Calibration:
 
 
 def test_the_reply_is_the_most_probable_intent_of_the_chosen_action() -> None:
-    found = result(in_scope=0.3, off_topic=0.25, wrongdoing=0.05, wants_person=0.2)
+    found = result(in_scope=0.25, off_topic=0.35, wrongdoing=0.05, wants_person=0.2)
     assert decision.act(found, 0.5, 0.55, calibration=always("refuse")) == (
         "refuse",
         Intent.OFF_TOPIC,
@@ -65,6 +65,20 @@ def test_an_escalation_the_intents_do_not_carry_is_low_confidence() -> None:
     assert decision.act(case, 0.3, 0.55, calibration=always("escalate")) == (
         "escalate",
         Intent.PERSONAL_CASE,
+    )
+
+
+def test_no_refusal_without_a_reason() -> None:
+    """A refusal whose intents trail "in scope" stands only on the wrongdoing check."""
+    unclear = result(in_scope=0.5, wrongdoing=0.2)
+    assert decision.act(unclear, 0.3, 0.55, calibration=always("refuse")) == (
+        "escalate",
+        Intent.IN_SCOPE,
+    )
+    flagged = result(check=0.8, in_scope=0.5, wrongdoing=0.2)
+    assert decision.act(flagged, 0.3, 0.55, calibration=always("refuse")) == (
+        "refuse",
+        Intent.WRONGDOING,
     )
 
 
