@@ -36,7 +36,7 @@ def real_chunks_and_vectors(settings: Settings) -> tuple[list[Chunk], np.ndarray
     client = make_chroma_client(settings)
     store = ChromaVectorStore(client, settings.chroma_collection, settings.embedding_model)
     chunks = {c.id: c for c in store.all_chunks()}
-    got: Any = client.get_collection(settings.chroma_collection).get(
+    got: Any = client.get_collection(store.collection_name).get(
         ids=list(chunks), include=["embeddings"]
     )
     vectors = np.asarray(got["embeddings"], dtype=np.float32)

@@ -14,9 +14,10 @@ from sportello.channels.telegram.bot import telegram_bot
 from sportello.channels.telegram.webhook import router as telegram_webhook
 from sportello.channels.web import api_docs, ops
 from sportello.config import Settings
-from sportello.desk.scheduler import running_reminders
+from sportello.desk.scheduling import running_reminders
 from sportello.privacy.retention import running_retention
 from sportello.services import Services, build_services
+from sportello.usecases import limits
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         async with (
             running_reminders(app.state.services.sessions, settings, app.state.services.clock),
             running_retention(app.state.services.sessions, settings, app.state.services.clock),
+            limits.pruning(app.state.services),
             web.background(app.state.services),
             email_outbox(app.state.services.sessions, settings, app.state.services.clock),
             telegram_bot(settings, app.state.services) as bot,  # None without a token

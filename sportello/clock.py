@@ -35,7 +35,7 @@ class FrozenClock:
 
     def __init__(self, at: datetime) -> None:
         self._lock = threading.Lock()
-        self._at = _aware(at)
+        self._at = aware(at)
 
     def now(self) -> datetime:
         with self._lock:
@@ -43,7 +43,7 @@ class FrozenClock:
 
     def set(self, at: datetime) -> None:
         with self._lock:
-            self._at = _aware(at)
+            self._at = aware(at)
 
     def advance(self, delta: timedelta) -> datetime:
         with self._lock:
@@ -56,7 +56,8 @@ def local_today(clock: Clock, timezone: str) -> date:
     return clock.now().astimezone(ZoneInfo(timezone)).date()
 
 
-def _aware(at: datetime) -> datetime:
+def aware(at: datetime) -> datetime:
+    """`at` in UTC; a naive instant is a bug in the caller."""
     if at.tzinfo is None:
-        raise ValueError("a clock needs a timezone-aware instant")
+        raise ValueError("naive datetime: a timezone-aware instant is needed")
     return at.astimezone(UTC)

@@ -7,11 +7,22 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sportello import config_checks as checks
+from sportello.config_checks import ENV_PREFIX, describe_errors
+
+__all__ = [
+    "ENV_PREFIX",
+    "HOME",
+    "PROJECT_ROOT",
+    "ConfigError",
+    "Settings",
+    "describe_errors",
+    "get_settings",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,25 +38,10 @@ def _home() -> Path:
 
 
 HOME = _home()
-ENV_PREFIX = "SPORTELLO_"
 
 
 class ConfigError(Exception):
     """A setting that cannot work, in words that name the environment variable."""
-
-
-def _check_url(value: str, *, https: bool = False) -> str:
-    if not value:
-        return value
-    url = urlparse(value)
-    schemes = ("https",) if https else ("http", "https")
-    if url.scheme not in schemes or not url.hostname:
-        raise ValueError(f"non è un indirizzo {'/'.join(schemes)} valido")
-    try:
-        url.port  # noqa: B018  (raises on a port out of range)
-    except ValueError as exc:
-        raise ValueError("porta non valida nell'indirizzo") from exc
-    return value
 
 
 class Settings(BaseSettings):
@@ -202,6 +198,26 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = Field(0.1, ge=0, le=2, description="LLM sampling temperature.")
 
+    # --- rate limit (every chat channel) ------------------------------------------------------
+    rate_limit_messages: int = Field(
+        15,
+        ge=1,
+        le=10_000,
+        description=(
+            "Messages and button taps one volunteer (a browser, a Telegram chat) may send in a "
+            "row; then one every rate_limit_seconds / this."
+        ),
+    )
+    rate_limit_seconds: int = Field(
+        60, ge=1, le=86_400, description="Seconds of quiet that give the whole allowance back."
+    )
+    rate_limit_ip_messages: int = Field(
+        60,
+        ge=0,
+        le=100_000,
+        description="The same allowance for one IP address on the web (all its browsers); 0 = off.",
+    )
+
     # --- telegram ------------------------------------------------------------------------------
     telegram_token: SecretStr = Field(
         SecretStr(""), description="Bot token from BotFather; empty = the Telegram bot is off."
@@ -222,10 +238,6 @@ class Settings(BaseSettings):
     telegram_poll_timeout: int = Field(
         30, ge=0, le=60, description="Seconds a getUpdates long poll waits for new messages."
     )
-    telegram_flood_messages: int = Field(
-        15, ge=1, description="Updates (messages, button taps) one chat may send per window."
-    )
-    telegram_flood_seconds: int = Field(60, ge=1, description="Length of the flood window.")
     telegram_outbox_interval: float = Field(
         5.0, gt=0, description="Seconds between two deliveries of the desk outbox to Telegram."
     )
@@ -312,13 +324,7 @@ class Settings(BaseSettings):
     @field_validator("clock_offset", mode="before")
     @classmethod
     def _seconds_as_text(cls, value: object) -> object:
-        """Environment variables are text: "-3600" or "90.5" mean seconds."""
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                return value
-        return value
+        return checks.seconds_as_text(value)
 
     @property
     def email_enabled(self) -> bool:
@@ -333,18 +339,12 @@ class Settings(BaseSettings):
     @field_validator("desk_timezone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"fuso orario sconosciuto '{value}' (es. Europe/Rome)") from exc
-        return value
+        return checks.time_zone(value)
 
     @field_validator("desk_reminder_hours")
     @classmethod
     def _positive_hours(cls, value: list[int]) -> list[int]:
-        if any(h < 1 for h in value):
-            raise ValueError("ogni promemoria deve essere almeno 1 ora prima")
-        return value
+        return checks.positive_hours(value)
 
     @field_validator(
         "chroma_url",
@@ -355,28 +355,17 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _http_url(cls, value: str) -> str:
-        return _check_url(value)
+        return checks.url(value)
 
     @field_validator("telegram_webhook_url")
     @classmethod
     def _https_url(cls, value: str) -> str:
-        return _check_url(value, https=True)
+        return checks.url(value, https=True)
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if not value:
-            return value
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            url = make_url(value)
-        except ArgumentError as exc:
-            raise ValueError("non è un URL SQLAlchemy (es. postgresql+psycopg://…)") from exc
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError("sono supportati solo SQLite e PostgreSQL")
-        return value
+        return checks.database_url(value)
 
     def resolved_data_dir(self) -> Path:
         return (HOME / self.data_dir).resolve()
@@ -391,19 +380,6 @@ class Settings(BaseSettings):
 
     def bm25_path(self) -> Path:
         return self.resolved_data_dir() / "bm25"
-
-
-def describe_errors(exc: ValidationError) -> str:
-    """One line per wrong setting, each naming its environment variable and its value."""
-    lines = []
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else ""
-        variable = ENV_PREFIX + field.upper()
-        message = str(error["msg"]).removeprefix("Value error, ")
-        value = error.get("input")
-        shown = "" if "secret" in field or "token" in field or "key" in field else f"={value!r}"
-        lines.append(f"Impostazione non valida {variable}{shown}: {message}")
-    return "\n".join(lines)
 
 
 @lru_cache

@@ -20,6 +20,7 @@ class ErrorCode(Enum):
     ILLEGAL_TRANSITION = ("illegal_transition", 409)
     UNAVAILABLE = ("unavailable", 503)
     TOO_MANY_ATTEMPTS = ("too_many_attempts", 429)
+    RATE_LIMITED = ("rate_limited", 429)
 
     def __init__(self, code: str, status: int) -> None:
         self.code = code

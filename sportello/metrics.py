@@ -127,7 +127,7 @@ class OutboxBacklog(Collector):
         self.sessions = sessions
 
     def collect(self) -> Iterator[Metric]:
-        from sportello.desk import queries
+        from sportello.desk import notifications
 
         gauge = GaugeMetricFamily(
             "sportello_outbox_backlog",
@@ -135,7 +135,7 @@ class OutboxBacklog(Collector):
             labels=["channel"],
         )
         with self.sessions() as session:
-            for channel, count in queries.outbox_backlog(session):
+            for channel, count in notifications.outbox_backlog(session):
                 gauge.add_metric([channel], count)
         yield gauge
 

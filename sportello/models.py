@@ -9,7 +9,7 @@ from sportello.channels.telegram import models as telegram_models  # noqa: F401
 from sportello.conversations import models as conversation_models  # noqa: F401
 from sportello.db.base import Base
 from sportello.desk import models as desk_models  # noqa: F401
-from sportello.desk import notes as desk_notes  # noqa: F401
 from sportello.knowledge import models as knowledge_models  # noqa: F401
+from sportello.ratelimit import models as ratelimit_models  # noqa: F401
 
 __all__ = ["Base"]

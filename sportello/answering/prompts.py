@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import string
 from functools import cached_property
 from pathlib import Path
 
 import yaml
 
-from sportello.config import PROJECT_ROOT
+from sportello.texts import PROMPTS_DIR, fill, placeholders
 
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
+__all__ = ["LANGUAGES", "PROMPTS_DIR", "Prompts", "fill", "placeholders"]
+
 LANGUAGES = ("it", "en")
-
-
-def placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def fill(template: str, values: dict[str, object], name: str) -> str:
-    """Fill every placeholder; a missing or unexpected value is a bug, so it raises."""
-    needed = placeholders(template)
-    missing = needed - values.keys()
-    if missing:
-        raise KeyError(f"template {name}: missing values for {sorted(missing)}")
-    return template.format(**{k: v for k, v in values.items() if k in needed})
 
 
 class Prompts:

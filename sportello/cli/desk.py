@@ -14,23 +14,26 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from sportello.cli import directory
 from sportello.cli.common import clock, database, edge, fail, settings
 from sportello.conversations import reading
-from sportello.desk import service
-from sportello.desk.expert_mail import MailPreferences, describe, set_expert_email
-from sportello.desk.messages import WEEKDAYS
+from sportello.desk import scheduling, seed
+from sportello.desk import tickets as desk_tickets
 from sportello.desk.models import NewTicketMail, TicketStatus
-from sportello.desk.scheduler import queue_digests_once
+from sportello.desk.notifications import WEEKDAYS, MailPreferences, set_expert_email
+from sportello.desk.notifications import describe_mail as describe
+from sportello.desk.scheduling import queue_digests_once
 from sportello.knowledge.documents import Topic
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
+directory.register(app)
 
 
 @app.command("seed-demo")
 def seed_demo(
     file: Annotated[Path, typer.Option("--file", help="YAML of desks and experts.")] = (
-        service.DEMO_FILE
+        seed.DEMO_FILE
     ),
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Skip if desks exist.")] = False,
 ) -> None:
@@ -38,9 +41,9 @@ def seed_demo(
     cfg = settings()
     sessions = database(cfg)
     with edge():
-        data = service.load_seed(file)
+        data = seed.load_seed(file)
         with sessions.begin() as session:
-            report = service.apply_seed(
+            report = seed.apply_seed(
                 data, session=session, settings=cfg, if_empty=if_empty, now=clock(cfg).now()
             )
     if report.skipped:
@@ -52,6 +55,13 @@ def seed_demo(
         f"orarie, {report.exceptions} chiusure; {report.slots.created} nuovi orari "
         f"prenotabili{note}."
     )
+    if report.demo_desks_removed or report.demo_experts_removed:
+        typer.echo(
+            f"Rimossi i dati dimostrativi: {report.demo_desks_removed} sportelli, "
+            f"{report.demo_experts_removed} esperti; {report.demo_bookings_cancelled} "
+            f"appuntamenti futuri annullati con avviso, {report.demo_tickets_released} "
+            "richieste rimesse in coda."
+        )
 
 
 @app.command()
@@ -65,9 +75,9 @@ def slots(
     sessions = database(cfg)
     topics = [topic] if topic else list(Topic)
     with edge(), sessions.begin() as session:
-        seen: dict[int, service.SlotOffer] = {}
+        seen: dict[int, scheduling.SlotOffer] = {}
         for t in topics:
-            for offer in service.offer_slots(
+            for offer in scheduling.offer_slots(
                 t, session=session, settings=cfg, limit=limit, now=clock(cfg).now()
             ):
                 seen.setdefault(offer.slot_id, offer)
@@ -110,7 +120,7 @@ def tickets(
     sessions = database(cfg)
     tz = ZoneInfo(cfg.desk_timezone)
     with edge(), sessions.begin() as session:
-        rows = service.list_tickets(
+        rows = desk_tickets.list_tickets(
             session=session, statuses=[status] if status else None, limit=limit
         )
         data = [
@@ -168,7 +178,7 @@ def remind() -> None:
     cfg = settings()
     sessions = database(cfg)
     with edge(), sessions.begin() as session:
-        added = service.queue_due_reminders(session=session, settings=cfg, now=clock(cfg).now())
+        added = scheduling.queue_due_reminders(session=session, settings=cfg, now=clock(cfg).now())
     typer.echo(f"Promemoria messi in coda: {added}.")
     if cfg.email_enabled:
         daily = queue_digests_once(sessions, cfg, clock(cfg))

@@ -34,10 +34,11 @@ def register(app: typer.Typer) -> None:
         import asyncio
 
         from sportello.channels.telegram.bot import running_bot
-        from sportello.desk.scheduler import running_reminders
+        from sportello.desk.scheduling import running_reminders
         from sportello.logging_setup import configure_logging
         from sportello.preflight import check_backends
         from sportello.services import build_services
+        from sportello.usecases import limits
 
         cfg = settings()
         configure_logging(cfg)
@@ -54,6 +55,7 @@ def register(app: typer.Typer) -> None:
             services = build_services(cfg)
             async with (
                 running_reminders(services.sessions, cfg, services.clock),
+                limits.pruning(services),
                 running_bot(cfg, services),
             ):
                 await asyncio.Event().wait()

@@ -10,9 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sportello.accounts import service
+from sportello.accounts import management, service
 from sportello.accounts.models import UserRole
 from sportello.cli.common import database, edge, fail, settings
+from sportello.desk import directory
 from sportello.desk import queries as desk_queries
 
 app = typer.Typer(no_args_is_help=True)
@@ -135,11 +136,27 @@ def passwd(
 
 @app.command()
 def disable(username: str) -> None:
-    """Disable an account and end its sessions."""
+    """Disable an account and end its sessions (never the last active staff account)."""
     sessions = database(settings())
     with edge(), sessions.begin() as session:
-        service.set_active(session=session, username=username, active=False)
+        management.set_active(session=session, username=username, active=False)
     typer.echo(f"Disattivato {username}.")
+
+
+@app.command()
+def role(
+    username: str,
+    new_role: Annotated[str, typer.Argument(metavar="ROLE", help="expert | staff")],
+    expert_id: str = typer.Option(
+        None, "--expert-id", help="Esperto dello sportello (id o slug); omesso: nessuno."
+    ),
+) -> None:
+    """Change an account's role and linked expert (its sessions end)."""
+    sessions = database(settings())
+    with edge(), sessions.begin() as session:
+        linked = directory.find_expert(session, expert_id).id if expert_id else None
+        management.set_role(session=session, username=username, role=new_role, expert_id=linked)
+    typer.echo(f"{username}: ruolo {new_role.strip().lower()}.")
 
 
 @app.command()

@@ -14,10 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 
 import numpy as np
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from sportello.conversations.models import Feedback, Message, Role
+from sportello.conversations import reports
 from sportello.knowledge.embeddings import Embedder
 
 # Cosine similarity of two query embeddings above which they count as the same question
@@ -91,37 +90,10 @@ def find_gaps(
     *, session: Session, since: datetime, low_confidence: float, limit: int = 2000
 ) -> list[Gap]:
     """Replies since `since` that were refused, escalated, unsure or thumbed down, newest first."""
-    reply = aliased(Message)
-    asked = aliased(Message)
-    question = (
-        select(asked.text)
-        .where(
-            asked.conversation_id == reply.conversation_id,
-            asked.role == Role.USER,
-            asked.id < reply.id,
-        )
-        .order_by(asked.id.desc())
-        .limit(1)
-        .correlate(reply)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(reply, question, Feedback.value)
-        .outerjoin(Feedback, Feedback.message_id == reply.id)
-        .where(
-            reply.role == Role.ASSISTANT,
-            reply.created_at >= since,
-            or_(
-                reply.action.in_(["refuse", "escalate"]),
-                and_(reply.action == "answer", reply.confidence < low_confidence),
-                Feedback.value == -1,
-            ),
-        )
-        .order_by(reply.id.desc())
-        .limit(limit)
-    )
     gaps = []
-    for message, text, vote in session.execute(stmt):
+    for message, text, vote in reports.gap_candidates(
+        session=session, since=since, low_confidence=low_confidence, limit=limit
+    ):
         if not text:
             continue
         reasons: list[GapReason] = []

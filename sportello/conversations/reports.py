@@ -1,4 +1,4 @@
-"""Conversation figures for the staff dashboard: questions per day, outcomes, satisfaction."""
+"""Conversation figures for the staff dashboard: questions per day, outcomes, satisfaction, gaps."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from sportello.conversations.models import Feedback, Message, Role
 
@@ -50,3 +50,40 @@ def satisfaction(*, session: Session, since: datetime) -> dict[str, int]:
     )
     counts = {int(v): int(n) for v, n in session.execute(stmt)}
     return {"up": counts.get(1, 0), "down": counts.get(-1, 0)}
+
+
+def gap_candidates(
+    *, session: Session, since: datetime, low_confidence: float, limit: int
+) -> list[tuple[Message, str | None, int | None]]:
+    """(reply, the question before it, its vote) for replies since `since` that were refused,
+    escalated, unsure or thumbed down, newest first."""
+    reply = aliased(Message)
+    asked = aliased(Message)
+    question = (
+        select(asked.text)
+        .where(
+            asked.conversation_id == reply.conversation_id,
+            asked.role == Role.USER,
+            asked.id < reply.id,
+        )
+        .order_by(asked.id.desc())
+        .limit(1)
+        .correlate(reply)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(reply, question, Feedback.value)
+        .outerjoin(Feedback, Feedback.message_id == reply.id)
+        .where(
+            reply.role == Role.ASSISTANT,
+            reply.created_at >= since,
+            or_(
+                reply.action.in_(["refuse", "escalate"]),
+                and_(reply.action == "answer", reply.confidence < low_confidence),
+                Feedback.value == -1,
+            ),
+        )
+        .order_by(reply.id.desc())
+        .limit(limit)
+    )
+    return [(m, text, vote) for m, text, vote in session.execute(stmt).tuples()]

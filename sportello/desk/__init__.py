@@ -1,4 +1,6 @@
-"""Help desk: desks, experts, availability, slots, tickets, bookings, outbox, reminders, .ics.
+"""Help desk: desks, experts, their availability and slots, tickets, bookings, notifications.
 
-Callers use `sportello.desk.service` (the public functions) and the pydantic `schemas`.
+Subpackages, each with a small public surface (its `__init__`), the only thing code outside
+`sportello.desk` imports: `scheduling`, `tickets`, `notifications`, `handover`. Shared by all of
+them: `models` (ORM), `schemas` (pydantic), `errors`, `seed` (desks and experts from YAML).
 """

@@ -82,6 +82,7 @@ class EventKind(StrEnum):
     REPLIED = "replied"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    RELEASED = "released"  # back in the queue: its expert was deactivated or removed
 
 
 # The one predicate both partial unique indexes use; spelled out for SQLite and PostgreSQL.
@@ -257,6 +258,18 @@ class TicketEvent(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketNote(Base):
+    """An internal note on a ticket: written by experts and staff, never shown to the volunteer."""
+
+    __tablename__ = "ticket_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(200))  # display name at the time of writing
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp)
 
 
 class Booking(Base):

@@ -171,3 +171,8 @@ class SeedReport(BaseModel):
     exceptions: int = 0
     skipped: bool = False
     slots: SlotRefreshReport = Field(default_factory=SlotRefreshReport)
+    # A real file replaces the demo data (desk/directory/demo.py).
+    demo_desks_removed: int = 0
+    demo_experts_removed: int = 0
+    demo_bookings_cancelled: int = 0
+    demo_tickets_released: int = 0

@@ -1,8 +1,9 @@
 """Desks, experts and weekly availability from a YAML file (`sportello desk seed-demo`).
 
-Loading is idempotent: desks and experts are matched by `slug` and updated, an expert's topics
-and rules are replaced by the file's, identical exceptions are not added twice, and the slots
-are then brought in line with the new rules.
+Loading is idempotent: desks and experts are matched by `slug` and updated (one staff
+deactivated stays inactive), an expert's topics and rules are replaced by the file's, identical
+exceptions are not added twice, and the slots are then brought in line with the new rules.
+Loading a real file (not `example: true`) removes the demo desks and experts.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from sportello.clock import aware
 from sportello.config import Settings
 from sportello.desk import queries
-from sportello.desk.expert_mail import normalize_email
+from sportello.desk.directory.demo import remove_demo
 from sportello.desk.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -24,8 +26,10 @@ from sportello.desk.models import (
     ExpertTopic,
     HelpDesk,
 )
+from sportello.desk.notifications.expert_mail import normalize_email
+from sportello.desk.scheduling.slots import refresh_slots
 from sportello.desk.schemas import SeedData, SeedReport
-from sportello.desk.slots import aware, refresh_slots
+from sportello.desk.tickets.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 
 DEMO_FILE = Path(__file__).resolve().with_name("demo_data.yaml")
@@ -64,23 +68,22 @@ def apply_seed(
     report = SeedReport()
     desks: dict[str, HelpDesk] = {}
     for item in data.desks:
-        desk = queries.desk_by_slug(session, item.slug) or HelpDesk(slug=item.slug)
+        # A desk staff deactivated stays so: a file load does not undo their decision.
+        desk = queries.desk_by_slug(session, item.slug) or HelpDesk(slug=item.slug, active=True)
         desk.name, desk.kind, desk.address = item.name, item.kind, item.address
         desk.meeting_link, desk.opening_notes = item.meeting_link, item.opening_notes
-        desk.is_example, desk.active = data.example, True
+        desk.is_example = data.example
         session.add(desk)
         desks[item.slug] = desk
         report.desks += 1
     session.flush()
     experts: dict[str, Expert] = {}
     for person in data.experts:
-        expert = queries.expert_by_slug(session, person.slug) or Expert(slug=person.slug)
-        expert.name, expert.contact = person.name, person.contact
-        expert.telegram_chat_id, expert.is_example, expert.active = (
-            person.telegram_chat_id,
-            data.example,
-            True,
+        expert = queries.expert_by_slug(session, person.slug) or Expert(
+            slug=person.slug, active=True
         )
+        expert.name, expert.contact = person.name, person.contact
+        expert.telegram_chat_id, expert.is_example = person.telegram_chat_id, data.example
         if person.email:
             expert.email = normalize_email(person.email)
         expert.topics = [ExpertTopic(topic=str(t)) for t in dict.fromkeys(person.topics)]
@@ -114,6 +117,11 @@ def apply_seed(
             session.add(exc)
             report.exceptions += 1
     session.flush()
+    if not data.example:  # real data replaces the demo: see directory/demo.py for what goes
+        removed = remove_demo(session=session, settings=settings, now=moment, actor=Actor.system())
+        report.demo_desks_removed, report.demo_experts_removed = removed.desks, removed.experts
+        report.demo_bookings_cancelled = removed.cancelled_bookings
+        report.demo_tickets_released = removed.released_tickets
     report.slots = refresh_slots(session=session, settings=settings, now=moment)
     return report
 

@@ -154,6 +154,9 @@ class Indexer:
                         session.delete(row)
                         del known[doc_id]
                         report.removed.append(doc_id)
+        # A rebuilt dense index goes live before the keyword index publishes the generation
+        # that tells other processes to reload (they then open the new collection).
+        self.vectors.finish_rebuild()
         if report.changed or len(self.keywords) != self.vectors.count():
             self.keywords.rebuild(self.vectors.all_chunks())
         session.flush()
@@ -255,7 +258,8 @@ class Indexer:
         self.keywords.rebuild(self.vectors.all_chunks())
 
     def reset(self) -> None:
-        """Empty the dense index (used by `kb ingest --rebuild`, e.g. after changing model).
-        The keyword index, and with it the published generation, changes only when the
-        ingest that follows is done: other processes keep answering from the old snapshot."""
-        self.vectors.reset(self.embedder.name)
+        """Start over in an empty dense index (used by `kb ingest --rebuild`, e.g. after
+        changing model). It goes live, and the keyword index with the published generation
+        changes, only when the ingest that follows is done: until then every process keeps
+        answering from the old collection and snapshot."""
+        self.vectors.begin_rebuild(self.embedder.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,14 +92,22 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
 
 
 class ChromaVectorStore:
-    """Chunks with their vectors in one Chroma collection; we always pass our own vectors."""
+    """Chunks with their vectors in one Chroma collection; we always pass our own vectors.
+
+    `collection` is a base name: the live collection is the one a pointer collection
+    (`<base>.live`) names in its metadata, or `<base>` itself before the first rebuild. A
+    rebuild fills a new collection (`<base>.g<id>`) while every process keeps answering from
+    the live one, then moves the pointer: no reader ever sees an empty or half index.
+    """
 
     def __init__(
         self, client: Any, collection: str, embedder_name: str, *, check_embedder: bool = True
     ) -> None:
         self._client = client
-        self._name = collection
+        self._base = collection
         self._embedder_name = embedder_name
+        # The live collection a rebuild in progress replaces (None: no rebuild going on).
+        self._replacing: str | None = None
         # Dense hits outside the published snapshot (chunks written by an ingest still running
         # on a shared Chroma server) are dropped; set by build_knowledge.
         self.published: Callable[[str], bool] | None = None
@@ -108,28 +117,65 @@ class ChromaVectorStore:
         stored = (self._collection.metadata or {}).get("embedder")
         if check_embedder and stored and stored != embedder_name:
             raise RuntimeError(
-                f"Chroma collection '{collection}' was built with the embedder '{stored}', "
-                f"not '{embedder_name}': run `sportello kb ingest --rebuild`."
+                f"Chroma collection '{self.collection_name}' was built with the embedder "
+                f"'{stored}', not '{embedder_name}': run `sportello kb ingest --rebuild`."
             )
 
-    def _open_collection(self) -> Any:
+    @property
+    def collection_name(self) -> str:
+        """The collection searches and writes go to now."""
+        return str(self._collection.name)
+
+    def _pointer_name(self) -> str:
+        return f"{self._base}.live"
+
+    def _live_name(self) -> str:
+        try:
+            pointer = self._client.get_collection(self._pointer_name())
+        except NotFoundError:
+            return self._base  # never rebuilt: the collection is the base name itself
+        return str((pointer.metadata or {}).get("live") or self._base)
+
+    def _open_collection(self, name: str | None = None) -> Any:
         # embedding_function=None: Chroma's default one would download a model.
         return self._client.get_or_create_collection(
-            name=self._name,
+            name=name or self._live_name(),
             embedding_function=None,
             metadata={"hnsw:space": "cosine", "embedder": self._embedder_name},
         )
 
     def reopen(self, client: Any) -> None:
-        """Read the collection through `client` from now on (another process changed it)."""
+        """Read the live collection through `client` from now on (another process changed it
+        or published a rebuilt one)."""
         self._client = client
-        self._collection = self._open_collection()
+        if self._replacing is None:
+            self._collection = self._open_collection()
 
-    def reset(self, embedder_name: str) -> None:
-        """Drop every vector (a different embedding model cannot share the collection)."""
-        self._client.delete_collection(self._name)
+    def begin_rebuild(self, embedder_name: str) -> None:
+        """Write to a new, empty collection from now on (a different embedding model cannot
+        share one); the live one keeps serving every other process until `finish_rebuild`."""
+        self._replacing = self._live_name()
         self._embedder_name = embedder_name
-        self._collection = self._open_collection()
+        self._collection = self._open_collection(f"{self._base}.g{uuid.uuid4().hex[:12]}")
+        logger.info("rebuilding the dense index into %s", self.collection_name)
+
+    def finish_rebuild(self) -> None:
+        """Make the rebuilt collection the live one, in one metadata write. The one it replaces
+        stays until the next rebuild: a process that has not reloaded yet still reads it."""
+        if self._replacing is None:
+            return
+        new, old = self.collection_name, self._replacing
+        pointer = self._client.get_or_create_collection(
+            name=self._pointer_name(), embedding_function=None
+        )
+        pointer.modify(metadata={"live": new})
+        self._replacing = None
+        for found in self._client.list_collections():
+            name = str(getattr(found, "name", found))
+            ours = name == self._base or name.startswith(f"{self._base}.g")
+            if ours and name not in (new, old):
+                self._client.delete_collection(name)
+        logger.info("dense index %s is live (was %s)", new, old)
 
     def count(self) -> int:
         return int(self._collection.count())
@@ -172,8 +218,8 @@ class ChromaVectorStore:
         try:
             result = self._collection.query(**query)
         except NotFoundError:
-            # `kb ingest --rebuild` on a shared server dropped and recreated the collection.
-            logger.info("Chroma collection recreated elsewhere: reopening it")
+            # The collection was dropped elsewhere (a rebuild two generations on, or by hand).
+            logger.info("Chroma collection gone: reopening the live one")
             self._collection = self._open_collection()
             result = self._collection.query(**query)
         ids = result["ids"][0]

@@ -12,9 +12,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.desk import service as desk
 from sportello.desk.models import OutboxStatus, Ticket, TicketStatus
-from sportello.desk.states import ALLOWED, Action, Actor
+from sportello.desk.tickets import ALLOWED, Action, Actor, cancel_ticket
 from sportello.errors import SportelloError
 from sportello.privacy import queries
 
@@ -61,7 +60,7 @@ def erase_person(
         if TicketStatus(ticket.status) not in ALLOWED[Action.CANCEL]:
             continue
         try:
-            desk.cancel_ticket(
+            cancel_ticket(
                 ticket.id,
                 session=session,
                 settings=settings,

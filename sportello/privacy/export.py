@@ -7,16 +7,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from sportello.desk import queries
+from sportello.desk import tickets
 from sportello.errors import ErrorCode, SportelloError
 from sportello.privacy import queries as privacy_queries
 
 
 def owner_of_ticket(code: str, *, session: Session) -> tuple[str, str]:
     """(channel, external reference) of the person who opened ticket `code`."""
-    ticket = queries.get_ticket_by_code(session, code.strip().upper())
-    if ticket is None:
-        raise SportelloError(ErrorCode.NOT_FOUND, f"Nessuna richiesta con codice {code}.")
+    ticket = tickets.find_ticket(code, session=session)
     if not ticket.volunteer_ref:
         raise SportelloError(
             ErrorCode.NOT_FOUND, f"La richiesta {ticket.code} non è più legata a una persona."

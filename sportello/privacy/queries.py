@@ -9,8 +9,7 @@ from sqlalchemy import delete, exists, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from sportello.conversations.models import Conversation, Feedback, Message
-from sportello.desk.models import OutboxMessage, Ticket
-from sportello.desk.notes import TicketNote
+from sportello.desk.models import OutboxMessage, Ticket, TicketNote
 
 
 def conversations_of(session: Session, channel: str, external_ref: str) -> list[Conversation]:

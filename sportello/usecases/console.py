@@ -1,4 +1,4 @@
-"""The experts' and staff's use cases: queue, ticket, claim, reply, notes, close, agenda, availability.
+"""The experts' and staff's use cases: queue, ticket, claim, reply, notes, close, agenda, scheduling.
 
 Authorisation lives here, not in a channel: every use case takes the `Principal` acting and
 checks what it may do (an expert acts on free or own tickets, staff on any), so the web console,
@@ -7,6 +7,7 @@ an expert on Telegram or an API client get the same rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel
@@ -14,10 +15,9 @@ from pydantic import BaseModel
 from sportello.accounts.service import Principal
 from sportello.clock import local_today
 from sportello.conversations import reading
-from sportello.desk import availability, notes, people, queue, service
-from sportello.desk.ics import booking_ics
+from sportello.desk import handover, scheduling, tickets
 from sportello.desk.models import TicketStatus
-from sportello.desk.states import ALLOWED, Action, Actor
+from sportello.desk.tickets import ALLOWED, Action, Actor
 from sportello.errors import ErrorCode, SportelloError
 from sportello.services import Services
 from sportello.usecases import views
@@ -83,7 +83,7 @@ def _statuses(value: str) -> list[TicketStatus] | None:
     if value == "all":
         return None
     if value == "open":
-        return list(queue.OPEN_STATUSES)
+        return list(tickets.OPEN_STATUSES)
     try:
         return [TicketStatus(value)]
     except ValueError:
@@ -93,7 +93,7 @@ def _statuses(value: str) -> list[TicketStatus] | None:
 def queue_view(svc: Services, who: Principal, filters: QueueFilters) -> QueueView:
     expert_id = linked_expert(who) if filters.mine else None
     with svc.sessions.begin() as session:
-        tickets = queue.queue(
+        rows = tickets.queue(
             session=session,
             statuses=_statuses(filters.status),
             topic=filters.topic or None,
@@ -102,14 +102,14 @@ def queue_view(svc: Services, who: Principal, filters: QueueFilters) -> QueueVie
         )
         return QueueView(
             filters=filters,
-            tickets=[views.ticket_row(t) for t in tickets],
-            desks=[DeskOption(id=d.id, name=d.name) for d in queue.desks(session=session)],
+            tickets=[views.ticket_row(t) for t in rows],
+            desks=[DeskOption(id=d.id, name=d.name) for d in tickets.desks(session=session)],
         )
 
 
 def ticket_page(svc: Services, who: Principal, ticket_id: int) -> TicketPage:
     with svc.sessions.begin() as session:
-        ticket = queue.ticket_detail(ticket_id, session=session)
+        ticket = tickets.ticket_detail(ticket_id, session=session)
         messages: list[views.MessageView] = []
         if ticket.conversation_id is not None:
             rows = reading.transcript(session=session, conversation_id=ticket.conversation_id)
@@ -124,7 +124,7 @@ def ticket_page(svc: Services, who: Principal, ticket_id: int) -> TicketPage:
             ticket=views.ticket_row(ticket),
             messages=messages,
             events=[views.event(e) for e in ticket.events],
-            notes=[views.note(n) for n in notes.notes_of(ticket.id, session=session)],
+            notes=[views.note(n) for n in tickets.notes_of(ticket.id, session=session)],
             bookings=[views.appointment(b) for b in ticket.bookings],
             is_mine=is_mine,
             can_claim=who.expert_id is not None
@@ -138,34 +138,36 @@ def ticket_page(svc: Services, who: Principal, ticket_id: int) -> TicketPage:
             unbook_booking_id=booking.id
             if booking is not None and (who.is_staff or is_mine)
             else None,
-            undelivered_emails=queue.undelivered_emails(ticket.id, session=session),
+            undelivered_emails=tickets.undelivered_emails(ticket.id, session=session),
         )
 
 
 def claim(svc: Services, who: Principal, ticket_id: int) -> views.TicketRow:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        service.claim(ticket_id, expert_id, session=session, now=svc.clock.now())
-        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+        tickets.claim(ticket_id, expert_id, session=session, now=svc.clock.now())
+        return views.ticket_row(tickets.ticket_detail(ticket_id, session=session))
 
 
 def reply(svc: Services, who: Principal, ticket_id: int, text: str) -> views.TicketRow:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        service.reply(ticket_id, expert_id, text, session=session, now=svc.clock.now())
-        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+        tickets.reply(ticket_id, expert_id, text, session=session, now=svc.clock.now())
+        return views.ticket_row(tickets.ticket_detail(ticket_id, session=session))
 
 
 def add_note(svc: Services, who: Principal, ticket_id: int, text: str) -> views.NoteView:
     with svc.sessions.begin() as session:
         return views.note(
-            notes.add_note(ticket_id, who.display_name, text, session=session, now=svc.clock.now())
+            tickets.add_note(
+                ticket_id, who.display_name, text, session=session, now=svc.clock.now()
+            )
         )
 
 
 def close(svc: Services, who: Principal, ticket_id: int, outcome: str) -> views.TicketRow:
     with svc.sessions.begin() as session:
-        service.close(
+        tickets.close(
             ticket_id,
             outcome,
             session=session,
@@ -173,16 +175,16 @@ def close(svc: Services, who: Principal, ticket_id: int, outcome: str) -> views.
             actor=actor(who),
             now=svc.clock.now(),
         )
-        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+        return views.ticket_row(tickets.ticket_detail(ticket_id, session=session))
 
 
 def cancel(svc: Services, who: Principal, ticket_id: int, reason: str) -> views.TicketRow:
     with svc.sessions.begin() as session:
-        ticket = queue.ticket_detail(ticket_id, session=session)
+        ticket = tickets.ticket_detail(ticket_id, session=session)
         owner = ticket.assigned_expert_id
         if not who.is_staff and owner is not None and owner != who.expert_id:
             raise SportelloError(ErrorCode.FORBIDDEN, f"Il ticket {ticket.code} è di un collega.")
-        service.cancel_ticket(
+        tickets.cancel_ticket(
             ticket_id,
             session=session,
             settings=svc.settings,
@@ -190,15 +192,15 @@ def cancel(svc: Services, who: Principal, ticket_id: int, reason: str) -> views.
             actor=actor(who),
             reason=reason.strip() or None,
         )
-        return views.ticket_row(queue.ticket_detail(ticket_id, session=session))
+        return views.ticket_row(tickets.ticket_detail(ticket_id, session=session))
 
 
 def unbook(svc: Services, who: Principal, booking_id: int, reason: str) -> views.AppointmentView:
     with svc.sessions.begin() as session:
-        booking = queue.booking_detail(booking_id, session=session)
+        booking = tickets.booking_detail(booking_id, session=session)
         if not who.is_staff and booking.slot.expert_id != who.expert_id:
             raise SportelloError(ErrorCode.FORBIDDEN, "Non è un tuo appuntamento.")
-        service.cancel(
+        scheduling.cancel(
             booking_id,
             session=session,
             settings=svc.settings,
@@ -206,52 +208,53 @@ def unbook(svc: Services, who: Principal, booking_id: int, reason: str) -> views
             actor=actor(who),
             reason=reason.strip() or None,
         )
-        return views.appointment(queue.booking_detail(booking_id, session=session))
+        return views.appointment(tickets.booking_detail(booking_id, session=session))
 
 
 def appointments(svc: Services, who: Principal) -> list[views.AppointmentView]:
     expert_id = linked_expert(who)
     with svc.sessions.begin() as session:
-        rows = queue.appointments(expert_id, session=session, now=svc.clock.now(), days=AGENDA_DAYS)
+        rows = tickets.appointments(
+            expert_id, session=session, now=svc.clock.now(), days=AGENDA_DAYS
+        )
         return [views.appointment(b) for b in rows]
 
 
 def ics(svc: Services, who: Principal, booking_id: int) -> tuple[str, str]:
     """(file name, calendar) of one of the expert's appointments (staff: any)."""
     with svc.sessions.begin() as session:
-        booking = queue.booking_detail(booking_id, session=session)
+        booking = tickets.booking_detail(booking_id, session=session)
         if not who.is_staff and booking.slot.expert_id != who.expert_id:
             raise SportelloError(ErrorCode.FORBIDDEN, "Non è un tuo appuntamento.")
-        return f"{booking.ticket.code}.ics", booking_ics(booking, now=svc.clock.now())
+        return f"{booking.ticket.code}.ics", scheduling.booking_ics(booking, now=svc.clock.now())
 
 
 def availability_view(svc: Services, who: Principal) -> AvailabilityView:
     expert_id = linked_expert(who)
     today = local_today(svc.clock, svc.settings.desk_timezone)
     with svc.sessions.begin() as session:
-        desks = {d.id: d for d in queue.desks(session=session)}
-        rules = availability.rules_of(expert_id, session=session)
+        desks = {d.id: d for d in tickets.desks(session=session)}
+        rules = scheduling.rules_of(expert_id, session=session)
         return AvailabilityView(
-            rules=[
-                views.RuleView(
-                    id=r.id,
-                    desk_id=r.desk_id,
-                    desk_name=desks[r.desk_id].name if r.desk_id in desks else f"#{r.desk_id}",
-                    weekday=r.weekday,
-                    weekday_label=availability.WEEKDAY_LABELS[r.weekday],
-                    start=r.start_time.strftime("%H:%M"),
-                    end=r.end_time.strftime("%H:%M"),
-                    slot_minutes=r.slot_minutes,
-                )
-                for r in rules
-            ],
+            rules=[views.rule(r, {d.id: d.name for d in desks.values()}) for r in rules],
             absences=[
                 views.AbsenceView(
                     id=a.id, first_day=a.first_day, last_day=a.last_day, reason=a.reason
                 )
-                for a in availability.absences_of(expert_id, session=session, since=today)
+                for a in scheduling.absences_of(expert_id, session=session, since=today)
             ],
             desks=[DeskOption(id=d.id, name=d.name) for d in desks.values()],
+        )
+
+
+def _change_availability(
+    svc: Services, who: Principal, change: Callable[..., object], *args: object, **values: object
+) -> None:
+    """One change to the logged-in expert's own rules or absences, in its own transaction."""
+    expert_id = linked_expert(who)
+    with svc.sessions.begin() as session:
+        change(
+            expert_id, *args, session=session, settings=svc.settings, now=svc.clock.now(), **values
         )
 
 
@@ -265,51 +268,37 @@ def add_rule(
     end: time,
     slot_minutes: int,
 ) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        availability.add_rule(
-            expert_id,
-            session=session,
-            settings=svc.settings,
-            now=svc.clock.now(),
-            desk_id=desk_id,
-            weekday=weekday,
-            start=start,
-            end=end,
-            slot_minutes=slot_minutes,
-        )
+    _change_availability(
+        svc,
+        who,
+        scheduling.add_rule,
+        desk_id=desk_id,
+        weekday=weekday,
+        start=start,
+        end=end,
+        slot_minutes=slot_minutes,
+    )
 
 
 def delete_rule(svc: Services, who: Principal, rule_id: int) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        availability.delete_rule(
-            expert_id, rule_id, session=session, settings=svc.settings, now=svc.clock.now()
-        )
+    _change_availability(svc, who, scheduling.delete_rule, rule_id)
 
 
 def add_absence(
     svc: Services, who: Principal, *, first_day: date, last_day: date | None, reason: str
 ) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        availability.add_absence(
-            expert_id,
-            session=session,
-            settings=svc.settings,
-            now=svc.clock.now(),
-            first_day=first_day,
-            last_day=last_day,
-            reason=reason,
-        )
+    _change_availability(
+        svc,
+        who,
+        scheduling.add_absence,
+        first_day=first_day,
+        last_day=last_day,
+        reason=reason,
+    )
 
 
 def delete_absence(svc: Services, who: Principal, absence_id: int) -> None:
-    expert_id = linked_expert(who)
-    with svc.sessions.begin() as session:
-        availability.delete_absence(
-            expert_id, absence_id, session=session, settings=svc.settings, now=svc.clock.now()
-        )
+    _change_availability(svc, who, scheduling.delete_absence, absence_id)
 
 
 def horizon(svc: Services) -> tuple[datetime, datetime]:
@@ -324,13 +313,13 @@ def reply_from_chat(svc: Services, chat_ref: str, code: str, text: str) -> Exper
     """An expert answers a ticket by replying to its notification; None if this chat is not
     an expert's (then the text is the person's own)."""
     with svc.sessions.begin() as session:
-        if people.expert_for_chat(chat_ref, session=session) is None:
+        if handover.expert_for_chat(chat_ref, session=session) is None:
             return None
-        people.expert_reply(chat_ref, code, text, session=session, now=svc.clock.now())
+        handover.expert_reply(chat_ref, code, text, session=session, now=svc.clock.now())
         return ExpertReplied(code)
 
 
 def claim_from_chat(svc: Services, chat_ref: str, code: str) -> str:
     """An expert takes a new ticket from its notification ("Prendo io"); returns its code."""
     with svc.sessions.begin() as session:
-        return people.expert_claim(chat_ref, code, session=session, now=svc.clock.now()).code
+        return handover.expert_claim(chat_ref, code, session=session, now=svc.clock.now()).code

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from sportello.answering.schemas import Action, Citation, Reply
 from sportello.conversations.models import Channel
-from sportello.desk.handover import Step, StepResult
-from sportello.desk.handover_view import Choice
+from sportello.desk.handover import Choice, HandoverAction, Step, StepResult
 from sportello.desk.schemas import SlotOffer as Slot
 
 __all__ = [
@@ -25,6 +24,7 @@ __all__ = [
     "ConfirmBooking",
     "Escalation",
     "ExpertReplied",
+    "HandoverAction",
     "HandoverStep",
     "Refusal",
     "Relayed",

@@ -8,8 +8,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from sportello.conversations.models import Message
-from sportello.desk.models import Booking, BookingStatus, Ticket, TicketEvent
-from sportello.desk.notes import TicketNote
+from sportello.desk import scheduling
+from sportello.desk.models import (
+    AvailabilityRule,
+    Booking,
+    BookingStatus,
+    Ticket,
+    TicketEvent,
+    TicketNote,
+)
 
 
 class AppointmentView(BaseModel):
@@ -148,3 +155,17 @@ def event(e: TicketEvent) -> EventView:
 
 def note(n: TicketNote) -> NoteView:
     return NoteView(id=n.id, author=n.author, text=n.text, created_at=n.created_at)
+
+
+def rule(r: AvailabilityRule, desk_names: dict[int, str]) -> RuleView:
+    """A weekly opening as the availability forms show it."""
+    return RuleView(
+        id=r.id,
+        desk_id=r.desk_id,
+        desk_name=desk_names.get(r.desk_id, f"#{r.desk_id}"),
+        weekday=r.weekday,
+        weekday_label=scheduling.WEEKDAY_LABELS[r.weekday],
+        start=r.start_time.strftime("%H:%M"),
+        end=r.end_time.strftime("%H:%M"),
+        slot_minutes=r.slot_minutes,
+    )

@@ -21,10 +21,8 @@ from sportello.conversations import reading
 from sportello.conversations import service as conversations
 from sportello.conversations.exchange import ExchangeResult
 from sportello.conversations.models import Conversation, Role
-from sportello.desk import handover, people, queue
-from sportello.desk.handover import Step, StepResult
-from sportello.desk.ics import booking_ics
-from sportello.desk.people import Appointment
+from sportello.desk import handover, scheduling, tickets
+from sportello.desk.handover import Appointment, HandoverAction, Step, StepResult
 from sportello.errors import ErrorCode, SportelloError
 from sportello.privacy.erasure import Erasure, erase_person
 from sportello.services import Services
@@ -175,7 +173,7 @@ def _finish(session: Session, conversation: Conversation, result: StepResult) ->
 
 
 def _booking_of(session: Session, conversation: Conversation, code: str | None) -> int | None:
-    for ticket in queue.tickets_of_conversation(conversation.id, session=session):
+    for ticket in tickets.tickets_of_conversation(conversation.id, session=session):
         if code and ticket.code == code:
             booking = views.active_booking(ticket)
             return booking.id if booking is not None else None
@@ -198,14 +196,15 @@ def start_handover(
         return handover_step(result)
 
 
-def press(svc: Services, who: Volunteer, key: str) -> HandoverStep:
-    """A button of the hand-over (topic, mode, slot, confirm, cancel…)."""
+def press(svc: Services, who: Volunteer, action: HandoverAction | None) -> HandoverStep:
+    """A button of the hand-over (topic, mode, slot, confirm, cancel…), parsed by the channel
+    (`HandoverAction.parse`); None, a key no button has, shows the current step again."""
     with svc.sessions.begin() as session:
         conversation = _own(session, who)
         if conversation is None:
             raise SportelloError(ErrorCode.NOT_FOUND, "Nessuna conversazione in corso.")
         result = handover.choose(
-            conversation, key, session=session, settings=svc.settings, now=svc.clock.now()
+            conversation, action, session=session, settings=svc.settings, now=svc.clock.now()
         )
         return _finish(session, conversation, result)
 
@@ -224,7 +223,7 @@ def leave(svc: Services, who: Volunteer) -> HandoverStep:
 
 def appointments(svc: Services, who: Volunteer) -> list[Appointment]:
     with svc.sessions.begin() as session:
-        return people.appointments(
+        return handover.appointments(
             who.channel, who.ref, session=session, settings=svc.settings, now=svc.clock.now()
         )
 
@@ -233,10 +232,10 @@ def appointment(svc: Services, who: Volunteer, booking_id: int) -> AppointmentDe
     """One of this person's appointments (NOT_FOUND for anyone else's)."""
     with svc.sessions.begin() as session:
         handover.owned_booking(who.channel, who.ref, booking_id, session=session)
-        booking = queue.booking_detail(booking_id, session=session)
+        booking = tickets.booking_detail(booking_id, session=session)
         mine = {
             a.booking_id: a
-            for a in people.appointments(
+            for a in handover.appointments(
                 who.channel, who.ref, session=session, settings=svc.settings, now=svc.clock.now()
             )
         }
@@ -253,13 +252,13 @@ def ics(svc: Services, who: Volunteer, booking_id: int) -> tuple[str, str]:
     """(file name, calendar) of one of this person's appointments."""
     with svc.sessions.begin() as session:
         handover.owned_booking(who.channel, who.ref, booking_id, session=session)
-        booking = queue.booking_detail(booking_id, session=session)
-        return f"{booking.ticket.code}.ics", booking_ics(booking, now=svc.clock.now())
+        booking = tickets.booking_detail(booking_id, session=session)
+        return f"{booking.ticket.code}.ics", scheduling.booking_ics(booking, now=svc.clock.now())
 
 
 def cancel_appointment(svc: Services, who: Volunteer, booking_id: int) -> Cancelled:
     with svc.sessions.begin() as session:
-        ticket = people.cancel_appointment(
+        ticket = handover.cancel_appointment(
             who.channel,
             who.ref,
             booking_id,
@@ -307,7 +306,7 @@ def feedback(svc: Services, who: Volunteer, message_id: int, value: int) -> None
 def rate(svc: Services, who: Volunteer, code: str, score: int) -> None:
     """The satisfaction score (1–5) of one of this person's closed requests."""
     with svc.sessions.begin() as session:
-        people.rate_ticket(who.channel, who.ref, code, score, session=session)
+        handover.rate_ticket(who.channel, who.ref, code, score, session=session)
 
 
 # --- reading the chat --------------------------------------------------------------------------
@@ -324,7 +323,7 @@ def _message_views(
 def state(svc: Services, who: Volunteer) -> ChatState:
     """The thread, the hand-over step if one is going on, upcoming appointments."""
     with svc.sessions.begin() as session:
-        found = people.appointments(
+        found = handover.appointments(
             who.channel, who.ref, session=session, settings=svc.settings, now=svc.clock.now()
         )
         conversation = _own(session, who)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sportello.config import Settings
-from sportello.desk import service
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import (
     AvailabilityRule,
     Booking,
@@ -123,7 +123,7 @@ def open_ticket(
     now: datetime = NOW,
     ref: str = "chat-1",
 ) -> Ticket:
-    return service.open_ticket(
+    return tickets.open_ticket(
         None,
         topic,
         "Come si iscrive un'associazione al 5 per mille?",
@@ -135,10 +135,31 @@ def open_ticket(
     )
 
 
+def booked_and_answered(
+    session: Session,
+    settings: Settings,
+    expert_id: int,
+    *,
+    now: datetime = NOW,
+    answered_topic: str = "fiscale",
+    reply: str = "Risposta.",
+) -> tuple[SlotOffer, Ticket]:
+    """Two tickets the dashboards count: one booked on its first slot offered (returned), one
+    `expert_id` answered."""
+    booked = open_ticket(session, settings, now=now)
+    offer = scheduling.offer_slots_for_ticket(
+        booked.id, session=session, settings=settings, now=now
+    )
+    scheduling.book(booked.id, offer[0].slot_id, session=session, settings=settings, now=now)
+    answered = open_ticket(session, settings, topic=answered_topic, now=now)
+    tickets.reply(answered.id, expert_id, reply, session=session, now=now)
+    return offer[0], answered
+
+
 def first_offer(
     session: Session, settings: Settings, topic: str = "fiscale", now: datetime = NOW, **kw: Any
 ) -> SlotOffer:
-    offers = service.offer_slots(topic, session=session, settings=settings, now=now, **kw)
+    offers = scheduling.offer_slots(topic, session=session, settings=settings, now=now, **kw)
     assert offers, f"no slots for {topic}"
     return offers[0]
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
-from sportello.desk import queries, service
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import (
     Booking,
     BookingStatus,
@@ -19,7 +19,8 @@ from sportello.desk.models import (
     Ticket,
     TicketStatus,
 )
-from sportello.desk.states import Actor
+from sportello.desk.scheduling import queries
+from sportello.desk.tickets.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 from tests.desk.factory import NOW, World, active_bookings, first_offer, open_ticket, outbox
 
@@ -30,7 +31,9 @@ def test_book_schedules_and_confirms(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings)
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
         assert booking.status == BookingStatus.ACTIVE and booking.sequence == 0
         assert (ticket.status, ticket.assigned_expert_id) == (
             TicketStatus.SCHEDULED,
@@ -41,7 +44,7 @@ def test_book_schedules_and_confirms(
         volunteer = next(r for r in confirmations if r.recipient == "chat-1")
         assert ticket.code in volunteer.body and offer.expert_name in volunteer.body
         assert "BEGIN:VCALENDAR" in str(volunteer.payload["ics"])
-        assert service.describe(booking, db_settings).startswith(f"Ticket {ticket.code}")
+        assert scheduling.describe(booking, db_settings).startswith(f"Ticket {ticket.code}")
 
 
 def test_second_booking_of_a_slot_raises_slot_taken_with_alternatives(
@@ -50,10 +53,10 @@ def test_second_booking_of_a_slot_raises_slot_taken_with_alternatives(
     with sessions.begin() as s:
         first, second = open_ticket(s, db_settings), open_ticket(s, db_settings, ref="chat-2")
         offer = first_offer(s, db_settings)
-        service.book(first.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        scheduling.book(first.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
     with sessions.begin() as s:
-        with pytest.raises(service.SlotTaken) as err:
-            service.book(second.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        with pytest.raises(scheduling.SlotTaken) as err:
+            scheduling.book(second.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
         taken = err.value
         assert taken.code is ErrorCode.SLOT_TAKEN and taken.slot_id == offer.slot_id
         assert "appena stato prenotato" in taken.detail
@@ -63,7 +66,7 @@ def test_second_booking_of_a_slot_raises_slot_taken_with_alternatives(
         again = s.get(Ticket, second.id)
         assert again is not None
         assert again.status == TicketStatus.NEW and again.assigned_expert_id is None
-        service.book(
+        scheduling.book(
             second.id, taken.alternatives[0].slot_id, session=s, settings=db_settings, now=NOW
         )
     with sessions.begin() as s:
@@ -99,12 +102,12 @@ def test_booking_checks_the_slot(
         ticket = open_ticket(s, db_settings, topic="volontari")
         fiscal = first_offer(s, db_settings, topic="fiscale")
         with pytest.raises(SportelloError) as wrong_topic:
-            service.book(ticket.id, fiscal.slot_id, session=s, settings=db_settings, now=NOW)
+            scheduling.book(ticket.id, fiscal.slot_id, session=s, settings=db_settings, now=NOW)
         assert wrong_topic.value.code is ErrorCode.INVALID_INPUT
         assert "non segue il tema" in wrong_topic.value.detail
         offer = first_offer(s, db_settings, topic="volontari")
         with pytest.raises(SportelloError) as past:
-            service.book(
+            scheduling.book(
                 ticket.id,
                 offer.slot_id,
                 session=s,
@@ -114,10 +117,10 @@ def test_booking_checks_the_slot(
         assert past.value.code is ErrorCode.INVALID_INPUT and "passato" in past.value.detail
         s.get(Slot, offer.slot_id).withdrawn = True  # type: ignore[union-attr]
         with pytest.raises(SportelloError) as gone:
-            service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+            scheduling.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
         assert gone.value.code is ErrorCode.NOT_FOUND
         with pytest.raises(SportelloError) as missing:
-            service.book(ticket.id, 999_999, session=s, settings=db_settings, now=NOW)
+            scheduling.book(ticket.id, 999_999, session=s, settings=db_settings, now=NOW)
         assert missing.value.code is ErrorCode.NOT_FOUND
 
 
@@ -126,14 +129,16 @@ def test_assigned_ticket_books_only_its_expert_unless_staff(
 ) -> None:
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
-        service.claim(ticket.id, world.fiscal, session=s, now=NOW)
+        tickets.claim(ticket.id, world.fiscal, session=s, now=NOW)
         online = first_offer(s, db_settings, expert_id=world.fiscal_online)
         with pytest.raises(SportelloError) as err:
-            service.book(ticket.id, online.slot_id, session=s, settings=db_settings, now=NOW)
+            scheduling.book(ticket.id, online.slot_id, session=s, settings=db_settings, now=NOW)
         assert err.value.code is ErrorCode.CONFLICT and "Esperta fisco" in err.value.detail
-        mine = service.offer_slots_for_ticket(ticket.id, session=s, settings=db_settings, now=NOW)
+        mine = scheduling.offer_slots_for_ticket(
+            ticket.id, session=s, settings=db_settings, now=NOW
+        )
         assert mine and {o.expert_id for o in mine} == {world.fiscal}
-        service.book(
+        scheduling.book(
             ticket.id,
             online.slot_id,
             session=s,
@@ -150,15 +155,17 @@ def test_cancel_respects_notice_for_volunteers(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings)
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
         too_late = offer.starts_at - timedelta(hours=1, minutes=59)
         with pytest.raises(SportelloError) as err:
-            service.cancel(booking.id, session=s, settings=db_settings, now=too_late)
+            scheduling.cancel(booking.id, session=s, settings=db_settings, now=too_late)
         assert err.value.code is ErrorCode.CONFLICT
         assert "Mancano meno di 2 ore" in err.value.detail
         # The expert may cancel at any time before it starts; not after.
         with pytest.raises(SportelloError) as started:
-            service.cancel(
+            scheduling.cancel(
                 booking.id,
                 session=s,
                 settings=db_settings,
@@ -166,7 +173,7 @@ def test_cancel_respects_notice_for_volunteers(
                 actor=Actor.expert(offer.expert_id),
             )
         assert started.value.code is ErrorCode.ILLEGAL_TRANSITION
-        cancelled = service.cancel(
+        cancelled = scheduling.cancel(
             booking.id,
             session=s,
             settings=db_settings,
@@ -180,12 +187,14 @@ def test_cancel_respects_notice_for_volunteers(
         assert ticket.status == TicketStatus.ASSIGNED
         assert ticket.assigned_expert_id == offer.expert_id
         assert active_bookings(s, offer.slot_id) == 0
-        again = service.offer_slots("fiscale", session=s, settings=db_settings, now=NOW, limit=50)
+        again = scheduling.offer_slots(
+            "fiscale", session=s, settings=db_settings, now=NOW, limit=50
+        )
         assert offer.slot_id in {o.slot_id for o in again}
         notices = [r for r in outbox(s, ticket.id) if r.kind == OutboxKind.CANCELLATION]
         assert len(notices) == 2 and "Motivo: imprevisto" in notices[0].body
         with pytest.raises(SportelloError) as twice:
-            service.cancel(booking.id, session=s, settings=db_settings, now=NOW)
+            scheduling.cancel(booking.id, session=s, settings=db_settings, now=NOW)
         assert twice.value.code is ErrorCode.ILLEGAL_TRANSITION
 
 
@@ -195,15 +204,17 @@ def test_volunteer_cancel_in_time(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings)
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
         in_time = offer.starts_at - timedelta(hours=2)
-        service.cancel(booking.id, session=s, settings=db_settings, now=in_time)
+        scheduling.cancel(booking.id, session=s, settings=db_settings, now=in_time)
         # and book again, with the same expert
-        other = service.offer_slots_for_ticket(
+        other = scheduling.offer_slots_for_ticket(
             ticket.id, session=s, settings=db_settings, now=in_time
         )
         assert other and {o.expert_id for o in other} == {offer.expert_id}
-        service.book(ticket.id, other[0].slot_id, session=s, settings=db_settings, now=in_time)
+        scheduling.book(ticket.id, other[0].slot_id, session=s, settings=db_settings, now=in_time)
         assert ticket.status == TicketStatus.SCHEDULED
 
 
@@ -213,14 +224,16 @@ def test_reschedule_moves_the_same_booking(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, after=NOW + timedelta(days=3))
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
         uid = booking.uid
         later = first_offer(
             s, db_settings, after=offer.starts_at + timedelta(days=1), expert_id=offer.expert_id
         )
         # Volunteers need 24 h of notice to move it.
         with pytest.raises(SportelloError) as err:
-            service.reschedule(
+            scheduling.reschedule(
                 booking.id,
                 later.slot_id,
                 session=s,
@@ -229,9 +242,11 @@ def test_reschedule_moves_the_same_booking(
             )
         assert err.value.code is ErrorCode.CONFLICT and "24 ore" in err.value.detail
         with pytest.raises(SportelloError) as same:
-            service.reschedule(booking.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+            scheduling.reschedule(
+                booking.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+            )
         assert same.value.code is ErrorCode.INVALID_INPUT
-        moved = service.reschedule(
+        moved = scheduling.reschedule(
             booking.id, later.slot_id, session=s, settings=db_settings, now=NOW
         )
         assert (moved.id, moved.uid, moved.slot_id, moved.sequence) == (
@@ -251,13 +266,15 @@ def test_reschedule_to_a_taken_slot(
 ) -> None:
     with sessions.begin() as s:
         mine, theirs = open_ticket(s, db_settings), open_ticket(s, db_settings, ref="chat-2")
-        offers = service.offer_slots(
+        offers = scheduling.offer_slots(
             "fiscale", session=s, settings=db_settings, now=NOW, expert_id=world.fiscal, limit=3
         )
-        booking = service.book(mine.id, offers[1].slot_id, session=s, settings=db_settings, now=NOW)
-        service.book(theirs.id, offers[2].slot_id, session=s, settings=db_settings, now=NOW)
-        with pytest.raises(service.SlotTaken) as err:
-            service.reschedule(
+        booking = scheduling.book(
+            mine.id, offers[1].slot_id, session=s, settings=db_settings, now=NOW
+        )
+        scheduling.book(theirs.id, offers[2].slot_id, session=s, settings=db_settings, now=NOW)
+        with pytest.raises(scheduling.SlotTaken) as err:
+            scheduling.reschedule(
                 booking.id,
                 offers[2].slot_id,
                 session=s,
@@ -276,11 +293,15 @@ def test_staff_moves_to_another_expert(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, expert_id=world.fiscal)
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
         online = first_offer(s, db_settings, expert_id=world.fiscal_online)
         with pytest.raises(SportelloError):
-            service.reschedule(booking.id, online.slot_id, session=s, settings=db_settings, now=NOW)
-        service.reschedule(
+            scheduling.reschedule(
+                booking.id, online.slot_id, session=s, settings=db_settings, now=NOW
+            )
+        scheduling.reschedule(
             booking.id,
             online.slot_id,
             session=s,
@@ -307,11 +328,11 @@ def test_lost_race_inside_the_window_is_caught_by_the_index(
     SAVEPOINT is rolled back, and the caller's transaction goes on."""
     with sessions.begin() as s:
         first, second = open_ticket(s, db_settings), open_ticket(s, db_settings, ref="chat-2")
-        offers = service.offer_slots(
+        offers = scheduling.offer_slots(
             "fiscale", session=s, settings=db_settings, now=NOW, expert_id=world.fiscal, limit=3
         )
-        service.book(first.id, offers[0].slot_id, session=s, settings=db_settings, now=NOW)
-        moving = service.book(
+        scheduling.book(first.id, offers[0].slot_id, session=s, settings=db_settings, now=NOW)
+        moving = scheduling.book(
             second.id, offers[1].slot_id, session=s, settings=db_settings, now=NOW
         )
     real_get_slot = queries.get_slot
@@ -323,12 +344,12 @@ def test_lost_race_inside_the_window_is_caught_by_the_index(
     monkeypatch.setattr(queries, "get_slot", stale_check)
     with sessions.begin() as s:
         third = open_ticket(s, db_settings, ref="chat-3")
-        with pytest.raises(service.SlotTaken) as err:
-            service.book(third.id, offers[0].slot_id, session=s, settings=db_settings, now=NOW)
+        with pytest.raises(scheduling.SlotTaken) as err:
+            scheduling.book(third.id, offers[0].slot_id, session=s, settings=db_settings, now=NOW)
         assert err.value.alternatives
         assert offers[0].slot_id not in {a.slot_id for a in err.value.alternatives}
-        with pytest.raises(service.SlotTaken):
-            service.reschedule(
+        with pytest.raises(scheduling.SlotTaken):
+            scheduling.reschedule(
                 moving.id,
                 offers[0].slot_id,
                 session=s,

@@ -21,11 +21,11 @@ from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Channel
-from sportello.desk import messages
-from sportello.desk import service as desk
+from sportello.desk import scheduling
 from sportello.desk.errors import SlotTaken
 from sportello.desk.models import Booking, BookingStatus, OutboxKind, OutboxMessage
-from sportello.desk.states import Actor
+from sportello.desk.notifications import messages
+from sportello.desk.tickets.states import Actor
 from sportello.errors import SportelloError
 from sportello.privacy.retention import purge_expired
 from tests.desk.factory import add_desk, add_expert, add_rule, open_ticket
@@ -65,7 +65,7 @@ def build(session: Session, settings: Settings, now: datetime) -> int:
     for weekday in range(7):
         add_rule(session, expert, place, weekday, "09:00", "12:00")
     add_rule(session, expert, place, 6, "01:30", "03:30")
-    desk.refresh_slots(session=session, settings=settings, now=now)
+    scheduling.refresh_slots(session=session, settings=settings, now=now)
     return expert.id
 
 
@@ -99,7 +99,9 @@ def test_the_desk_holds_at_instants_that_break_calendars(
     notice = timedelta(hours=settings.desk_cancel_notice_hours)
     with sessions.begin() as session:
         build(session, settings, now)
-        offers = desk.offer_slots("fiscale", session=session, settings=settings, now=now, limit=8)
+        offers = scheduling.offer_slots(
+            "fiscale", session=session, settings=settings, now=now, limit=8
+        )
         first = open_ticket(session, settings, now=now, ref="a")
         second = open_ticket(session, settings, now=now, ref="b")
         codes = (first.code, second.code)
@@ -121,10 +123,12 @@ def test_the_desk_holds_at_instants_that_break_calendars(
     # One slot, two tickets: the second loses, and is offered other slots.
     target = offers[0]
     with sessions.begin() as session:
-        booking = desk.book(tickets[0], target.slot_id, session=session, settings=settings, now=now)
+        booking = scheduling.book(
+            tickets[0], target.slot_id, session=session, settings=settings, now=now
+        )
         booking_id, starts = booking.id, booking.slot.starts_at
     with pytest.raises(SlotTaken) as lost, sessions.begin() as session:
-        desk.book(tickets[1], target.slot_id, session=session, settings=settings, now=now)
+        scheduling.book(tickets[1], target.slot_id, session=session, settings=settings, now=now)
     assert lost.value.alternatives and target.slot_id not in {
         o.slot_id for o in lost.value.alternatives
     }
@@ -143,12 +147,12 @@ def test_the_desk_holds_at_instants_that_break_calendars(
         booked_before = now < opens
         clock.set(max(opens - timedelta(minutes=1), now))
         with sessions.begin() as session:
-            desk.queue_due_reminders(session=session, settings=settings, now=clock.now())
+            scheduling.queue_due_reminders(session=session, settings=settings, now=clock.now())
             assert h not in reminders(session, booking_id)
         clock.set(max(opens + timedelta(minutes=1), now))
         with sessions.begin() as session:
-            desk.queue_due_reminders(session=session, settings=settings, now=clock.now())
-            desk.queue_due_reminders(session=session, settings=settings, now=clock.now())
+            scheduling.queue_due_reminders(session=session, settings=settings, now=clock.now())
+            scheduling.queue_due_reminders(session=session, settings=settings, now=clock.now())
             queued = reminders(session, booking_id).get(h, 0)
             assert queued == (2 if booked_before else 0), (h, now, starts)  # volunteer + expert
             if queued:
@@ -163,16 +167,18 @@ def test_the_desk_holds_at_instants_that_break_calendars(
     # Cancelling: allowed to the volunteer before the cut-off, refused inside it.
     clock.set(now)
     with sessions.begin() as session:
-        other = desk.book(
+        other = scheduling.book(
             tickets[1], offers[1].slot_id, session=session, settings=settings, now=now
         )
         other_id, other_starts = other.id, other.slot.starts_at
-        desk.cancel(
+        scheduling.cancel(
             booking_id, session=session, settings=settings, now=now, actor=Actor.volunteer()
         )
     late = other_starts - notice + timedelta(minutes=1)
     with pytest.raises(SportelloError), sessions.begin() as session:
-        desk.cancel(other_id, session=session, settings=settings, now=late, actor=Actor.volunteer())
+        scheduling.cancel(
+            other_id, session=session, settings=settings, now=late, actor=Actor.volunteer()
+        )
     with sessions.begin() as session:
         assert session.get(Booking, other_id).status == BookingStatus.ACTIVE  # type: ignore[union-attr]
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Channel, Conversation, Message, Role
-from sportello.desk import handover, service
-from sportello.desk.handover import Step, StepResult
+from sportello.desk import handover, scheduling, tickets
+from sportello.desk.handover import ActionKind, HandoverAction, Mode, Step, StepResult
 from sportello.desk.models import Booking, BookingStatus, OutboxKind, Ticket, TicketStatus
 from tests.desk.factory import NOW, World, open_ticket, outbox
 
@@ -44,7 +44,7 @@ class Flow:
         return self.run(handover.start, settings=self.settings, now=NOW, **kw)
 
     def choose(self, key: str) -> StepResult:
-        return self.run(handover.choose, key, settings=self.settings, now=NOW)
+        return self.run(handover.choose, HandoverAction.parse(key), settings=self.settings, now=NOW)
 
     def text(self, message: str) -> StepResult | None:
         return self.run(handover.handle_text, message, settings=self.settings, now=NOW)
@@ -91,7 +91,7 @@ def test_written_answer_then_messages_go_to_the_ticket(
     done = flow.choose("mode:written")
     assert done.step == Step.DONE and done.queued and done.ticket_code
     with sessions.begin() as session:
-        ticket = service.find_ticket(done.ticket_code, session=session)
+        ticket = tickets.find_ticket(done.ticket_code, session=session)
         assert (ticket.summary, ticket.topic, ticket.channel, ticket.volunteer_ref) == (
             CASE,
             "fiscale",
@@ -113,7 +113,7 @@ def test_written_answer_then_messages_go_to_the_ticket(
             )
         ]
         assert texts[-2:] == ["Dimenticavo: siamo iscritti al RUNTS dal 2023.", "Grazie!"]
-        service.cancel_ticket(ticket_id, session=session, settings=flow.settings, now=NOW)
+        tickets.cancel_ticket(ticket_id, session=session, settings=flow.settings, now=NOW)
     assert flow.text("Una nuova domanda") is None  # ticket closed: the assistant answers again
     assert flow.state() == {}
 
@@ -156,7 +156,7 @@ def test_appointment_books_and_queues_the_confirmation_with_ics(
     done = flow.choose("confirm:yes")
     assert done.step == Step.DONE and done.queued
     with sessions.begin() as session:
-        ticket = service.find_ticket(done.ticket_code or "", session=session)
+        ticket = tickets.find_ticket(done.ticket_code or "", session=session)
         assert ticket.status == TicketStatus.SCHEDULED
         booking = session.scalar(select(Booking).where(Booking.ticket_id == ticket.id))
         assert booking is not None and booking.slot_id == int(key.split(":")[1])
@@ -177,7 +177,7 @@ def test_slot_lost_to_someone_else_gets_an_apology_and_fresh_slots(
     flow.choose(key)
     with sessions.begin() as session:  # another volunteer is faster
         other = open_ticket(session, flow.settings, ref="someone-else")
-        service.book(other.id, slot_id, session=session, settings=flow.settings, now=NOW)
+        scheduling.book(other.id, slot_id, session=session, settings=flow.settings, now=NOW)
     lost = flow.choose("confirm:yes")
     assert lost.step == Step.PICK_SLOT and "appena stato prenotato" in lost.text
     assert key not in keys(lost) and slot_keys(lost)
@@ -232,7 +232,7 @@ def test_no_slots_offers_a_written_answer(flow: Flow, sessions: sessionmaker[Ses
     flow.start(topic="fiscale", appointment=True)
     flow.choose("topic:yes")
     with sessions.begin() as session:  # every fiscal expert away for the whole horizon
-        service.add_exception(
+        scheduling.add_exception(
             session=session,
             settings=flow.settings,
             first_day=NOW.date(),
@@ -265,3 +265,24 @@ def test_reschedule_moves_the_booking(flow: Flow, sessions: sessionmaker[Session
         assert booking.sequence == 1
         ticket = session.get(Ticket, booking.ticket_id)
         assert ticket is not None and ticket.status == TicketStatus.SCHEDULED
+
+
+def test_button_keys_parse_into_typed_actions_and_back() -> None:
+    """Every key a step offers names one typed action (and is written back the same); a key no
+    button has parses to None, which the flow answers by showing its step again."""
+    actions = [
+        HandoverAction(ActionKind.TOPIC, value="yes"),
+        HandoverAction(ActionKind.TOPIC, value="other"),
+        HandoverAction(ActionKind.MODE, mode=Mode.APPOINTMENT),
+        HandoverAction(ActionKind.MODE, mode=Mode.WRITTEN),
+        HandoverAction(ActionKind.SLOT, slot_id=2**40),
+        HandoverAction(ActionKind.MORE_SLOTS),
+        HandoverAction(ActionKind.CONFIRM),
+        HandoverAction(ActionKind.BACK),
+        HandoverAction(ActionKind.CANCEL),
+    ]
+    for action in actions:
+        assert HandoverAction.parse(action.key) == action
+        assert len(f"ho:{action.key}".encode()) <= 64  # Telegram's callback data
+    for junk in ["", "slot:abc", "mode:phone", "topic:", "confirm:maybe", "x" * 70]:
+        assert HandoverAction.parse(junk) is None

@@ -8,9 +8,9 @@ from icalendar import Calendar, Event
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
-from sportello.desk import service
+from sportello.desk import scheduling
 from sportello.desk.models import OutboxKind
-from sportello.desk.states import Actor
+from sportello.desk.tickets.states import Actor
 from tests.desk.factory import NOW, World, first_offer, open_ticket, outbox
 
 
@@ -32,7 +32,9 @@ def test_ics_round_trip(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, expert_id=world.fiscal, after=NOW + timedelta(days=3))
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
 
         cal, event = parse(volunteer_ics(s, ticket.id, OutboxKind.CONFIRMATION))
         assert str(cal["METHOD"]) == "REQUEST"
@@ -52,13 +54,13 @@ def test_ics_round_trip(
         later = first_offer(
             s, db_settings, expert_id=world.fiscal, after=offer.starts_at + timedelta(days=1)
         )
-        service.reschedule(booking.id, later.slot_id, session=s, settings=db_settings, now=NOW)
+        scheduling.reschedule(booking.id, later.slot_id, session=s, settings=db_settings, now=NOW)
         cal, event = parse(volunteer_ics(s, ticket.id, OutboxKind.RESCHEDULED))
         assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 1
         assert event.decoded("DTSTART") == later.starts_at
 
         # Cancelled: METHOD:CANCEL, STATUS:CANCELLED, same UID, higher SEQUENCE.
-        service.cancel(booking.id, session=s, settings=db_settings, now=NOW)
+        scheduling.cancel(booking.id, session=s, settings=db_settings, now=NOW)
         cal, event = parse(volunteer_ics(s, ticket.id, OutboxKind.CANCELLATION))
         assert str(cal["METHOD"]) == "CANCEL"
         assert str(event["STATUS"]) == "CANCELLED"
@@ -71,11 +73,15 @@ def test_online_desk_gives_the_link(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, expert_id=world.fiscal_online)
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
-        _, event = parse(service.booking_ics(booking, now=NOW))
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
+        _, event = parse(scheduling.booking_ics(booking, now=NOW))
         assert "https://meet.example.org/online" in str(event["LOCATION"])
         assert str(event["URL"]) == "https://meet.example.org/online"
         # Staff cancellation of an online appointment also produces a CANCEL.
-        service.cancel(booking.id, session=s, settings=db_settings, now=NOW, actor=Actor.staff("x"))
-        cal, _ = parse(service.booking_ics(booking, now=NOW, cancel=True))
+        scheduling.cancel(
+            booking.id, session=s, settings=db_settings, now=NOW, actor=Actor.staff("x")
+        )
+        cal, _ = parse(scheduling.booking_ics(booking, now=NOW, cancel=True))
         assert str(cal["METHOD"]) == "CANCEL"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.clock import FrozenClock
 from sportello.config import Settings
-from sportello.desk import service
+from sportello.desk import notifications, scheduling
 from sportello.desk.models import OutboxMessage, OutboxStatus
 from sportello.desk.schemas import Delivery
 from tests.desk.factory import NOW, World, first_offer, open_ticket, outbox
@@ -43,7 +43,7 @@ def make_messages(sessions: sessionmaker[Session], settings: Settings) -> int:
     with sessions.begin() as s:
         ticket = open_ticket(s, settings)  # 2 notices to the fiscal experts
         offer = first_offer(s, settings)
-        service.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)  # 2 more
+        scheduling.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)  # 2 more
         return len(outbox(s))
 
 
@@ -63,7 +63,7 @@ def test_deliver_marks_sent_once(
 ) -> None:
     total = make_messages(sessions, db_settings)
     channel = FakeChannel()
-    report = service.deliver_pending(
+    report = notifications.deliver_pending(
         channel,
         session_factory=sessions,
         settings=db_settings,
@@ -72,7 +72,7 @@ def test_deliver_marks_sent_once(
     )
     assert report.sent == total == len(channel.calls) == len(channel.delivered)
     assert statuses(sessions) == {OutboxStatus.SENT: total}
-    again = service.deliver_pending(
+    again = notifications.deliver_pending(
         channel, session_factory=sessions, settings=db_settings, clock=FrozenClock(NOW)
     )
     assert again.sent == 0 and len(channel.calls) == total
@@ -95,7 +95,7 @@ def test_crash_between_send_and_mark_delivers_exactly_once(
     # One row per claim here, so the crash strands exactly one; with bigger batches the rest
     # of the batch waits for the lease too (still delivered once: it was never sent).
     with pytest.raises(Crash):
-        service.deliver_pending(
+        notifications.deliver_pending(
             send_then_die,
             session_factory=sessions,
             settings=db_settings,
@@ -105,7 +105,7 @@ def test_crash_between_send_and_mark_delivers_exactly_once(
     assert statuses(sessions) == {OutboxStatus.SENDING: 1, OutboxStatus.PENDING: total - 1}
 
     # A worker restarting at once delivers the rest, but not the claimed row (lease still on).
-    report = service.deliver_pending(
+    report = notifications.deliver_pending(
         channel, session_factory=sessions, settings=db_settings, clock=clock
     )
     assert report.sent == total - 1
@@ -113,7 +113,7 @@ def test_crash_between_send_and_mark_delivers_exactly_once(
 
     # After the lease the orphan is sent again, with the same key: the channel drops the repeat.
     clock.set(NOW + timedelta(seconds=db_settings.desk_outbox_lease_seconds + 1))
-    report = service.deliver_pending(
+    report = notifications.deliver_pending(
         channel, session_factory=sessions, settings=db_settings, clock=clock
     )
     assert report.sent == 1
@@ -135,20 +135,20 @@ def test_failures_are_retried_then_parked(
     def broken(delivery: Delivery) -> None:
         raise ConnectionError("Telegram non risponde")
 
-    first = service.deliver_pending(
+    first = notifications.deliver_pending(
         broken, session_factory=sessions, settings=settings, clock=clock
     )
     assert (first.sent, first.retried, first.failed) == (0, total, 0)
     assert statuses(sessions) == {OutboxStatus.PENDING: total}
     # Not retried before the backoff.
     assert (
-        service.deliver_pending(
+        notifications.deliver_pending(
             broken, session_factory=sessions, settings=settings, clock=clock
         ).retried
         == 0
     )
     clock.advance(timedelta(minutes=5))
-    second = service.deliver_pending(
+    second = notifications.deliver_pending(
         broken, session_factory=sessions, settings=settings, clock=clock
     )
     assert second.failed == total
@@ -163,7 +163,7 @@ def test_senders_per_channel(
 ) -> None:
     make_messages(sessions, db_settings)
     telegram = FakeChannel()
-    report = service.deliver_pending(
+    report = notifications.deliver_pending(
         {"telegram": telegram},
         session_factory=sessions,
         settings=db_settings,
@@ -174,7 +174,7 @@ def test_senders_per_channel(
     with sessions.begin() as s:
         pending = [r for r in outbox(s) if r.status == OutboxStatus.PENDING]
         assert pending and {r.channel for r in pending} == {"email"}
-    capped = service.deliver_pending(
+    capped = notifications.deliver_pending(
         {"email": FakeChannel()},
         session_factory=sessions,
         settings=db_settings,

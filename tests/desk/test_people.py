@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.config import Settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Channel, Conversation, Feedback, Message, Role
-from sportello.desk import people, service
+from sportello.desk import scheduling, tickets
+from sportello.desk.handover import people
 from sportello.desk.models import (
     Booking,
     BookingStatus,
@@ -28,9 +29,9 @@ CASE = "Siamo una APS: come ci iscriviamo al 5 per mille? Scadenza a fine mese, 
 
 def book_for(session: Session, settings: Settings, ref: str = "42") -> Booking:
     conv = conversations.start(session=session, channel=Channel.TELEGRAM, external_ref=ref)
-    ticket = service.open_ticket(conv, "fiscale", CASE, session=session, settings=settings, now=NOW)
+    ticket = tickets.open_ticket(conv, "fiscale", CASE, session=session, settings=settings, now=NOW)
     offer = first_offer(session, settings, after=NOW.replace(day=2))
-    return service.book(ticket.id, offer.slot_id, session=session, settings=settings, now=NOW)
+    return scheduling.book(ticket.id, offer.slot_id, session=session, settings=settings, now=NOW)
 
 
 def test_appointments_and_cancel(
@@ -70,10 +71,10 @@ def test_rating_after_closure(
 ) -> None:
     with sessions.begin() as session:
         ticket = open_ticket(session, db_settings, ref="42")
-        service.reply(ticket.id, world.fiscal, "Ecco come fare.", session=session, now=NOW)
+        tickets.reply(ticket.id, world.fiscal, "Ecco come fare.", session=session, now=NOW)
         with pytest.raises(SportelloError):
             people.rate_ticket("telegram", "42", ticket.code, 4, session=session)
-        service.close(ticket.id, "risolto", session=session, settings=db_settings, now=NOW)
+        tickets.close(ticket.id, "risolto", session=session, settings=db_settings, now=NOW)
         code = ticket.code
     with sessions.begin() as session:
         with pytest.raises(SportelloError):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
 from sportello.db.engine import make_engine, make_sessionmaker
-from sportello.desk import service
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import Ticket, TicketStatus
 from sportello.errors import ErrorCode, SportelloError
 from tests.desk.factory import NOW, active_bookings, add_desk, add_expert, add_rule
@@ -66,7 +66,7 @@ def test_200_bookers_one_slot(pool: sessionmaker[Session], db_settings: Settings
         expert = add_expert(s, "race", ["runts"])
         for weekday in range(7):
             add_rule(s, expert, desk, weekday, "08:00", "20:00", 30)
-        offers = service.offer_slots(
+        offers = scheduling.offer_slots(
             "runts", session=s, settings=db_settings, now=NOW, limit=ROUNDS
         )
     assert len(offers) == ROUNDS
@@ -76,7 +76,7 @@ def test_200_bookers_one_slot(pool: sessionmaker[Session], db_settings: Settings
         # The 199 losers of a round try again on the next slot, with one newcomer per round.
         with pool.begin() as s:
             ticket_ids += [
-                service.open_ticket(
+                tickets.open_ticket(
                     None,
                     "runts",
                     f"Iscrizione al RUNTS {round_no}-{i}",
@@ -91,14 +91,14 @@ def test_200_bookers_one_slot(pool: sessionmaker[Session], db_settings: Settings
 
         def booker(ticket_id: int, slot_id: int = offer.slot_id) -> object:
             with pool.begin() as session:
-                return service.book(
+                return scheduling.book(
                     ticket_id, slot_id, session=session, settings=db_settings, now=NOW
                 ).id
 
         results = hammer([lambda t=t: booker(t) for t in ticket_ids])
         won = [r for r in results if isinstance(r, int)]
-        lost = [r for r in results if isinstance(r, service.SlotTaken)]
-        other = [r for r in results if not isinstance(r, int | service.SlotTaken)]
+        lost = [r for r in results if isinstance(r, scheduling.SlotTaken)]
+        other = [r for r in results if not isinstance(r, int | scheduling.SlotTaken)]
         assert other == [], f"round {round_no}: unexpected {other[:3]}"
         assert (len(won), len(lost)) == (1, BOOKERS - 1), f"round {round_no}"
         for taken in lost:
@@ -123,7 +123,7 @@ def test_one_claim_wins(pool: sessionmaker[Session], db_settings: Settings) -> N
         experts = [add_expert(s, f"claim-{i}", ["bilancio"]).id for i in range(THREADS)]
     for round_no in range(ROUNDS):
         with pool.begin() as s:
-            ticket_id = service.open_ticket(
+            ticket_id = tickets.open_ticket(
                 None,
                 "bilancio",
                 f"Bilancio {round_no}",
@@ -136,7 +136,7 @@ def test_one_claim_wins(pool: sessionmaker[Session], db_settings: Settings) -> N
         def claimer(expert_id: int, ticket_id: int = ticket_id) -> object:
             with pool.begin() as session:
                 moment = NOW + timedelta(minutes=1)
-                return service.claim(ticket_id, expert_id, session=session, now=moment).id
+                return tickets.claim(ticket_id, expert_id, session=session, now=moment).id
 
         results = hammer([lambda e=e: claimer(e) for e in experts])
         winners = [r for r in results if r == ticket_id]
@@ -154,7 +154,7 @@ def test_concurrent_ticket_codes_are_unique_and_gapless(
 ) -> None:
     def opener(i: int) -> object:
         with pool.begin() as session:
-            return service.open_ticket(
+            return tickets.open_ticket(
                 None,
                 "riforma",
                 f"Domanda {i}",

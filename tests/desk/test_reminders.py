@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
-from sportello.desk import service
+from sportello.desk import scheduling
 from sportello.desk.models import OutboxKind
 from tests.desk.factory import NOW, World, first_offer, open_ticket, outbox
 
@@ -23,12 +23,12 @@ def test_24h_and_1h_reminders_once(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, after=NOW + timedelta(days=3))
-        service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        scheduling.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
     start = offer.starts_at
 
     def run(at: timedelta) -> int:
         with sessions.begin() as s:
-            return service.queue_due_reminders(session=s, settings=db_settings, now=start - at)
+            return scheduling.queue_due_reminders(session=s, settings=db_settings, now=start - at)
 
     assert run(timedelta(hours=30)) == 0
     assert run(timedelta(hours=24)) == 2  # volunteer and expert
@@ -56,16 +56,16 @@ def test_late_booking_and_late_runner(
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, after=NOW + timedelta(days=3))
         booked_at = offer.starts_at - timedelta(hours=5)  # inside the 24 h window
-        service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=booked_at)
+        scheduling.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=booked_at)
         assert (
-            service.queue_due_reminders(
+            scheduling.queue_due_reminders(
                 session=s, settings=db_settings, now=offer.starts_at - timedelta(hours=4)
             )
             == 0
         )  # the confirmation was just sent; no "24 h" reminder
         # A runner that was down wakes up 20 minutes before: only the 1 h reminder.
         assert (
-            service.queue_due_reminders(
+            scheduling.queue_due_reminders(
                 session=s, settings=db_settings, now=offer.starts_at - timedelta(minutes=20)
             )
             == 2
@@ -79,22 +79,24 @@ def test_reschedule_rearms_and_cancel_silences(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, expert_id=world.fiscal, after=NOW + timedelta(days=3))
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
         t24 = offer.starts_at - timedelta(hours=20)
-        assert service.queue_due_reminders(session=s, settings=db_settings, now=t24) == 2
+        assert scheduling.queue_due_reminders(session=s, settings=db_settings, now=t24) == 2
         later = first_offer(
             s, db_settings, expert_id=world.fiscal, after=offer.starts_at + timedelta(days=2)
         )
-        service.reschedule(
+        scheduling.reschedule(
             booking.id, later.slot_id, session=s, settings=db_settings, now=NOW + timedelta(hours=1)
         )
         # Same offset, new appointment: reminded again for the new time.
         t24_new = later.starts_at - timedelta(hours=20)
-        assert service.queue_due_reminders(session=s, settings=db_settings, now=t24_new) == 2
-        assert service.queue_due_reminders(session=s, settings=db_settings, now=t24_new) == 0
-        service.cancel(booking.id, session=s, settings=db_settings, now=t24_new)
+        assert scheduling.queue_due_reminders(session=s, settings=db_settings, now=t24_new) == 2
+        assert scheduling.queue_due_reminders(session=s, settings=db_settings, now=t24_new) == 0
+        scheduling.cancel(booking.id, session=s, settings=db_settings, now=t24_new)
         assert (
-            service.queue_due_reminders(
+            scheduling.queue_due_reminders(
                 session=s, settings=db_settings, now=later.starts_at - timedelta(minutes=30)
             )
             == 0
@@ -108,9 +110,9 @@ def test_configurable_offsets(
     with sessions.begin() as s:
         ticket = open_ticket(s, settings)
         offer = first_offer(s, settings, after=NOW + timedelta(days=4))
-        service.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)
+        scheduling.book(ticket.id, offer.slot_id, session=s, settings=settings, now=NOW)
         at = offer.starts_at - timedelta(hours=1)
-        assert service.queue_due_reminders(session=s, settings=settings, now=at) == 2
+        assert scheduling.queue_due_reminders(session=s, settings=settings, now=at) == 2
         assert {h for h, _ in reminders(s)} == {48}
         none = db_settings.model_copy(update={"desk_reminder_hours": []})
-        assert service.queue_due_reminders(session=s, settings=none, now=at) == 0
+        assert scheduling.queue_due_reminders(session=s, settings=none, now=at) == 0

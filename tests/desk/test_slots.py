@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
-from sportello.desk import service
+from sportello.desk import scheduling
 from sportello.desk.models import Expert, Slot
 from sportello.errors import ErrorCode, SportelloError
 from tests.desk.factory import (
@@ -43,7 +43,7 @@ def test_weekly_rule_makes_slots_in_rome_time(
     sessions: sessionmaker[Session], db_settings: Settings, world: World
 ) -> None:
     with sessions.begin() as s:
-        report = service.refresh_slots(session=s, settings=db_settings, now=NOW)
+        report = scheduling.refresh_slots(session=s, settings=db_settings, now=NOW)
         assert report.created > 0
         # Tuesday 1 Dec, 09:00 Rome = 08:00 UTC is not after `now`; 9:30 … 11:30 are.
         assert starts(s, world.fiscal, date(2026, 12, 1), date(2026, 12, 1)) == [
@@ -71,16 +71,18 @@ def test_generation_is_idempotent(
     sessions: sessionmaker[Session], db_settings: Settings, world: World
 ) -> None:
     with sessions.begin() as s:
-        service.refresh_slots(session=s, settings=db_settings, now=NOW)
+        scheduling.refresh_slots(session=s, settings=db_settings, now=NOW)
         count = s.scalar(select(func.count()).select_from(Slot))
     with sessions.begin() as s:
-        again = service.refresh_slots(session=s, settings=db_settings, now=NOW)
+        again = scheduling.refresh_slots(session=s, settings=db_settings, now=NOW)
         assert (again.created, again.withdrawn) == (0, 0)
-        service.ensure_slots(session=s, settings=db_settings, now=NOW)
+        scheduling.ensure_slots(session=s, settings=db_settings, now=NOW)
         assert s.scalar(select(func.count()).select_from(Slot)) == count
     # A day later only the new day at the end of the horizon is added.
     with sessions.begin() as s:
-        later = service.refresh_slots(session=s, settings=db_settings, now=NOW + timedelta(days=1))
+        later = scheduling.refresh_slots(
+            session=s, settings=db_settings, now=NOW + timedelta(days=1)
+        )
         assert later.withdrawn == 0
 
 
@@ -90,7 +92,7 @@ def test_past_slots_are_never_offered(
     late_morning = utc(2026, 12, 1, 7, 40)  # 8:40 in Rome
     cut_off = late_morning + timedelta(hours=db_settings.desk_cancel_notice_hours)
     with sessions.begin() as s:
-        offers = service.offer_slots(
+        offers = scheduling.offer_slots(
             "fiscale", session=s, settings=db_settings, now=late_morning, limit=20
         )
         # Nothing in the past, nor so soon that the person could no longer cancel it.
@@ -99,7 +101,7 @@ def test_past_slots_are_never_offered(
         assert offers[0].local_start.hour == 11
         assert "martedì 1 dicembre 2026 alle 11:00" in offers[0].label
         # `after` pushes the window further; never before `now` even if `after` is earlier.
-        later = service.offer_slots(
+        later = scheduling.offer_slots(
             "fiscale",
             session=s,
             settings=db_settings,
@@ -108,7 +110,7 @@ def test_past_slots_are_never_offered(
             limit=3,
         )
         assert all(o.starts_at > utc(2026, 12, 5) for o in later)
-        earlier = service.offer_slots(
+        earlier = scheduling.offer_slots(
             "fiscale", session=s, settings=db_settings, now=late_morning, after=utc(2026, 1, 1)
         )
         assert all(o.starts_at >= cut_off for o in earlier)
@@ -118,17 +120,17 @@ def test_exceptions_remove_days(
     sessions: sessionmaker[Session], db_settings: Settings, world: World
 ) -> None:
     with sessions.begin() as s:
-        service.refresh_slots(session=s, settings=db_settings, now=NOW)
+        scheduling.refresh_slots(session=s, settings=db_settings, now=NOW)
         assert starts(s, world.fiscal, date(2026, 12, 7), date(2026, 12, 8))
         # Holiday for everybody on 8 Dec, absence of one expert on 7 Dec.
-        service.add_exception(
+        scheduling.add_exception(
             session=s,
             settings=db_settings,
             now=NOW,
             first_day=date(2026, 12, 8),
             reason="Immacolata",
         )
-        service.add_exception(
+        scheduling.add_exception(
             session=s,
             settings=db_settings,
             now=NOW,
@@ -138,7 +140,7 @@ def test_exceptions_remove_days(
         )
         assert starts(s, world.fiscal, date(2026, 12, 7), date(2026, 12, 8)) == []
         # Desk closure only touches that desk.
-        service.add_exception(
+        scheduling.add_exception(
             session=s,
             settings=db_settings,
             now=NOW,
@@ -149,7 +151,7 @@ def test_exceptions_remove_days(
         assert starts(s, world.volunteers, date(2026, 12, 10), date(2026, 12, 10)) == []
         assert starts(s, world.fiscal, date(2026, 12, 14), date(2026, 12, 14))
         with pytest.raises(SportelloError) as err:
-            service.add_exception(
+            scheduling.add_exception(
                 session=s,
                 settings=db_settings,
                 first_day=date(2026, 12, 5),
@@ -165,8 +167,10 @@ def test_exception_keeps_booked_slot_and_reports_it(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, after=utc(2026, 12, 7))
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
-        report = service.add_exception(
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
+        report = scheduling.add_exception(
             session=s,
             settings=db_settings,
             now=NOW,
@@ -187,7 +191,7 @@ def test_spring_forward_in_rome(sessions: sessionmaker[Session], db_settings: Se
         add_rule(s, expert, desk, 6, "09:00", "11:00", 60)  # Sunday mornings
         night = add_expert(s, "night", ["runts"])
         add_rule(s, night, desk, 6, "01:30", "03:30", 30)  # crosses the missing hour
-        service.refresh_slots(session=s, settings=db_settings, now=utc(2026, 3, 20))
+        scheduling.refresh_slots(session=s, settings=db_settings, now=utc(2026, 3, 20))
         assert starts(s, expert.id, date(2026, 3, 22), date(2026, 4, 5)) == [
             "03-22 08:00",
             "03-22 09:00",  # CET, UTC+1
@@ -221,7 +225,7 @@ def test_fall_back_in_rome(sessions: sessionmaker[Session], db_settings: Setting
         add_rule(s, expert, desk, 6, "09:00", "10:00", 60)
         night = add_expert(s, "night", ["runts"])
         add_rule(s, night, desk, 6, "02:00", "03:00", 30)  # the repeated hour
-        service.refresh_slots(session=s, settings=db_settings, now=utc(2026, 10, 15))
+        scheduling.refresh_slots(session=s, settings=db_settings, now=utc(2026, 10, 15))
         assert starts(s, expert.id, date(2026, 10, 18), date(2026, 11, 1)) == [
             "10-18 07:00",
             "10-25 08:00",
@@ -247,11 +251,13 @@ def test_offers_are_spread_over_desks(
             add_rule(s, busy, a, weekday, "08:00", "18:00", 30)  # desk a: plenty, earliest
         add_rule(s, add_expert(s, "b", ["bilancio"]), b, 3, "09:00", "10:00")
         add_rule(s, add_expert(s, "c", ["bilancio"]), c, 4, "09:00", "10:00")
-        offers = service.offer_slots("bilancio", session=s, settings=db_settings, now=NOW, limit=3)
+        offers = scheduling.offer_slots(
+            "bilancio", session=s, settings=db_settings, now=NOW, limit=3
+        )
         assert sorted(o.desk_id for o in offers) == sorted([a.id, b.id, c.id])
         assert [o.starts_at for o in offers] == sorted(o.starts_at for o in offers)
         assert offers[0].desk_id == a.id  # the earliest still comes first
-        six = service.offer_slots("bilancio", session=s, settings=db_settings, now=NOW, limit=6)
+        six = scheduling.offer_slots("bilancio", session=s, settings=db_settings, now=NOW, limit=6)
         assert [o.desk_id for o in six].count(a.id) == 2
 
 
@@ -259,27 +265,31 @@ def test_topic_matching(
     sessions: sessionmaker[Session], db_settings: Settings, world: World
 ) -> None:
     with sessions.begin() as s:
-        fiscal = service.offer_slots("fiscale", session=s, settings=db_settings, now=NOW, limit=50)
+        fiscal = scheduling.offer_slots(
+            "fiscale", session=s, settings=db_settings, now=NOW, limit=50
+        )
         assert {o.expert_id for o in fiscal} == {world.fiscal, world.fiscal_online}
         assert {o.desk_id for o in fiscal} == {world.ascoli, world.online}
-        budget = service.offer_slots("bilancio", session=s, settings=db_settings, now=NOW, limit=50)
+        budget = scheduling.offer_slots(
+            "bilancio", session=s, settings=db_settings, now=NOW, limit=50
+        )
         assert {o.expert_id for o in budget} == {world.fiscal}
-        volunteers = service.offer_slots(
+        volunteers = scheduling.offer_slots(
             "volontari", session=s, settings=db_settings, now=NOW, limit=50
         )
         assert {o.expert_id for o in volunteers} == {world.volunteers}
-        only_one = service.offer_slots(
+        only_one = scheduling.offer_slots(
             "fiscale", session=s, settings=db_settings, now=NOW, expert_id=world.fiscal_online
         )
         assert {o.expert_id for o in only_one} == {world.fiscal_online}
         # Nobody covers crowdfunding: the general help-desk experts take it.
-        crowd = service.offer_slots("crowdfunding", session=s, settings=db_settings, now=NOW)
+        crowd = scheduling.offer_slots("crowdfunding", session=s, settings=db_settings, now=NOW)
         assert {o.expert_id for o in crowd} == {world.general}
-        assert [e.id for e in service.experts_for_topic("crowdfunding", session=s)] == [
+        assert [e.id for e in scheduling.experts_for_topic("crowdfunding", session=s)] == [
             world.general
         ]
         with pytest.raises(SportelloError) as err:
-            service.offer_slots("astrologia", session=s, settings=db_settings, now=NOW)
+            scheduling.offer_slots("astrologia", session=s, settings=db_settings, now=NOW)
         assert err.value.code is ErrorCode.INVALID_INPUT
         assert "Tema sconosciuto" in err.value.detail
 
@@ -290,11 +300,13 @@ def test_taken_and_inactive_slots_are_not_offered(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings, topic="bilancio")
         offer = first_offer(s, db_settings, topic="bilancio")
-        service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
-        again = service.offer_slots("bilancio", session=s, settings=db_settings, now=NOW, limit=50)
+        scheduling.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        again = scheduling.offer_slots(
+            "bilancio", session=s, settings=db_settings, now=NOW, limit=50
+        )
         assert offer.slot_id not in {o.slot_id for o in again}
         # An inactive expert's slots disappear (the general desk takes over the topic).
         s.get(Expert, world.fiscal).active = False  # type: ignore[union-attr]
         s.flush()
-        left = service.offer_slots("bilancio", session=s, settings=db_settings, now=NOW)
+        left = scheduling.offer_slots("bilancio", session=s, settings=db_settings, now=NOW)
         assert left and {o.expert_id for o in left} == {world.general}

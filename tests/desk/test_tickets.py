@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
 from sportello.conversations.models import Channel, Conversation, Message, Role
-from sportello.desk import service
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import (
     BookingStatus,
     EventKind,
@@ -19,7 +19,7 @@ from sportello.desk.models import (
     TicketEvent,
     TicketStatus,
 )
-from sportello.desk.states import Actor
+from sportello.desk.tickets.states import Actor
 from sportello.errors import ErrorCode, SportelloError
 from tests.desk.factory import NOW, World, first_offer, open_ticket, outbox, utc
 
@@ -55,7 +55,7 @@ def test_open_ticket_from_conversation_notifies_topic_experts(
     with sessions.begin() as s:
         conv = Conversation(channel=Channel.TELEGRAM, external_ref="4242")
         s.add(conv)
-        ticket = service.open_ticket(
+        ticket = tickets.open_ticket(
             conv,
             "fiscale",
             "  Domanda sul 5 per mille  ",
@@ -77,7 +77,7 @@ def test_open_ticket_from_conversation_notifies_topic_experts(
         ]
         assert ticket.code in rows[0].subject and "5 per mille" in rows[0].body
     with sessions.begin() as s, pytest.raises(SportelloError) as err:
-        service.open_ticket(
+        tickets.open_ticket(
             None, "fiscale", "   ", session=s, settings=db_settings, channel="web", now=NOW
         )
     assert err.value.code is ErrorCode.INVALID_INPUT
@@ -88,19 +88,19 @@ def test_claim_is_exclusive(
 ) -> None:
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
-        claimed = service.claim(ticket.id, world.fiscal, session=s, now=NOW)
+        claimed = tickets.claim(ticket.id, world.fiscal, session=s, now=NOW)
         assert claimed.status == TicketStatus.ASSIGNED
         assert claimed.assigned_expert_id == world.fiscal
         assert claimed.assigned_at == NOW
         # Claiming again is harmless; another expert is told who has it.
-        service.claim(ticket.id, world.fiscal, session=s, now=NOW)
+        tickets.claim(ticket.id, world.fiscal, session=s, now=NOW)
         with pytest.raises(SportelloError) as err:
-            service.claim(ticket.id, world.fiscal_online, session=s, now=NOW)
+            tickets.claim(ticket.id, world.fiscal_online, session=s, now=NOW)
         assert err.value.code is ErrorCode.CONFLICT
         assert "già stato preso in carico da Esperta fisco" in err.value.detail
         assert events(s, ticket.id)[-1] == (EventKind.CLAIMED, f"expert:{world.fiscal}")
         with pytest.raises(SportelloError) as missing:
-            service.claim(99999, world.fiscal, session=s, now=NOW)
+            tickets.claim(99999, world.fiscal, session=s, now=NOW)
         assert missing.value.code is ErrorCode.NOT_FOUND
 
 
@@ -110,25 +110,27 @@ def test_life_cycle_with_appointment(
     with sessions.begin() as s:
         conv = Conversation(channel=Channel.WEB, external_ref="browser-1")
         s.add(conv)
-        ticket = service.open_ticket(
+        ticket = tickets.open_ticket(
             conv, "fiscale", "Regime forfettario", session=s, settings=db_settings, now=NOW
         )
         offer = first_offer(s, db_settings)
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
         assert ticket.status == TicketStatus.SCHEDULED
         assert ticket.assigned_expert_id == offer.expert_id
         # A written reply before the appointment keeps it scheduled…
-        service.reply(ticket.id, offer.expert_id, "A presto!", session=s, now=NOW)
+        tickets.reply(ticket.id, offer.expert_id, "A presto!", session=s, now=NOW)
         assert ticket.status == TicketStatus.SCHEDULED
         with pytest.raises(SportelloError) as err:
-            service.close(ticket.id, "risolto", session=s, settings=db_settings, now=NOW)
+            tickets.close(ticket.id, "risolto", session=s, settings=db_settings, now=NOW)
         assert err.value.code is ErrorCode.ILLEGAL_TRANSITION
         assert "annullalo prima" in err.value.detail
         # …after it, the ticket is answered and can be closed; the booking counts as held.
         after = offer.ends_at + timedelta(minutes=5)
-        service.reply(ticket.id, offer.expert_id, "Ecco il riepilogo.", session=s, now=after)
+        tickets.reply(ticket.id, offer.expert_id, "Ecco il riepilogo.", session=s, now=after)
         assert ticket.status == TicketStatus.ANSWERED
-        closed = service.close(
+        closed = tickets.close(
             ticket.id,
             "Spiegato il regime forfettario",
             session=s,
@@ -164,20 +166,20 @@ def test_reply_without_appointment_claims_and_answers(
 ) -> None:
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
-        service.reply(ticket.id, world.fiscal, "Serve il modello EAS.", session=s, now=NOW)
+        tickets.reply(ticket.id, world.fiscal, "Serve il modello EAS.", session=s, now=NOW)
         assert ticket.status == TicketStatus.ANSWERED
         assert ticket.assigned_expert_id == world.fiscal
         with pytest.raises(SportelloError) as err:
-            service.reply(ticket.id, world.fiscal_online, "Anch'io!", session=s, now=NOW)
+            tickets.reply(ticket.id, world.fiscal_online, "Anch'io!", session=s, now=NOW)
         assert err.value.code is ErrorCode.FORBIDDEN
         with pytest.raises(SportelloError) as empty:
-            service.reply(ticket.id, world.fiscal, "   ", session=s, now=NOW)
+            tickets.reply(ticket.id, world.fiscal, "   ", session=s, now=NOW)
         assert empty.value.code is ErrorCode.INVALID_INPUT
         # Replying again is fine; closing needs an outcome.
-        service.reply(ticket.id, world.fiscal, "Aggiungo un dettaglio.", session=s, now=NOW)
+        tickets.reply(ticket.id, world.fiscal, "Aggiungo un dettaglio.", session=s, now=NOW)
         with pytest.raises(SportelloError):
-            service.close(ticket.id, " ", session=s, settings=db_settings, now=NOW)
-        service.close(ticket.id, "Risposto per iscritto", session=s, settings=db_settings, now=NOW)
+            tickets.close(ticket.id, " ", session=s, settings=db_settings, now=NOW)
+        tickets.close(ticket.id, "Risposto per iscritto", session=s, settings=db_settings, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -203,25 +205,25 @@ def test_illegal_transitions_are_refused(
         offer = first_offer(s, db_settings)
         other = first_offer(s, db_settings, exclude=[offer.slot_id])
         if setup == "closed":
-            service.reply(ticket.id, world.fiscal, "Fatto.", session=s, now=NOW)
-            service.close(ticket.id, "ok", session=s, settings=db_settings, now=NOW)
+            tickets.reply(ticket.id, world.fiscal, "Fatto.", session=s, now=NOW)
+            tickets.close(ticket.id, "ok", session=s, settings=db_settings, now=NOW)
         elif setup == "cancelled":
-            service.cancel_ticket(ticket.id, session=s, settings=db_settings, now=NOW)
+            tickets.cancel_ticket(ticket.id, session=s, settings=db_settings, now=NOW)
         elif setup == "scheduled":
-            service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
+            scheduling.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
         before = ticket.status
         # Someone other than the assignee tries to claim (the assignee would be a no-op).
         expert = world.fiscal_online if ticket.assigned_expert_id == world.fiscal else world.fiscal
         calls = {
-            "close": lambda: service.close(
+            "close": lambda: tickets.close(
                 ticket.id, "x", session=s, settings=db_settings, now=NOW
             ),
-            "claim": lambda: service.claim(ticket.id, expert, session=s, now=NOW),
-            "reply": lambda: service.reply(ticket.id, world.fiscal, "x", session=s, now=NOW),
-            "book": lambda: service.book(
+            "claim": lambda: tickets.claim(ticket.id, expert, session=s, now=NOW),
+            "reply": lambda: tickets.reply(ticket.id, world.fiscal, "x", session=s, now=NOW),
+            "book": lambda: scheduling.book(
                 ticket.id, other.slot_id, session=s, settings=db_settings, now=NOW
             ),
-            "cancel": lambda: service.cancel_ticket(
+            "cancel": lambda: tickets.cancel_ticket(
                 ticket.id, session=s, settings=db_settings, now=NOW
             ),
         }
@@ -241,8 +243,10 @@ def test_cancel_ticket_with_appointment(
     with sessions.begin() as s:
         ticket = open_ticket(s, db_settings)
         offer = first_offer(s, db_settings, after=NOW + timedelta(days=2))
-        booking = service.book(ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW)
-        service.cancel_ticket(
+        booking = scheduling.book(
+            ticket.id, offer.slot_id, session=s, settings=db_settings, now=NOW
+        )
+        tickets.cancel_ticket(
             ticket.id, session=s, settings=db_settings, now=NOW, reason="risolto da solo"
         )
         s.refresh(booking)
@@ -260,11 +264,11 @@ def test_list_and_find(
     with sessions.begin() as s:
         first = open_ticket(s, db_settings)
         second = open_ticket(s, db_settings, topic="volontari")
-        service.claim(second.id, world.volunteers, session=s, now=NOW)
-        assert [t.id for t in service.list_tickets(session=s)] == [second.id, first.id]
-        assigned = service.list_tickets(session=s, statuses=[TicketStatus.ASSIGNED])
+        tickets.claim(second.id, world.volunteers, session=s, now=NOW)
+        assert [t.id for t in tickets.list_tickets(session=s)] == [second.id, first.id]
+        assigned = tickets.list_tickets(session=s, statuses=[TicketStatus.ASSIGNED])
         assert [t.code for t in assigned] == [second.code]
-        assert service.find_ticket(first.code.lower(), session=s).id == first.id
+        assert tickets.find_ticket(first.code.lower(), session=s).id == first.id
         with pytest.raises(SportelloError):
-            service.find_ticket("SPT-1999-0001", session=s)
+            tickets.find_ticket("SPT-1999-0001", session=s)
         assert s.get(Ticket, first.id) is first

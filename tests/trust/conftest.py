@@ -1,4 +1,5 @@
-"""The trust suite: hostile input, injection, fuzzing, access, races, faults, privacy.
+"""The trust suite: hostile input, injection, fuzzing, access, races, faults, privacy,
+flooding.
 
 Every test carries `pytest.mark.trust("<category>")` (a module's `pytestmark`); this plugin
 counts, per category, the tests run, the cases they tried (a test may report more than one
@@ -32,6 +33,7 @@ CATEGORIES = {
     "races": "5. Races (HTTP, PostgreSQL)",
     "faults": "6. Crashes and faults",
     "privacy": "7. Privacy (GDPR)",
+    "flood": "8. Flooding (rate limit)",
 }
 CASES_KEY = "trust_cases"
 

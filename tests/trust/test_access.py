@@ -16,8 +16,10 @@ from sqlalchemy import select, update
 
 from sportello.accounts import service as accounts
 from sportello.accounts.models import WebSession
-from sportello.desk import service as desk
-from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
+from sportello.desk import directory, scheduling
+from sportello.desk.models import Booking, BookingStatus, Expert, HelpDesk, Ticket, TicketStatus
+from sportello.errors import ErrorCode, SportelloError
+from sportello.usecases import admin as admin_ops
 from tests.channels.web.conftest import Web, login, open_chat
 from tests.channels.web.test_chat import (  # noqa: F401 - re-run under this category
     book_appointment,
@@ -179,10 +181,10 @@ def test_ids_of_someone_elses_things_lead_nowhere(web: Web, cases: Cases) -> Non
     """A volunteer's browser cannot reach tickets or other people's objects by guessing ids."""
     ticket_id = make_ticket(web, ref="web:someone-else")
     with web.services.sessions.begin() as session:
-        offer = desk.offer_slots(
+        offer = scheduling.offer_slots(
             "fiscale", session=session, settings=web.settings, now=web.services.clock.now()
         )[0]
-        booking = desk.book(
+        booking = scheduling.book(
             ticket_id,
             offer.slot_id,
             session=session,
@@ -206,3 +208,58 @@ def test_ids_of_someone_elses_things_lead_nowhere(web: Web, cases: Cases) -> Non
         assert response.status_code in (303, 401, 404), (method, path, response.status_code)
     with web.services.sessions.begin() as session:
         assert session.scalar(select(Booking.status).where(Booking.id == booking_id)) == "active"
+
+
+def test_an_expert_cannot_manage_desks_experts_or_accounts(web: Web, cases: Cases) -> None:
+    """Neither through the admin pages and API (role guard) nor by calling the use cases
+    directly (the permission check lives in the use case)."""
+    client = web.client()
+    csrf = login(client, web.people.expert)
+    headers = {"X-CSRF-Token": csrf}
+    for method, path, body in (
+        ("POST", "/api/admin/desks", {"name": "Sportello pirata", "address": "Via 1"}),
+        ("PUT", f"/api/admin/desks/{web.world.ascoli}", {"name": "Preso", "address": "Via 1"}),
+        ("POST", f"/api/admin/desks/{web.world.ascoli}/active", {"active": False}),
+        ("POST", f"/api/admin/experts/{web.world.fiscal_online}/active", {"active": False}),
+        ("POST", "/api/admin/demo/remove", None),
+        ("POST", f"/api/admin/users/{web.people.staff}/active", {"active": False}),
+        ("POST", f"/api/admin/users/{web.people.expert}/role", {"role": "staff"}),
+    ):
+        cases.add()
+        response = client.request(method, path, json=body, headers=headers)
+        assert response.status_code == 403, (method, path, response.status_code)
+    cases.add()
+    page = client.post(
+        f"/admin/desks/{web.world.ascoli}/active", data={"csrf_token": csrf, "active": "false"}
+    )
+    assert page.status_code == 403
+    with web.services.sessions.begin() as session:
+        outcome = accounts.login(
+            session=session,
+            settings=web.settings,
+            username=web.people.expert,
+            password="password-di-prova-1",
+            now=web.services.clock.now(),
+        )
+    who = outcome.principal
+    assert who is not None
+    for call in (
+        lambda: admin_ops.save_desk(
+            web.services, who, admin_ops.DeskFields(name="X", address="Via 1")
+        ),
+        lambda: admin_ops.set_active(
+            web.services, who, directory.Kind.DESK, web.world.ascoli, False
+        ),
+        lambda: admin_ops.set_user_role(web.services, who, web.people.expert, "staff", None),
+    ):
+        cases.add()
+        with pytest.raises(SportelloError) as refused:
+            call()  # type: ignore[no-untyped-call]
+        assert refused.value.code == ErrorCode.FORBIDDEN
+        assert refused.value.detail == "Solo lo staff può gestire sportelli, esperti e account."
+    with web.services.sessions.begin() as session:
+        ascoli = session.get(HelpDesk, web.world.ascoli)
+        assert ascoli is not None and ascoli.active and ascoli.name == "Sportello ascoli"
+        assert session.get(Expert, web.world.fiscal_online).active  # type: ignore[union-attr]
+        user = accounts.get_user(session=session, username=web.people.expert)
+        assert user.role == "expert"

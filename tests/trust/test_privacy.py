@@ -22,9 +22,16 @@ from sportello.clock import SystemClock
 from sportello.config import Settings, get_settings
 from sportello.conversations import service as conversations
 from sportello.conversations.models import Channel, Conversation, Message, Role
-from sportello.desk import notes, service
-from sportello.desk.models import Booking, OutboxMessage, OutboxStatus, Ticket, TicketStatus
-from sportello.desk.notes import TicketNote
+from sportello.desk import tickets
+from sportello.desk.models import (
+    Booking,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+    TicketNote,
+    TicketStatus,
+)
+from sportello.desk.tickets import notes
 from sportello.knowledge.embeddings import Embedder
 from sportello.logging_setup import JsonFormatter
 from sportello.privacy import erasure
@@ -164,7 +171,7 @@ def _conversation(
 def _ticket(
     session: Session, settings: Settings, conversation: Conversation, world: World, *, close: bool
 ) -> Ticket:
-    ticket = service.open_ticket(
+    ticket = tickets.open_ticket(
         conversation,
         "fiscale",
         f"Caso di {NAME}",
@@ -174,9 +181,9 @@ def _ticket(
     )
     notes.add_note(ticket.id, "Luca", f"Richiamare {NAME}", session=session, now=NOW)
     if close:
-        service.claim(ticket.id, world.fiscal, session=session, now=NOW)
-        service.reply(ticket.id, world.fiscal, f"Gentile {NAME}, ecco.", session=session, now=NOW)
-        service.close(ticket.id, "Risolto", session=session, settings=settings, now=NOW)
+        tickets.claim(ticket.id, world.fiscal, session=session, now=NOW)
+        tickets.reply(ticket.id, world.fiscal, f"Gentile {NAME}, ecco.", session=session, now=NOW)
+        tickets.close(ticket.id, "Risolto", session=session, settings=settings, now=NOW)
     return ticket
 
 

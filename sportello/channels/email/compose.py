@@ -20,11 +20,11 @@ from urllib.parse import quote
 import jinja2
 import yaml
 
-from sportello.answering.prompts import PROMPTS_DIR
 from sportello.config import Settings
-from sportello.desk import messages
+from sportello.desk import notifications
 from sportello.desk.models import OutboxKind
 from sportello.desk.schemas import Delivery
+from sportello.texts import PROMPTS_DIR
 
 TEMPLATES_DIR = PROMPTS_DIR / "email"
 DAILY = {OutboxKind.DIGEST, OutboxKind.AGENDA}
@@ -78,7 +78,9 @@ def _day_label(value: object) -> str:
         day = date.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return f"{messages.WEEKDAYS[day.weekday()]} {day.day} {messages.MONTHS[day.month - 1]}"
+    return (
+        f"{notifications.WEEKDAYS[day.weekday()]} {day.day} {notifications.MONTHS[day.month - 1]}"
+    )
 
 
 def subject(delivery: Delivery, texts: MailTexts) -> str:
@@ -90,7 +92,7 @@ def subject(delivery: Delivery, texts: MailTexts) -> str:
     template = table.get(key, "{code}")
     values = {
         "code": str(payload.get("ticket_code") or ""),
-        "topic": messages.topic_label(str(payload.get("topic") or "")),
+        "topic": notifications.topic_label(str(payload.get("topic") or "")),
         "day": _day_label(payload.get("day", "")),
     }
     # No prefix: the sender's name already says who writes, and a short subject stays on one

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sportello.channels.email.compose import MailTexts, build_message
 from sportello.clock import Clock
 from sportello.config import Settings
-from sportello.desk.outbox import EMAIL, Undeliverable, deliver_pending
+from sportello.desk.notifications import EMAIL, Undeliverable, deliver_pending
 from sportello.desk.schemas import Delivery, DeliveryReport
 
 logger = logging.getLogger(__name__)

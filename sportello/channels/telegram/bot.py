@@ -31,7 +31,7 @@ from telegram.ext import (
 
 from sportello.channels.telegram import handlers as h
 from sportello.channels.telegram.context import BotApplication, BotContext, BotData, Runtime
-from sportello.channels.telegram.guards import FloodLimiter, PerChatProcessor
+from sportello.channels.telegram.guards import PerChatProcessor
 from sportello.channels.telegram.outbox import OutboxWorker
 from sportello.channels.telegram.redact import protect_token
 from sportello.channels.telegram.texts import COMMANDS, Texts
@@ -84,7 +84,6 @@ def build_bot(settings: Settings, services: Services) -> BotApplication:
             settings=settings,
             services=services,
             texts=Texts.load(),
-            flood=FloodLimiter(settings.telegram_flood_messages, settings.telegram_flood_seconds),
         )
     )
     register(application)
@@ -92,7 +91,7 @@ def build_bot(settings: Settings, services: Services) -> BotApplication:
 
 
 def register(application: BotApplication) -> None:
-    """Every handler, for private chats only; the guard runs first (dedupe, flood)."""
+    """Every handler, for private chats only; the guard runs first (dedupe, rate limit)."""
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, h.guard), group=-1)
     commands = {

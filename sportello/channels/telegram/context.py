@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from sportello.channels.telegram.guards import FloodLimiter
 from sportello.channels.telegram.texts import Texts
 from sportello.config import Settings
 
@@ -23,7 +22,6 @@ class Runtime:
     settings: Settings
     services: Services
     texts: Texts
-    flood: FloodLimiter
     # Set by the outbox worker: wakes it up when a handler queued desk messages.
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 

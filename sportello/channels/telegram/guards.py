@@ -1,52 +1,13 @@
-"""Per-chat order and flood control: updates of one chat run one at a time, and not too fast."""
+"""Per-chat order: updates of one chat run one at a time (how fast: `usecases.limits`)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
-
-
-class FloodLimiter:
-    """At most `limit` updates per chat in any `window` seconds (in memory, per process).
-
-    `hit(chat)` returns "ok", "warn" (first refusal in the window: say so politely) or "drop".
-    """
-
-    def __init__(
-        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._seen: dict[int, deque[float]] = {}
-        self._warned: dict[int, float] = {}
-
-    def hit(self, chat_id: int) -> str:
-        now = self.clock()
-        times = self._seen.setdefault(chat_id, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) < self.limit:
-            times.append(now)
-            self._forget_idle(now)
-            return "ok"
-        if now - self._warned.get(chat_id, -self.window) >= self.window:
-            self._warned[chat_id] = now
-            return "warn"
-        return "drop"
-
-    def _forget_idle(self, now: float) -> None:
-        # Keep memory bounded by the chats active in the last window.
-        if len(self._seen) > 10_000:
-            for chat_id in [
-                c for c, t in self._seen.items() if not t or now - t[-1] >= self.window
-            ]:
-                self._seen.pop(chat_id, None)
-                self._warned.pop(chat_id, None)
 
 
 class PerChatProcessor(BaseUpdateProcessor):

@@ -26,8 +26,8 @@ from sportello.channels.telegram.render import (
     step_html,
 )
 from sportello.errors import SportelloError
-from sportello.usecases import console, volunteer
-from sportello.usecases.results import AssistantReply, ExpertReplied, HandoverStep
+from sportello.usecases import console, limits, volunteer
+from sportello.usecases.results import AssistantReply, ExpertReplied, HandoverAction, HandoverStep
 
 logger = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
@@ -127,13 +127,14 @@ async def guard(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    verdict = context.runtime.flood.hit(chat.id)
-    if verdict == "ok":
+    try:
+        await asyncio.to_thread(limits.admit, context.services, updates.volunteer(str(chat.id)))
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    if verdict == "warn":
-        await context.bot.send_message(chat.id, context.texts.html("flood"))
+    except limits.RateLimited as refused:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if refused.first:  # said once per window: answering every message would feed the flood
+            await context.bot.send_message(chat.id, escape(refused.detail))
     raise ApplicationHandlerStop
 
 
@@ -309,7 +310,9 @@ async def handover_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     chat_id, who = _chat(update)
     key = query.data.removeprefix("ho:")
-    result = await asyncio.to_thread(volunteer.press, context.services, who, key)
+    result = await asyncio.to_thread(
+        volunteer.press, context.services, who, HandoverAction.parse(key)
+    )
     await query.answer()
     await _drop_keyboard(update)
     await send_step(context, chat_id, result)

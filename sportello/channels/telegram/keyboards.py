@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from sportello.answering.schemas import Action, Reply
 from sportello.channels.telegram.texts import Texts
-from sportello.desk.people import Appointment
+from sportello.desk.handover import Appointment
 from sportello.usecases.results import HandoverStep
 
 MAX_CALLBACK_BYTES = 64

@@ -22,7 +22,7 @@ from sportello.channels.telegram import keyboards, queries, updates
 from sportello.channels.telegram.render import MAX_CAPTION, delivery_html, split_html
 from sportello.channels.telegram.texts import Texts
 from sportello.desk.models import OutboxKind
-from sportello.desk.outbox import TELEGRAM, deliver_pending
+from sportello.desk.notifications import TELEGRAM, deliver_pending
 from sportello.desk.schemas import Delivery, DeliveryReport
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from sportello.answering.prompts import PROMPTS_DIR, fill
+from sportello.texts import PROMPTS_DIR, fill
 
 TEXTS_FILE = PROMPTS_DIR / "telegram.it.yaml"
 COMMANDS = (

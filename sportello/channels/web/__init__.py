@@ -53,7 +53,7 @@ class SecurityHeaders:
 
 def install(app: FastAPI) -> None:
     """Add the web channel to `app`: routers, static files, error handlers, headers."""
-    from sportello.channels.web import admin, auth, chat, console
+    from sportello.channels.web import admin, admin_directory, auth, chat, console
     from sportello.channels.web.api import router as api_router
     from sportello.channels.web.errors import install_error_handlers
     from sportello.channels.web.jobs import IndexWork
@@ -67,6 +67,7 @@ def install(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(console.router)
     app.include_router(admin.router)
+    app.include_router(admin_directory.router)
     app.include_router(chat.router)
 
 

@@ -11,11 +11,12 @@ from sportello.accounts.service import Principal
 from sportello.channels.web import charts, security
 from sportello.channels.web.jobs import IndexWork
 from sportello.channels.web.operations import admin as ops
+from sportello.channels.web.operations import facts as fact_ops
 from sportello.channels.web.templating import page
 from sportello.clock import local_today
-from sportello.desk import messages
+from sportello.desk import notifications
 from sportello.desk.models import TicketStatus
-from sportello.desk.states import STATUS_LABELS
+from sportello.desk.tickets import STATUS_LABELS
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge.documents import Topic
 
@@ -135,7 +136,7 @@ def document_view(
 ) -> Response:
     """One document: review date, sources and the registered facts it states."""
     svc = security.services(request)
-    doc = ops.document_facts(svc, id)
+    doc = fact_ops.document_facts(svc, id)
     return page(
         request,
         "admin/document.html",
@@ -147,7 +148,7 @@ def document_view(
 def facts(request: Request, who: Principal = Who) -> Response:
     """The fact registry with "checked on" dates; entries past the review period flagged."""
     svc = security.services(request)
-    rows = ops.facts(svc)
+    rows = fact_ops.facts(svc)
     return page(
         request,
         "admin/facts.html",
@@ -301,4 +302,4 @@ def promote(
 
 
 def topic_label(value: str | None) -> str:
-    return messages.topic_label(value) if value else "—"
+    return notifications.topic_label(value) if value else "—"

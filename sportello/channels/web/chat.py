@@ -13,7 +13,7 @@ from sportello.channels.web import security
 from sportello.channels.web.operations import chat as ops
 from sportello.channels.web.templating import page
 from sportello.usecases import volunteer
-from sportello.usecases.results import Booked, HandoverStep
+from sportello.usecases.results import Booked, HandoverAction, HandoverStep
 
 router = APIRouter(include_in_schema=False)
 Volunteer = Depends(security.volunteer_guard)
@@ -96,7 +96,9 @@ def handover_choose(
     request: Request, key: str = Form(..., max_length=60), ref: str = Volunteer
 ) -> Response:
     """A button of the hand-over (topic, mode, slot, confirm…)."""
-    step = volunteer.press(security.services(request), ops.volunteer(ref), key)
+    step = volunteer.press(
+        security.services(request), ops.volunteer(ref), HandoverAction.parse(key)
+    )
     if isinstance(step, Booked) and step.booking_id is not None:
         return RedirectResponse(f"/chat/appointments/{step.booking_id}", status_code=303)
     return _to_chat(_anchor(step))

@@ -16,8 +16,7 @@ from contextlib import asynccontextmanager
 
 from sportello.conversations import reading
 from sportello.conversations.models import Channel, Conversation
-from sportello.desk import queries as desk_queries
-from sportello.desk import service as desk
+from sportello.desk import notifications, tickets
 from sportello.desk.models import OutboxKind
 from sportello.desk.schemas import Delivery
 from sportello.services import Services
@@ -25,7 +24,7 @@ from sportello.services import Services
 logger = logging.getLogger(__name__)
 
 
-def make_sender(svc: Services) -> desk.Sender:
+def make_sender(svc: Services) -> notifications.Sender:
     def send(delivery: Delivery) -> None:
         if delivery.kind == OutboxKind.EXPERT_REPLY:
             return
@@ -33,7 +32,7 @@ def make_sender(svc: Services) -> desk.Sender:
             conversation: Conversation | None = None
             code = delivery.payload.get("ticket_code")
             if isinstance(code, str):
-                ticket = desk_queries.get_ticket_by_code(session, code)
+                ticket = tickets.ticket_by_code(code, session=session)
                 if ticket is not None and ticket.conversation_id is not None:
                     conversation = session.get(Conversation, ticket.conversation_id)
             if conversation is None and delivery.recipient:
@@ -55,7 +54,7 @@ def make_sender(svc: Services) -> desk.Sender:
 
 def deliver_now(svc: Services) -> int:
     """Deliver every pending web message once; returns how many were sent."""
-    report = desk.deliver_pending(
+    report = notifications.deliver_pending(
         {Channel.WEB.value: make_sender(svc)},
         session_factory=svc.sessions,
         settings=svc.settings,

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sportello.desk.errors import SlotTaken
 from sportello.errors import ErrorCode, SportelloError
+from sportello.usecases.limits import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ TITLES = {
     413: "File troppo grande",
     415: "Formato non ammesso",
     422: "Contenuto non valido",
-    429: "Troppi tentativi",
+    429: "Troppe richieste",
     500: "Errore interno",
     503: "Servizio non disponibile",
 }
@@ -71,7 +72,12 @@ def install_error_handlers(app: FastAPI) -> None:
         extra: dict[str, object] = {}
         if isinstance(exc, SlotTaken):
             extra["alternatives"] = [a.model_dump(mode="json") for a in exc.alternatives]
-        return error_response(request, exc.code.status, exc.code.code, exc.detail, **extra)
+        if isinstance(exc, RateLimited):
+            extra["retry_after"] = exc.retry_after
+        response = error_response(request, exc.code.status, exc.code.code, exc.detail, **extra)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -8,6 +8,7 @@ hashes of either token.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -19,8 +20,11 @@ from sportello.accounts import service as accounts
 from sportello.accounts.models import UserRole
 from sportello.accounts.service import Principal
 from sportello.config import Settings
+from sportello.conversations.models import Channel
 from sportello.errors import ErrorCode, SportelloError
 from sportello.services import Services
+from sportello.usecases import limits
+from sportello.usecases.results import Volunteer
 
 SESSION_COOKIE = "sportello_session"
 CHAT_COOKIE = "sportello_chat"
@@ -226,4 +230,8 @@ async def volunteer_guard(request: Request) -> str:
         raise SportelloError(
             ErrorCode.FORBIDDEN, "Modulo scaduto o non valido: ricarica la pagina."
         )
-    return volunteer_ref(token)
+    ref = volunteer_ref(token)
+    if request.method in UNSAFE_METHODS:  # every message, vote and button counts, as on Telegram
+        ip = request.client.host if request.client else None
+        await asyncio.to_thread(limits.admit, services(request), Volunteer(Channel.WEB, ref), ip=ip)
+    return ref

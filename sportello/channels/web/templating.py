@@ -16,9 +16,9 @@ from jinja2.runtime import Context
 from sportello.channels.web import render
 from sportello.channels.web.security import principal, services
 from sportello.conversations.gaps import REASON_LABELS, GapReason
-from sportello.desk import messages
+from sportello.desk import notifications
 from sportello.desk.models import TicketStatus
-from sportello.desk.states import STATUS_LABELS
+from sportello.desk.tickets import STATUS_LABELS
 from sportello.knowledge.documents import TOPIC_LABELS, Topic
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -64,17 +64,17 @@ def _local(context: Context, value: datetime | None, fmt: str = "%d/%m/%Y %H:%M"
 
 @pass_context
 def _when(context: Context, value: datetime | None) -> str:
-    return messages.when(value, context["tz"]) if value else ""
+    return notifications.when(value, context["tz"]) if value else ""
 
 
 def _day(value: date | None) -> str:
     if value is None:
         return ""
-    return f"{messages.WEEKDAYS[value.weekday()]} {value.day} {messages.MONTHS[value.month - 1]}"
+    return f"{notifications.WEEKDAYS[value.weekday()]} {value.day} {notifications.MONTHS[value.month - 1]}"
 
 
 def _topic(value: str | None) -> str:
-    return messages.topic_label(value) if value else "—"
+    return notifications.topic_label(value) if value else "—"
 
 
 def _status(value: str) -> str:

@@ -17,9 +17,13 @@ from sportello.channels.email.compose import message_id
 from sportello.channels.email.sender import SmtpSender, deliver_email
 from sportello.clock import FrozenClock
 from sportello.config import PROJECT_ROOT, Settings
-from sportello.desk import queue
-from sportello.desk.expert_mail import MailPreferences, normalize_email, set_expert_email
 from sportello.desk.models import OutboxMessage, OutboxStatus
+from sportello.desk.notifications.expert_mail import (
+    MailPreferences,
+    normalize_email,
+    set_expert_email,
+)
+from sportello.desk.tickets import reports as queue
 from sportello.errors import ErrorCode, SportelloError
 from tests.channels.email.conftest import SmtpServer, mail_settings
 from tests.desk.factory import NOW, World, open_ticket, outbox

@@ -16,12 +16,14 @@ from sportello.channels.email.sender import running as email_outbox
 from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.conversations.models import Channel, Conversation
-from sportello.desk import notify, queries, service
-from sportello.desk.digests import queue_due_digests
-from sportello.desk.expert_mail import MailPreferences, set_expert_email
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import NewTicketMail, OutboxStatus
-from sportello.desk.scheduler import queue_digests_once
-from sportello.desk.states import Actor
+from sportello.desk.notifications import notify
+from sportello.desk.notifications.digests import queue_due_digests
+from sportello.desk.notifications.expert_mail import MailPreferences, set_expert_email
+from sportello.desk.scheduling.scheduler import queue_digests_once
+from sportello.desk.tickets import queries
+from sportello.desk.tickets.states import Actor
 from tests.channels.email.conftest import SmtpServer, mail_settings
 from tests.desk.factory import NOW, World, open_ticket, outbox
 
@@ -97,14 +99,14 @@ def test_every_notification_arrives(
 
     # The expert takes it and the volunteer books Monday 7 December at the Ascoli desk.
     with sessions.begin() as s:
-        service.claim(ticket_id, experts.fiscal, session=s, now=NOW)
-        offers = service.offer_slots("fiscale", session=s, settings=mail, now=NOW, limit=50)
+        tickets.claim(ticket_id, experts.fiscal, session=s, now=NOW)
+        offers = scheduling.offer_slots("fiscale", session=s, settings=mail, now=NOW, limit=50)
         monday = [
             o
             for o in offers
             if o.expert_id == experts.fiscal and o.local_start.date().isoformat() == "2026-12-07"
         ]
-        booking = service.book(ticket_id, monday[0].slot_id, session=s, settings=mail, now=NOW)
+        booking = scheduling.book(ticket_id, monday[0].slot_id, session=s, settings=mail, now=NOW)
         booking_id, starts = booking.id, booking.slot.starts_at
         other_slot = monday[1].slot_id
     deliver(sessions, mail, NOW)
@@ -141,7 +143,7 @@ def test_every_notification_arrives(
 
     # The 1 h reminder.
     with sessions.begin() as s:
-        assert service.queue_due_reminders(
+        assert scheduling.queue_due_reminders(
             session=s, settings=mail, now=starts - timedelta(minutes=30)
         )
     deliver(sessions, mail, starts - timedelta(minutes=30))
@@ -152,7 +154,7 @@ def test_every_notification_arrives(
     # Moved, then cancelled: the calendar file follows (REQUEST with a new SEQUENCE, CANCEL).
     before = starts - timedelta(days=3)
     with sessions.begin() as s:
-        service.reschedule(
+        scheduling.reschedule(
             booking_id, other_slot, session=s, settings=mail, now=before, actor=Actor.staff("a")
         )
     deliver(sessions, mail, before)
@@ -160,7 +162,7 @@ def test_every_notification_arrives(
     assert moved["Subject"].endswith(f"Appuntamento spostato: {code}")
     assert "SEQUENCE:1" in attachments(moved)[0].get_content()
     with sessions.begin() as s:
-        service.cancel(
+        scheduling.cancel(
             booking_id, session=s, settings=mail, now=before, actor=Actor.staff("a"), reason="x"
         )
     deliver(sessions, mail, before)
@@ -260,14 +262,14 @@ def test_volunteer_message_reaches_the_expert_following_the_ticket(
         conversation = Conversation(channel=Channel.WEB, external_ref="browser-1")
         s.add(conversation)
         s.flush()
-        ticket = service.open_ticket(
+        ticket = tickets.open_ticket(
             conversation, "fiscale", SUMMARY, session=s, settings=mail, now=NOW
         )
         conversation_id, ticket_id = conversation.id, ticket.id
         # Nobody follows it yet: nobody to tell.
-        assert service.volunteer_wrote(conversation_id, "Ci siete?", session=s, now=NOW) == 0
-        service.claim(ticket_id, experts.fiscal, session=s, now=NOW)
-        told = service.volunteer_wrote(
+        assert tickets.volunteer_wrote(conversation_id, "Ci siete?", session=s, now=NOW) == 0
+        tickets.claim(ticket_id, experts.fiscal, session=s, now=NOW)
+        told = tickets.volunteer_wrote(
             conversation_id, "Aggiungo: siamo una APS.", session=s, now=NOW
         )
         assert told == 1
@@ -278,7 +280,7 @@ def test_volunteer_message_reaches_the_expert_following_the_ticket(
     check_expert_mail(message, ticket_id)
     with sessions.begin() as s:  # the expert who opted out of it is not told
         set_expert_email("fisco", None, MailPreferences(messages=False), session=s)
-        service.volunteer_wrote(conversation_id, "Ancora una cosa.", session=s, now=NOW)
+        tickets.volunteer_wrote(conversation_id, "Ancora una cosa.", session=s, now=NOW)
         rows = [r for r in outbox(s, ticket_id) if r.kind == "volunteer_message"]
         assert len(rows) == 1
 

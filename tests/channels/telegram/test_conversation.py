@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 
 from sportello.channels.telegram.bot import running_bot
 from sportello.channels.telegram.models import TelegramUpdate
+from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.conversations.models import Conversation, Feedback, Message, Role
 from sportello.services import Services
@@ -114,19 +117,42 @@ async def test_429_retry_after_is_honoured(
     assert attempts[1].at - attempts[0].at >= 1.0  # waited as told, then sent once
 
 
+def claimed(services: Services) -> int:
+    with services.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(TelegramUpdate)) or 0)
+
+
 async def test_media_and_flood_get_polite_answers(
     api: FakeBotApi, tmp_path: Path, services: Services
 ) -> None:
-    settings = bot_settings(tmp_path, api, telegram_flood_messages=3)
+    """The volunteers' rate limit (the web chat's too): 3 in a row, told once per window, the
+    refused messages neither answered nor stored; a quiet window gives the allowance back."""
+    settings = bot_settings(tmp_path, api, rate_limit_messages=3, rate_limit_seconds=60)
+    services = replace(services, settings=settings)
+    clock = services.clock
+    assert isinstance(clock, FrozenClock)
+
+    def count(snippet: str) -> int:
+        return sum(snippet in c.text for c in api.messages(CHAT))
+
     async with running_bot(settings, services):
         api.send_photo(CHAT)
         await api.wait_message(CHAT, "solo messaggi di testo")
-        for _ in range(5):  # the photo was the 1st of 3 allowed in the window
-            api.send_text(CHAT, "/aiuto")
-        await api.wait_message(CHAT, "molto velocemente")
-        await api.wait_for(lambda: len(api.messages(CHAT)) >= 4)
         api.send_text(CHAT, "/aiuto")
+        api.send_text(CHAT, "/aiuto")  # the photo was the 1st of 3 allowed in the window
+        api.send_text(CHAT, QUESTION)  # one chat's updates run in order: this is the 4th
+        told = await api.wait_message(CHAT, "molto velocemente")
+        assert "aspetta 20 secondi" in told.text  # 60 s / 3: the next place frees up in 20 s
+        with services.sessions() as session:
+            stored = list(session.scalars(select(Message.text).where(Message.role == Role.USER)))
+        assert QUESTION not in stored  # refused: neither answered nor stored
+        clock.advance(timedelta(seconds=60))  # a quiet window: the whole allowance is back
+        for _ in range(4):
+            api.send_text(CHAT, "/aiuto")
+        await api.wait_for(lambda: count("molto velocemente") == 2)  # a new window: told again
+        for _ in range(3):  # refused again, silently: telling every one would feed the flood
+            api.send_text(CHAT, "/aiuto")
+        await api.wait_for(lambda: claimed(services) == 11)
         await api.wait_for(lambda: not api._queue)
-    texts = [c.text for c in api.messages(CHAT)]
-    assert sum("Come funziono" in t for t in texts) == 2
-    assert sum("molto velocemente" in t for t in texts) == 1  # said once per window
+    assert count("Come funziono") == 2 + 3
+    assert count("molto velocemente") == 2

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sportello.channels.telegram.bot import running_bot
 from sportello.config import Settings
 from sportello.conversations.models import Conversation, Message, Role
-from sportello.desk import service
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
 from sportello.services import Services
 from tests.channels.telegram.fake_bot_api import Call, FakeBotApi
@@ -82,7 +82,7 @@ async def test_a_slot_lost_to_someone_else_gets_fresh_slots(
         api.press(CHAT, slots, chosen)
         confirm = await api.wait_message(CHAT, "Confermi")
         with services.sessions.begin() as session:  # a concurrent booking wins the slot
-            other = service.open_ticket(
+            other = tickets.open_ticket(
                 None,
                 "fiscale",
                 "Un'altra associazione",
@@ -92,7 +92,7 @@ async def test_a_slot_lost_to_someone_else_gets_fresh_slots(
                 volunteer_ref="w-1",
                 now=services.clock.now(),
             )
-            service.book(
+            scheduling.book(
                 other.id,
                 int(chosen.split(":")[-1]),
                 session=session,
@@ -164,7 +164,7 @@ async def test_expert_reply_is_relayed_and_the_bot_stays_quiet(
         await api.wait_for(lambda: _stored(services, "E siamo iscritti al RUNTS."))
         assert len(api.of("sendChatAction")) == typing  # no "typing…" for the expert's thread
         with services.sessions.begin() as session:  # the expert answers from the console
-            service.reply(
+            tickets.reply(
                 ticket_id,
                 world.fiscal,
                 "Potete accreditarvi dal portale RUNTS.",
@@ -327,14 +327,14 @@ async def test_satisfaction_is_asked_after_closure(
         with services.sessions.begin() as session:
             ticket = session.scalar(select(Ticket).where(Ticket.volunteer_ref == str(CHAT)))
             assert ticket is not None
-            service.reply(
+            tickets.reply(
                 ticket.id,
                 world.fiscal,
                 "Ecco come fare.",
                 session=session,
                 now=services.clock.now(),
             )
-            service.close(
+            tickets.close(
                 ticket.id,
                 "Risposto per iscritto",
                 session=session,

@@ -1,4 +1,4 @@
-"""Rendering without a bot: escaping, links, splitting, keyboards, outbox parts, flood, logs."""
+"""Rendering without a bot: escaping, links, splitting, keyboards, outbox parts, logs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 from sportello.answering.schemas import Action, Citation, Reply
 from sportello.channels.telegram import keyboards
-from sportello.channels.telegram.guards import FloodLimiter
 from sportello.channels.telegram.outbox import delivery_parts
 from sportello.channels.telegram.redact import MASK, protect_token
 from sportello.channels.telegram.render import (
@@ -137,15 +136,6 @@ def test_outbox_parts_carry_buttons_and_the_calendar_file() -> None:
         delivery(OutboxKind.CANCELLATION, ics="X", ics_filename="a.ics"), TEXTS
     )
     assert "annullato" in cancelled[1].caption
-
-
-def test_flood_limiter_warns_once_per_window() -> None:
-    now = [0.0]
-    flood = FloodLimiter(limit=2, window=10, clock=lambda: now[0])
-    assert [flood.hit(1) for _ in range(5)] == ["ok", "ok", "warn", "drop", "drop"]
-    assert flood.hit(2) == "ok"  # other chats are not affected
-    now[0] = 10.0
-    assert [flood.hit(1) for _ in range(4)] == ["ok", "ok", "warn", "drop"]
 
 
 def test_the_token_is_redacted_from_log_records(caplog: pytest.LogCaptureFixture) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from sportello.answering import queries as answering_queries
-from sportello.desk import service as desk
+from sportello.desk import tickets
 from sportello.knowledge.admin import safe_stem, uploads_dir
 from sportello.knowledge.embeddings import Embedder
 from tests.channels.web.conftest import Web, build_web, login, open_chat
 from tests.conftest import KB_DIR
-from tests.desk.factory import open_ticket
+from tests.desk.factory import booked_and_answered, open_ticket
 
 FAQ_MD = """---
 title: Quota associativa e ricevute
@@ -187,7 +187,7 @@ def test_gaps_grouped_into_themes_and_csv(web: Web) -> None:
 def test_promote_an_expert_reply(web: Web) -> None:
     with web.services.sessions.begin() as session:
         ticket = open_ticket(session, web.settings, now=web.services.clock.now())
-        desk.reply(
+        tickets.reply(
             ticket.id,
             web.world.fiscal,
             "Sì: l'APS può ricevere il 5 per mille dopo l'iscrizione al RUNTS.",
@@ -248,20 +248,8 @@ def test_dashboard(web: Web) -> None:
         headers={"X-CSRF-Token": chat},
     )
     with web.services.sessions.begin() as session:
-        ticket = open_ticket(session, web.settings, now=web.services.clock.now())
-        offer = desk.offer_slots_for_ticket(
-            ticket.id, session=session, settings=web.settings, now=web.services.clock.now()
-        )[0]
-        desk.book(
-            ticket.id,
-            offer.slot_id,
-            session=session,
-            settings=web.settings,
-            now=web.services.clock.now(),
-        )
-        other = open_ticket(session, web.settings, now=web.services.clock.now())
-        desk.reply(
-            other.id, web.world.fiscal, "Risposta.", session=session, now=web.services.clock.now()
+        offer, _ = booked_and_answered(
+            session, web.settings, web.world.fiscal, now=web.services.clock.now()
         )
     client, _ = staff(web)
     data = client.get("/api/admin/dashboard", params={"days": 7}).json()

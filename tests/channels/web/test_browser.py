@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from sportello.desk import service as desk
 from tests.channels.web.conftest import PASSWORD, Web
 from tests.conftest import TEST_OUTPUT
-from tests.desk.factory import open_ticket
+from tests.desk.factory import booked_and_answered
 
 # On CI a missing browser or driver is a failure, not a skip: .ci/run installs both.
 ON_CI = bool(os.environ.get("CI"))
@@ -213,26 +212,13 @@ def test_staff_upload_reindex_and_find_it(
         headers={"X-CSRF-Token": chat},
     )
     with web.services.sessions.begin() as session:
-        booked = open_ticket(session, web.settings, now=web.services.clock.now())
-        offer = desk.offer_slots_for_ticket(
-            booked.id, session=session, settings=web.settings, now=web.services.clock.now()
-        )[0]
-        desk.book(
-            booked.id,
-            offer.slot_id,
-            session=session,
-            settings=web.settings,
-            now=web.services.clock.now(),
-        )
-        answered = open_ticket(
-            session, web.settings, topic="volontari", now=web.services.clock.now()
-        )
-        desk.reply(
-            answered.id,
+        booked_and_answered(
+            session,
+            web.settings,
             web.world.volunteers,
-            "Ecco la risposta.",
-            session=session,
             now=web.services.clock.now(),
+            answered_topic="volontari",
+            reply="Ecco la risposta.",
         )
 
     page = new_page(browser)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sportello.desk import service as desk
+from sportello.desk import scheduling
 from sportello.desk.models import Slot
 from tests.channels.web.conftest import Web, login
 from tests.desk.factory import open_ticket
@@ -46,10 +46,10 @@ def test_queue_filters(web: Web) -> None:
     assert codes(mine="true") == {fiscal}
     assert codes(desk_id=web.world.ascoli) == set()
     with web.services.sessions.begin() as session:
-        offer = desk.offer_slots_for_ticket(
+        offer = scheduling.offer_slots_for_ticket(
             fiscal, session=session, settings=web.settings, now=web.services.clock.now()
         )[0]
-        desk.book(
+        scheduling.book(
             fiscal,
             offer.slot_id,
             session=session,
@@ -127,11 +127,11 @@ def test_the_forms_of_the_ticket_page(web: Web) -> None:
 def test_appointments_and_their_calendar_files(web: Web) -> None:
     ticket = make_ticket(web)
     with web.services.sessions.begin() as session:
-        offers = desk.offer_slots_for_ticket(
+        offers = scheduling.offer_slots_for_ticket(
             ticket, session=session, settings=web.settings, now=web.services.clock.now()
         )
         mine = next(o for o in offers if o.expert_id == web.world.fiscal)
-        booking = desk.book(
+        booking = scheduling.book(
             ticket,
             mine.slot_id,
             session=session,
@@ -169,7 +169,9 @@ def test_availability_editor(web: Web) -> None:
             )
 
     with web.services.sessions.begin() as session:
-        desk.ensure_slots(session=session, settings=web.settings, now=web.services.clock.now())
+        scheduling.ensure_slots(
+            session=session, settings=web.settings, now=web.services.clock.now()
+        )
     count = slots()
     assert count > 0
     after = post(

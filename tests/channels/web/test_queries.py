@@ -11,10 +11,10 @@ from sportello.config import Settings
 from sportello.conversations import gaps
 from sportello.conversations import reports as stats
 from sportello.conversations.models import Channel, Conversation, Feedback, Message, Role
-from sportello.desk import queue
-from sportello.desk import reports as desk_stats
-from sportello.desk import service as desk
+from sportello.desk import scheduling, tickets
 from sportello.desk.models import TicketStatus
+from sportello.desk.tickets import reports as desk_stats
+from sportello.desk.tickets import reports as queue
 from tests.desk.factory import NOW, build_world, open_ticket
 
 
@@ -104,11 +104,11 @@ def test_desk_figures_and_console_queries(
         booked = open_ticket(session, settings, now=now - timedelta(hours=5))
         replied = open_ticket(session, settings, now=now - timedelta(hours=3))
         open_ticket(session, settings, topic="volontari", now=now - timedelta(hours=1))
-        offer = desk.offer_slots_for_ticket(booked.id, session=session, settings=settings, now=now)[
-            0
-        ]
-        desk.book(booked.id, offer.slot_id, session=session, settings=settings, now=now)
-        desk.reply(
+        offer = scheduling.offer_slots_for_ticket(
+            booked.id, session=session, settings=settings, now=now
+        )[0]
+        scheduling.book(booked.id, offer.slot_id, session=session, settings=settings, now=now)
+        tickets.reply(
             replied.id,
             world.fiscal,
             "Ecco la risposta.",

@@ -19,14 +19,18 @@ PROTECTED = ("/console", "/admin", "/api/console", "/api/admin")
 
 
 def all_routes() -> list[APIRoute]:
-    from sportello.channels.web import admin, auth, chat, console
+    from sportello.channels.web import admin, admin_directory, auth, chat, console
     from sportello.channels.web.api import admin as api_admin
+    from sportello.channels.web.api import admin_directory as api_directory
     from sportello.channels.web.api import auth as api_auth
     from sportello.channels.web.api import chat as api_chat
     from sportello.channels.web.api import console as api_console
     from sportello.channels.web.api import kb as api_kb
 
-    modules = (admin, auth, chat, console, api_admin, api_auth, api_chat, api_console, api_kb)
+    modules = (
+        *(admin, admin_directory, auth, chat, console),
+        *(api_admin, api_directory, api_auth, api_chat, api_console, api_kb),
+    )
     return [r for m in modules for r in m.router.routes if isinstance(r, APIRoute)]
 
 
@@ -87,14 +91,21 @@ def test_the_route_list_covers_console_and_admin(web: Web) -> None:
         "/api/console/tickets",
         "/api/admin/documents",
         "/api/admin/dashboard",
+        "/admin/desks",
+        "/admin/experts/999",
+        "/admin/users",
+        "/api/admin/desks/999/active",
+        "/api/admin/experts",
     } <= paths
     assert len(routes) > 40
     # Every console and admin route lives in a router guarded as a whole.
-    from sportello.channels.web import admin, console
+    from sportello.channels.web import admin, admin_directory, console
     from sportello.channels.web.api import admin as api_admin
+    from sportello.channels.web.api import admin_directory as api_directory
     from sportello.channels.web.api import console as api_console
 
-    guarded = {id(r) for m in (admin, console, api_admin, api_console) for r in m.router.routes}
+    routers = (admin, admin_directory, console, api_admin, api_directory, api_console)
+    guarded = {id(r) for m in routers for r in m.router.routes}
     assert all(id(r) in guarded for r in all_routes() if r.path.startswith(PROTECTED))
 
 

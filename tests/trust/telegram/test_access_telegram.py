@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sportello.channels.telegram.bot import running_bot
 from sportello.config import Settings
 from sportello.conversations.models import Feedback, Message, Role
-from sportello.desk import people, service
+from sportello.desk import tickets
+from sportello.desk.handover import people
 from sportello.desk.models import Booking, BookingStatus, Ticket, TicketStatus
 from sportello.services import Services
 from tests.channels.telegram.fake_bot_api import FakeBotApi
@@ -63,7 +64,7 @@ async def test_forged_buttons_change_nothing(
     with services.sessions.begin() as session:
         booking = book_for(session, settings, ref=str(OWNER))
         booking_id, ticket_id, code = booking.id, booking.ticket_id, booking.ticket.code
-        other = service.open_ticket(
+        other = tickets.open_ticket(
             None,
             "fiscale",
             "Un'altra richiesta.",
@@ -74,8 +75,8 @@ async def test_forged_buttons_change_nothing(
             now=services.clock.now(),
         )
         offer = first_offer(session, settings)
-        closed = service.claim(other.id, world.fiscal, session=session, now=services.clock.now())
-        service.close(
+        closed = tickets.claim(other.id, world.fiscal, session=session, now=services.clock.now())
+        tickets.close(
             closed.id, "fatto", session=session, settings=settings, now=services.clock.now()
         )
         closed_code = closed.code

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sportello.channels.telegram.bot import build_bot
 from sportello.channels.telegram.outbox import TelegramSender
 from sportello.config import Settings
-from sportello.desk import service
+from sportello.desk import tickets
 from sportello.desk.models import OutboxMessage, OutboxStatus
-from sportello.desk.outbox import TELEGRAM, deliver_pending
+from sportello.desk.notifications.outbox import TELEGRAM, deliver_pending
 from sportello.desk.schemas import DeliveryReport
 from sportello.services import Services
 from tests.channels.telegram.fake_bot_api import FakeBotApi
@@ -50,9 +50,9 @@ async def test_bad_gateway_and_timeouts_are_retried_with_backoff_and_nothing_is_
         ticket = open_ticket(
             session, settings, topic="volontari", now=services.clock.now(), ref=str(CHAT)
         )
-        service.claim(ticket.id, world.volunteers, session=session, now=services.clock.now())
-        service.reply(ticket.id, world.volunteers, REPLY, session=session, now=services.clock.now())
-        service.close(
+        tickets.claim(ticket.id, world.volunteers, session=session, now=services.clock.now())
+        tickets.reply(ticket.id, world.volunteers, REPLY, session=session, now=services.clock.now())
+        tickets.close(
             ticket.id, "Risposto.", session=session, settings=settings, now=services.clock.now()
         )
     queued = rows(services)

@@ -11,6 +11,7 @@ from sportello.accounts.service import Principal
 from sportello.channels.web import security
 from sportello.channels.web.admin import check_topic, read_upload, work
 from sportello.channels.web.operations import admin as ops
+from sportello.channels.web.operations import facts as fact_ops
 from sportello.errors import ErrorCode, SportelloError
 
 router = APIRouter(
@@ -35,9 +36,9 @@ def documents(request: Request, who: Principal = Who) -> list[ops.DocumentView]:
 
 
 @router.get("/facts")
-def facts(request: Request, who: Principal = Who) -> list[ops.FactView]:
+def facts(request: Request, who: Principal = Who) -> list[fact_ops.FactView]:
     """The fact registry: value, rule, source, checked on (overdue flagged)."""
-    return ops.facts(security.services(request))
+    return fact_ops.facts(security.services(request))
 
 
 @router.post("/documents")

@@ -22,7 +22,7 @@ from sportello.channels.web.operations import chat as ops
 from sportello.channels.web.templating import render_partial
 from sportello.errors import SportelloError
 from sportello.usecases import volunteer
-from sportello.usecases.results import AssistantReply, HandoverStep
+from sportello.usecases.results import AssistantReply, HandoverAction, HandoverStep
 from sportello.usecases.views import MessageView
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,9 @@ def handover_start(request: Request, body: HandoverStart, ref: str = Volunteer) 
 @router.post("/handover/choose")
 def handover_choose(request: Request, body: HandoverKey, ref: str = Volunteer) -> ops.HandoverView:
     """Press one of the step's buttons (`choices[].key`)."""
-    step = volunteer.press(security.services(request), ops.volunteer(ref), body.key)
+    step = volunteer.press(
+        security.services(request), ops.volunteer(ref), HandoverAction.parse(body.key)
+    )
     return ops.handover_view(step)
 
 

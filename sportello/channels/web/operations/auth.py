@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sportello.accounts import service as accounts
 from sportello.accounts.service import LoginOutcome
-from sportello.desk import messages
+from sportello.desk import notifications
 from sportello.errors import ErrorCode, SportelloError
 from sportello.services import Services
 
@@ -36,7 +36,7 @@ def refusal(outcome: LoginOutcome, svc: Services) -> SportelloError:
 def _until(moment: datetime, svc: Services) -> str:
     from zoneinfo import ZoneInfo
 
-    return messages.when(moment, ZoneInfo(svc.settings.desk_timezone)).split(" alle ")[-1]
+    return notifications.when(moment, ZoneInfo(svc.settings.desk_timezone)).split(" alle ")[-1]
 
 
 def logout(svc: Services, token: str) -> None:

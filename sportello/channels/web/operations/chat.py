@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from sportello.conversations.models import Channel
 from sportello.desk import handover
-from sportello.desk.handover_view import Choice
+from sportello.desk.handover import Choice
 from sportello.services import Services
 from sportello.usecases import views
 from sportello.usecases import volunteer as usecase

@@ -138,6 +138,11 @@
       if (!response.ok) {
         var problem = {};
         try { problem = await response.json(); } catch (e) { /* not JSON */ }
+        if (response.status === 429) {
+          // Too fast: the message was not stored; give it back to send again after the wait.
+          question.remove();
+          if (!input.value) input.value = text;
+        }
         onEvent("error", { detail: problem.detail || "Errore " + response.status + "." });
         return;
       }

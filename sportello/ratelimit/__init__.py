@@ -1,0 +1,1 @@
+"""How fast a volunteer may write: one limit for every chat channel, kept in the database."""
