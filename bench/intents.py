@@ -26,17 +26,19 @@ import numpy as np
 
 from sportello.answering import context, decision, guards
 from sportello.answering.assistant import SEARCH_K, Assistant
-from sportello.answering.intents import Intent, IntentClassifier
+from sportello.answering.decision import ACTIONS, CALIBRATION_FILE, Calibration
+from sportello.answering.intents import IntentResult
 from sportello.answering.language import detect_language
+from sportello.answering.linear import train
 from sportello.answering.schemas import Turn
 from sportello.config import Settings
 from sportello.knowledge.service import build_knowledge
 from sportello.services import build_assistant
 
-ACTIONS = ["answer", "clarify", "escalate", "refuse"]
-MARGINS = [0.0, 0.01, 0.02, 0.03]
-REFUSE_MARGINS = [0.0, 0.01, 0.02, 0.03]
-KS = [1, 3, 5]
+FOLDS = 5
+L2S = (1e-3, 1e-2, 1e-1)
+CONFIDENCE_BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01))
+TAGS = ("english", "wrongdoing", "personal", "vague", "followup", "offtopic", "injection")
 
 
 def split_of(item: dict) -> str:  # type: ignore[type-arg]
@@ -110,35 +112,90 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
     return cases
 
 
-def action(case: Case, intents: IntentClassifier, settings: Settings) -> str:
+def action(case: Case, found: IntentResult, settings: Settings, calibration: Calibration) -> str:
     """The assistant's decision (Assistant._plan), replayed from the stored measurements."""
     if case.guard:
         return "refuse"
-    found = intents.classify(case.text, case.vector)
-    intent = decision.route(found, follow_up=case.follow_up)
-    if intent is Intent.VAGUE:
-        return "clarify"
-    if intent in (Intent.INJECTION, Intent.WRONGDOING):
-        return "refuse"
-    if intent in (Intent.WANTS_PERSON, Intent.PERSONAL_CASE):
-        return "escalate"
-    if (
-        decision.leans_off_topic(found, follow_up=case.follow_up)
-        and case.confidence < settings.off_topic_threshold
-    ):
-        return "refuse"
-    return "answer" if case.confidence >= settings.answer_threshold else "escalate"
+    return decision.act(
+        found,
+        case.confidence,
+        settings.answer_threshold,
+        follow_up=case.follow_up,
+        calibration=calibration,
+    )[0]
 
 
-def accuracy(cases: list[Case], intents: IntentClassifier, settings: Settings) -> float:
-    return sum(action(c, intents, settings) == c.expected for c in cases) / max(len(cases), 1)
-
-
-def confusion(cases: list[Case], intents: IntentClassifier, settings: Settings) -> str:
-    counts = Counter((c.expected, action(c, intents, settings)) for c in cases)
+def confusion(expected: list[str], got: list[str]) -> str:
+    counts = Counter(zip(expected, got, strict=True))
     lines = ["expected \\ got " + "".join(f"{a:>10}" for a in ACTIONS)]
-    for expected in ACTIONS:
-        lines.append(f"{expected:>15}" + "".join(f"{counts[(expected, a)]:>10}" for a in ACTIONS))
+    for row in ACTIONS:
+        lines.append(f"{row:>15}" + "".join(f"{counts[(row, a)]:>10}" for a in ACTIONS))
+    return "\n".join(lines)
+
+
+def fit(
+    cases: list[Case],
+    found: list[IntentResult],
+    settings: Settings,
+    l2: float,
+) -> Calibration:
+    """The action model on `cases` (those no rule refused): standardised features, softmax."""
+    rows = [i for i, c in enumerate(cases) if not c.guard]
+    x = np.stack(
+        [
+            decision.features(
+                found[i],
+                cases[i].confidence,
+                settings.answer_threshold,
+                follow_up=cases[i].follow_up,
+            )
+            for i in rows
+        ]
+    )
+    y = np.array([ACTIONS.index(cases[i].expected) for i in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = train((x - mean) / scale, y, len(ACTIONS), l2=l2, steps=600, rate=0.5)
+    return Calibration(model, mean.astype(np.float32), scale.astype(np.float32))
+
+
+def cross_validate(
+    cases: list[Case],
+    found: list[IntentResult],
+    settings: Settings,
+    l2: float,
+) -> list[str]:
+    """Each tune case's action from a model fitted on the other folds (5, fixed seed)."""
+    folds = np.array_split(np.random.default_rng(0).permutation(len(cases)), FOLDS)
+    got = [""] * len(cases)
+    for fold in folds:
+        held = set(fold.tolist())
+        rest = [i for i in range(len(cases)) if i not in held]
+        calibration = fit([cases[i] for i in rest], [found[i] for i in rest], settings, l2)
+        for i in fold:
+            got[i] = action(cases[i], found[i], settings, calibration)
+    return got
+
+
+def calibration_table(
+    cases: list[Case], found: list[IntentResult], got: list[str], settings: Settings
+) -> str:
+    """How often the action is right, by the action model's probability of it."""
+    calibration = decision.load_calibration()
+    bins: dict[str, list[bool]] = {}
+    for case, result, chosen in zip(cases, found, got, strict=True):
+        if case.guard:
+            continue
+        x = decision.features(
+            result, case.confidence, settings.answer_threshold, follow_up=case.follow_up
+        )
+        p = float(calibration.model.proba((x - calibration.mean) / calibration.scale).max())
+        label = next(f"{lo:.1f}-{hi:.1f}" for lo, hi in CONFIDENCE_BINS if lo <= p < hi)
+        bins.setdefault(label, []).append(chosen == case.expected)
+    lines = ["p(action)   n  accuracy"]
+    for lo, hi in CONFIDENCE_BINS:
+        right = bins.get(f"{lo:.1f}-{hi:.1f}", [])
+        if right:
+            lines.append(f"{lo:.1f}-{hi:.1f} {len(right):>5} {sum(right) / len(right):>9.3f}")
     return "\n".join(lines)
 
 
@@ -160,8 +217,7 @@ def timing(assistant: Assistant, cases: list[Case]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--k", type=int, default=None)
-    parser.add_argument("--margin", type=float, default=None)
+    parser.add_argument("--fit", action="store_true", help=f"Refit {CALIBRATION_FILE.name}.")
     parser.add_argument("--misses", action="store_true", help="List the tune misses.")
     parser.add_argument(
         "--measured", type=Path, default=None, help="Reuse (or write) the measurements here."
@@ -175,6 +231,7 @@ def main() -> None:
         for line in path.read_text("utf-8").splitlines()
         if line.strip()
     ]
+    tags = {item["id"]: item.get("tags") or [] for item in items}
     started = time.perf_counter()
     if args.measured is not None and args.measured.exists():
         cases = [Case(**row) for row in pickle.loads(args.measured.read_bytes())]
@@ -182,39 +239,70 @@ def main() -> None:
         cases = measure(assistant, items)
         if args.measured is not None:
             args.measured.write_bytes(pickle.dumps([vars(c) for c in cases]))
-    tune = [c for c in cases if c.split == "tune"]
-    holdout = [c for c in cases if c.split == "holdout"]
     print(f"measured {len(cases)} questions in {time.perf_counter() - started:.0f} s")
-    intents = assistant.intents
-    print("\nCalibration on tune (action accuracy; rows: margin / refuse margin):")
-    print("margin refuse " + "".join(f"{'k=' + str(k):>8}" for k in KS))
-    for margin in MARGINS:
-        for refuse_margin in REFUSE_MARGINS:
-            row = []
-            for k in KS:
-                intents.k, intents.margin, intents.refuse_margin = k, margin, refuse_margin
-                row.append(f"{accuracy(tune, intents, settings):>8.3f}")
-            print(f"{margin:>6.3f} {refuse_margin:>6.3f} " + "".join(row))
-    intents.k = args.k or settings.intent_k
-    intents.margin = settings.intent_margin if args.margin is None else args.margin
-    intents.refuse_margin = settings.intent_refuse_margin
-    print(f"\nChosen k={intents.k} margin={intents.margin} refuse={intents.refuse_margin}")
-    for name, part in (("tune", tune), ("holdout", holdout)):
-        print(
-            f"\n{name}: {len(part)} questions, action accuracy "
-            f"{accuracy(part, intents, settings):.3f}"
+    found = [assistant.intents.classify(c.text, c.vector) for c in cases]
+    tune = [i for i, c in enumerate(cases) if c.split == "tune"]
+    holdout = [i for i, c in enumerate(cases) if c.split == "holdout"]
+    tune_cases, tune_found = [cases[i] for i in tune], [found[i] for i in tune]
+    print("\nAction model, 5-fold cross-validation on tune (l2 vs action accuracy):")
+    cv: dict[float, list[str]] = {}
+    for l2 in L2S:
+        cv[l2] = cross_validate(tune_cases, tune_found, settings, l2)
+        right = sum(g == c.expected for g, c in zip(cv[l2], tune_cases, strict=True))
+        print(f"l2={l2:<6g} {right / len(tune):.3f}")
+    best = max(
+        L2S, key=lambda l2: sum(g == c.expected for g, c in zip(cv[l2], tune_cases, strict=True))
+    )
+    if args.fit:
+        calibration = fit(tune_cases, tune_found, settings, best)
+        CALIBRATION_FILE.write_text(
+            json.dumps(
+                {
+                    "about": "Action model fitted by `python -m bench.intents --fit` on the "
+                    f"golden set's tune split ({len(tune)} items), l2={best}.",
+                    "weights": np.round(calibration.model.weights, 5).tolist(),
+                    "bias": np.round(calibration.model.bias, 5).tolist(),
+                    "mean": np.round(calibration.mean, 5).tolist(),
+                    "scale": np.round(calibration.scale, 5).tolist(),
+                },
+                indent=1,
+            )
+            + "\n",
+            "utf-8",
         )
-        print(confusion(part, intents, settings))
+        decision.load_calibration.cache_clear()
+        print(f"wrote {CALIBRATION_FILE} (l2={best})")
+    calibration = decision.load_calibration()
+    report = [("tune (cross-validated)", tune, cv[best])]
+    for name, part in (("tune (fitted model)", tune), ("holdout", holdout)):
+        report.append(
+            (name, part, [action(cases[i], found[i], settings, calibration) for i in part])
+        )
+    for name, part, given in report:
+        expected = [cases[i].expected for i in part]
+        correct = [g == e for g, e in zip(given, expected, strict=True)]
+        print(f"\n{name}: {len(part)} questions, action accuracy {sum(correct) / len(part):.3f}")
+        print(confusion(expected, given))
+        for tag in TAGS:
+            mine = [
+                r for r, i in zip(correct, part, strict=True) if tag in tags.get(cases[i].id, [])
+            ]
+            if mine:
+                print(f"  {tag:<11} {sum(mine)}/{len(mine)}")
+    print("\nCalibration table on holdout (the action model's probability vs accuracy):")
+    print(
+        calibration_table(
+            [cases[i] for i in holdout], [found[i] for i in holdout], report[2][2], settings
+        )
+    )
     if args.misses:
-        print("\nTune misses:")
-        for case in tune:
-            got = action(case, intents, settings)
-            if got != case.expected:
-                found = intents.classify(case.text, case.vector)
+        print("\nTune misses (cross-validated):")
+        for case, result, chosen in zip(tune_cases, tune_found, cv[best], strict=True):
+            if chosen != case.expected:
                 print(
-                    f"{case.id} {case.expected}->{got} best={found.best} m={found.margin:.3f} "
-                    f"conf={case.confidence:.2f} fu={case.follow_up} {found.nearest[:2]} "
-                    f"| {case.text[:110]}"
+                    f"{case.id} {case.expected}->{chosen} best={result.best} "
+                    f"wd={result.wrongdoing:.2f} conf={case.confidence:.2f} "
+                    f"fu={case.follow_up} | {case.text[:110]}"
                 )
     print("\nintent step:", json.dumps(timing(assistant, cases)))
 

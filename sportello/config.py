@@ -175,32 +175,8 @@ class Settings(BaseSettings):
     answer_threshold: float = Field(
         0.55, ge=0, le=1, description="Confidence below which the assistant escalates."
     )
-    off_topic_threshold: float = Field(
-        0.85,
-        ge=0,
-        le=1,
-        description=(
-            "Below this retrieval confidence a question the intent examples place nearer "
-            "off-topic than in-scope is refused as off-topic."
-        ),
-    )
     intent_k: int = Field(
         5, ge=1, le=20, description="Nearest examples per intent averaged by the intent vote."
-    )
-    intent_margin: float = Field(
-        0.02,
-        ge=0,
-        le=1,
-        description=(
-            "Lead the best intent needs over any intent of another action; below it the "
-            "question is treated as in scope and retrieval evidence decides."
-        ),
-    )
-    intent_refuse_margin: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="The lead a refusing intent (wrongdoing, off-topic, injection) needs.",
     )
     intent_reload_seconds: int = Field(
         60,

@@ -107,17 +107,6 @@ class Assistant:
         # A follow-up is voted on as retrieval will read it (the earlier question with it), so
         # one embedding still serves both steps.
         found = self._intent(resolved.query)
-        intent = decision.route(found, follow_up=resolved.follow_up)
-        if intent is Intent.VAGUE:
-            return self._fixed(Action.CLARIFY, "clarify", language, "vague")
-        if intent is Intent.INJECTION:
-            return self._fixed(Action.REFUSE, "refuse_injection", language, "injection")
-        if intent is Intent.WRONGDOING:
-            return self._wrongdoing(found, language)
-        if intent is Intent.WANTS_PERSON:
-            return self._escalate("escalate_requested", "requested", resolved.query, language)
-        if intent is Intent.PERSONAL_CASE:
-            return self._escalate("escalate_case", "specific_case", resolved.query, language)
         hits = self.retriever.search(resolved.query, SEARCH_K)
         evidence = decision.evidence(
             resolved.query,
@@ -129,28 +118,31 @@ class Assistant:
             self.retriever.keywords.stems,
             dense_only=language == "en",
         )
-        if (
-            decision.leans_off_topic(found, follow_up=resolved.follow_up)
-            and evidence.confidence < self.settings.off_topic_threshold
-        ):
-            # Off-topic on the evidence of the whole question: the examples lean that way and
-            # the knowledge base has nothing solid to say about it.
+        # The action model weighs the intents against the evidence of the whole question.
+        action, intent = decision.act(
+            found,
+            evidence.confidence,
+            self.settings.answer_threshold,
+            follow_up=resolved.follow_up,
+        )
+        confidence, query = evidence.confidence, resolved.query
+        if action == "clarify":
+            return self._fixed(Action.CLARIFY, "clarify", language, "vague")
+        if intent is Intent.INJECTION:
+            return self._fixed(Action.REFUSE, "refuse_injection", language, "injection")
+        if intent is Intent.WRONGDOING:
+            return self._wrongdoing(found, language)
+        if intent is Intent.OFF_TOPIC:
             return self._fixed(
-                Action.REFUSE,
-                "refuse_off_topic",
-                language,
-                "off_topic",
-                confidence=evidence.confidence,
-                query=resolved.query,
+                Action.REFUSE, "refuse_off_topic", language, "off_topic", confidence, query
             )
-        if evidence.confidence < self.settings.answer_threshold:
+        if intent is Intent.WANTS_PERSON:
+            return self._escalate("escalate_requested", "requested", query, language, hits)
+        if intent is Intent.PERSONAL_CASE:
+            return self._escalate("escalate_case", "specific_case", query, language, hits)
+        if action == "escalate":
             return self._escalate(
-                "escalate_low_confidence",
-                "low_confidence",
-                resolved.query,
-                language,
-                hits=hits,
-                confidence=evidence.confidence,
+                "escalate_low_confidence", "low_confidence", query, language, hits, confidence
             )
         return resolved.query, hits, evidence.confidence
 
@@ -298,8 +290,6 @@ def build_intents(retriever: Retriever, settings: Settings, **options: object) -
         retriever.embedder,
         load_examples(),
         k=settings.intent_k,
-        margin=settings.intent_margin,
-        refuse_margin=settings.intent_refuse_margin,
         cache_file=settings.resolved_data_dir() / "intents" / f"{retriever.embedder.name}.npz",
         **options,  # type: ignore[arg-type]
     )

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
-from sportello.answering.intents import Intent, IntentResult
+import numpy as np
+
+from sportello.answering.intents import ACTION_OF, INTENTS_DIR, Intent, IntentResult
+from sportello.answering.linear import Linear
 from sportello.knowledge.documents import Chunk
 from sportello.knowledge.keyword_index import tokenize
 from sportello.knowledge.retrieval import RetrievedChunk
@@ -19,23 +25,6 @@ class Evidence:
     coverage: float
     top_lexical: float
     confidence: float
-
-
-def route(found: IntentResult, *, follow_up: bool = False) -> Intent:
-    """The intent the assistant acts on. A follow-up ("e per le APS?") says little alone and
-    takes its subject from the earlier question, so it is never vague or off-topic by itself."""
-    if follow_up and found.intent in (Intent.VAGUE, Intent.OFF_TOPIC):
-        return Intent.IN_SCOPE
-    return found.intent
-
-
-def leans_off_topic(found: IntentResult, *, follow_up: bool = False) -> bool:
-    """Whether the examples place the message nearer off-topic requests than in-scope
-    questions. Alone it never refuses: the caller weighs it against retrieval evidence."""
-    if follow_up:
-        return False
-    scores = found.scores
-    return scores.get(Intent.OFF_TOPIC, 0.0) > scores.get(Intent.IN_SCOPE, 0.0)
 
 
 def evidence(
@@ -72,3 +61,75 @@ def evidence(
     if dense_only:
         confidence = dense_part
     return Evidence(top_dense, coverage, top_lexical, round(confidence, 4))
+
+
+CALIBRATION_FILE = INTENTS_DIR / "decision.json"
+ACTIONS = ("answer", "clarify", "escalate", "refuse")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The action model: a softmax over the four actions on `features` of one message, fitted
+    on the golden set's `tune` split by `python -m bench.intents --fit` (cross-validated there)."""
+
+    model: Linear
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibration:  # type: ignore[type-arg]
+        return cls(
+            Linear(np.array(data["weights"], np.float32), np.array(data["bias"], np.float32)),
+            np.array(data["mean"], np.float32),
+            np.array(data["scale"], np.float32),
+        )
+
+
+@lru_cache(maxsize=4)
+def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
+    return Calibration.from_dict(json.loads(path.read_text("utf-8")))
+
+
+def features(
+    found: IntentResult, confidence: float, answer_threshold: float, *, follow_up: bool
+) -> np.ndarray:
+    """What the action model reads: the linear model's log-probabilities, the wrongdoing check
+    (log-odds), the nearest-examples vote, the retrieval evidence measured from the answer
+    threshold (so a composer with its own threshold keeps the same scale), and follow-up."""
+    proba = np.array([found.proba.get(i, 0.0) for i in Intent])
+    vote = np.array([found.scores.get(i, 0.0) for i in Intent])
+    check = min(max(found.wrongdoing, 1e-4), 1 - 1e-4)
+    evidence = confidence - answer_threshold
+    return np.concatenate(
+        [
+            np.log(proba + 1e-4),
+            [np.log(check / (1 - check)), evidence, evidence**2, float(follow_up)],
+            vote * 10,
+        ]
+    ).astype(np.float32)
+
+
+def act(
+    found: IntentResult,
+    confidence: float,
+    answer_threshold: float,
+    *,
+    follow_up: bool = False,
+    calibration: Calibration | None = None,
+) -> tuple[str, Intent]:
+    """The action and the intent behind it: the action model picks the action; the most
+    probable intent of that action says which reply (wrongdoing or off-topic refusal, a
+    person asked for or a personal case). An escalation whose intents trail "in scope", or
+    a refusal whose intents trail it while the wrongdoing check is below even odds, is a
+    question the knowledge base does not answer well enough: escalated (IN_SCOPE)."""
+    calibration = calibration or load_calibration()
+    x = features(found, confidence, answer_threshold, follow_up=follow_up) - calibration.mean
+    action = ACTIONS[int(calibration.model.proba(x / calibration.scale)[0].argmax())]
+    own = [i for i in Intent if ACTION_OF[i] == action]
+    intent = max(own, key=lambda i: found.proba.get(i, 0.0))
+    trails = found.proba.get(intent, 0.0) < found.proba.get(Intent.IN_SCOPE, 0.0)
+    if trails and (action == "escalate" or (action == "refuse" and found.wrongdoing < 0.5)):
+        # No refusal without a reason: neither a refusing intent ahead of "in scope" nor the
+        # wrongdoing check. A person takes it instead.
+        return "escalate", Intent.IN_SCOPE
+    return action, intent

@@ -5,16 +5,15 @@ admin's gaps view, in the `intent_examples` table. Each is embedded once, as a q
 same model as retrieval; the matrix is cached in memory and on disk (data_dir), so a restart
 embeds only examples it has not seen.
 
-Vote: for every intent, the mean similarity of its `k` nearest examples to the message
-("top-k mean"). Unlike a plain k-NN vote it does not favour the intents with more examples
-(staff additions would tilt a majority vote), and unlike one centroid per intent it keeps
-multimodal intents whole ("in scope" spans nine subjects; a centroid blurs them into a point
-near nothing). The vectors are centred on the examples' mean first (see `_build`). The margin
-is the lead of the best intent over the best intent that would lead to a different action;
-below the margin the vote is not trusted and the message is treated as in scope, so retrieval
-evidence decides. Refusing intents have their own `refuse_margin`: on the tune split a
-request for help with wrongdoing is worded like the in-scope question on the same subject, and
-any margin there let such requests through to an answer (bench/intents.py, the issue note).
+Two readings of the examples, on vectors centred on the examples' mean (see `_build`):
+- a linear (softmax) model over the intents, trained at start-up on the examples (lawful
+  questions on the subjects of wrongdoing, prompts/intents/wrongdoing_check/, count as in
+  scope), deterministic and cached by the examples' hash;
+- the nearest-examples vote: for every intent the mean similarity of its `k` nearest examples
+  ("top-k mean"), which keeps multimodal intents whole and does not favour bigger intents;
+plus a wrongdoing check, a second linear model trained on wrongdoing requests against lawful
+questions that mention the same things (cash, receipts, minutes, members, pay, controls).
+None of them decides alone: `decision.act` weighs them with the retrieval evidence.
 """
 
 from __future__ import annotations
@@ -33,12 +32,14 @@ from typing import NamedTuple
 import numpy as np
 import yaml
 
+from sportello.answering.linear import Linear, train
 from sportello.config import PROJECT_ROOT
 from sportello.knowledge.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 
 INTENTS_DIR = PROJECT_ROOT / "prompts" / "intents"
+LAWFUL_FILE = INTENTS_DIR / "wrongdoing_check" / "lawful.yaml"
 
 
 class Intent(StrEnum):
@@ -80,16 +81,19 @@ class Example:
 class IntentResult:
     """What the vote says about one message."""
 
-    intent: Intent  # the decision: `best` when the margin holds, else IN_SCOPE
-    best: Intent  # the top of the vote
-    score: float  # the best intent's top-k mean similarity (centred vectors)
-    margin: float  # lead over the best intent of another action
+    intent: Intent  # the linear model's most probable intent
+    best: Intent  # the top of the nearest-examples vote
+    score: float  # the linear model's probability of `intent`
+    margin: float  # its lead over the most probable intent of another action
     nearest: tuple[str, ...]  # ids of the nearest examples, nearest first
-    scores: dict[Intent, float] = field(default_factory=dict)
+    scores: dict[Intent, float] = field(default_factory=dict)  # top-k mean similarities
     lawful: str | None = None  # the lawful path of the nearest wrongdoing examples
+    proba: dict[Intent, float] = field(default_factory=dict)  # the linear model's
+    wrongdoing: float = 0.0  # the wrongdoing check: P(wrongdoing | wrongdoing or lawful)
 
     @property
     def confident(self) -> bool:
+        """The two readings of the examples agree."""
         return self.intent is self.best
 
 
@@ -114,6 +118,12 @@ def load_examples(folder: Path = INTENTS_DIR) -> list[Example]:
             seen.add(example.id)
             examples.append(example)
     return examples
+
+
+def load_lawful(path: Path = LAWFUL_FILE) -> list[str]:
+    """Lawful questions on the subjects of wrongdoing requests: the wrongdoing check's other side."""
+    data = yaml.safe_load(path.read_text("utf-8"))
+    return [" ".join(str(item["text"]).split()) for item in data["examples"]]
 
 
 # Vectors of example texts, by (model, text): shared by every classifier of the process.
@@ -180,6 +190,60 @@ class _Index(NamedTuple):
     matrix: np.ndarray  # centred, L2-normalised example vectors, one row each
     labels: np.ndarray  # position of each example's intent in Intent
     center: np.ndarray  # the mean the rows were centred on
+    model: Linear  # softmax over the intents, trained on the rows (lawful ones as in scope)
+    check: Linear  # wrongdoing (1) vs lawful questions and in-scope examples (0)
+
+
+# Trained models by the hash of their examples: a rebuild with the same examples trains nothing.
+_MODELS: dict[str, tuple[Linear, Linear]] = {}
+
+
+def _trained(
+    key: str, matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray, cache_file: Path | None
+) -> tuple[Linear, Linear]:
+    """The models of these examples: from the disk cache when it holds this `key`, else
+    trained (seconds on a busy host) and stored there for the next start."""
+    path = None if cache_file is None else cache_file.with_name(f"{cache_file.stem}.models.npz")
+    if path is not None and path.exists():
+        with np.load(path) as data:
+            if str(data["key"]) == key:
+                return (
+                    Linear(data["model_w"], data["model_b"]),
+                    Linear(data["check_w"], data["check_b"]),
+                )
+    model, check = _train(matrix, labels, lawful)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(
+            partial,
+            key=np.array(key),
+            model_w=model.weights,
+            model_b=model.bias,
+            check_w=check.weights,
+            check_b=check.bias,
+        )
+        partial.replace(path)
+    return model, check
+
+
+def _train(matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray) -> tuple[Linear, Linear]:
+    """The intent model (lawful questions count as in scope) and the wrongdoing check. Both
+    deterministic; no regularisation measured better than any on the tune split (bench note)."""
+    in_scope = list(Intent).index(Intent.IN_SCOPE)
+    wrong = list(Intent).index(Intent.WRONGDOING)
+    x = np.concatenate([matrix, lawful])
+    y = np.concatenate([labels, np.full(len(lawful), in_scope)]).astype(np.int64)
+    model = train(x, y, len(Intent))
+    positive = matrix[labels == wrong]
+    negative = np.concatenate([lawful, matrix[labels == in_scope]])
+    check = train(
+        np.concatenate([positive, negative]),
+        np.array([1] * len(positive) + [0] * len(negative)),
+        2,
+        l2=1e-3,
+    )
+    return model, check
 
 
 # Staff examples: (generation, examples); the generation changes whenever the table does.
@@ -196,9 +260,8 @@ class IntentClassifier:
         examples: list[Example],
         *,
         k: int = 5,
-        margin: float = 0.02,
-        refuse_margin: float = 0.0,
         cache_file: Path | None = None,
+        lawful: list[str] | None = None,
         stored: StoredExamples | None = None,
         generation: GenerationOf | None = None,
         reload_seconds: float = 60.0,
@@ -206,10 +269,9 @@ class IntentClassifier:
     ) -> None:
         self.embedder = embedder
         self.k = k
-        self.margin = margin
-        self.refuse_margin = refuse_margin
         self.cache_file = cache_file
         self.base = list(examples)
+        self.lawful = load_lawful() if lawful is None else list(lawful)
         self._stored = stored
         self._generation_of = generation
         self.reload_seconds = reload_seconds
@@ -235,16 +297,23 @@ class IntentClassifier:
         return extra
 
     def _build(self, examples: list[Example]) -> None:
-        matrix = embed_examples(self.embedder, [e.text for e in examples], self.cache_file)
+        texts = [e.text for e in examples]
+        vectors = embed_examples(self.embedder, texts + self.lawful, self.cache_file)
+        matrix, lawful = vectors[: len(texts)], vectors[len(texts) :]
         # e5 vectors share a large common direction (any two Italian sentences score ~0.8):
         # measured from the examples' mean, what is left is what tells the intents apart
         # (+5-8 points of action accuracy on the tune split, see bench/intents.py).
         center = matrix.mean(axis=0)
-        matrix = matrix - center
-        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
+        matrix, lawful = _centred(matrix, center), _centred(lawful, center)
         labels = np.array([list(Intent).index(e.intent) for e in examples], dtype=np.int16)
+        key = _key(
+            "\n".join(f"{e.intent}\t{e.text}" for e in examples) + "\n" + "\n".join(self.lawful)
+        )
+        if key not in _MODELS:
+            _MODELS[key] = _trained(key, matrix, labels, lawful, self.cache_file)
+        model, check = _MODELS[key]
         # One reference swap: a reply running during a reload sees the old index or the new.
-        self.index = _Index(examples, matrix, labels, center)
+        self.index = _Index(examples, matrix, labels, center, model, check)
 
     @property
     def examples(self) -> list[Example]:
@@ -271,13 +340,14 @@ class IntentClassifier:
     def classify(self, text: str, vector: np.ndarray | None = None) -> IntentResult:
         """The intent of `text`; pass `vector` when its query embedding is already known."""
         self.refresh_if_changed()
-        examples, matrix, labels, center = self.index
+        examples, matrix, labels, center, model, check = self.index
         if vector is None:
             # The same string retrieval embeds, so a query cache serves both.
             vector = self.embedder.embed_query(text.strip())
         query = np.asarray(vector, dtype=np.float32)
         query = query / (np.linalg.norm(query) + 1e-12) - center
-        sims = matrix @ (query / (np.linalg.norm(query) + 1e-12))
+        query /= np.linalg.norm(query) + 1e-12
+        sims = matrix @ query
         scores: dict[Intent, float] = {}
         for index, intent in enumerate(Intent):
             own = sims[labels == index]
@@ -285,33 +355,36 @@ class IntentClassifier:
                 continue
             top = own if own.size <= self.k else np.partition(own, own.size - self.k)[-self.k :]
             scores[intent] = float(top.mean())
-        ranked = sorted(scores.items(), key=lambda item: -item[1])
-        best, best_score = ranked[0]
-        other = max(
-            (s for i, s in ranked if ACTION_OF[i] != ACTION_OF[best]), default=best_score - 1.0
-        )
-        margin = best_score - other
-        order = np.argsort(-sims)[:5]
-        nearest = tuple(examples[i].id for i in order)
-        lawful = _lawful_path(examples, sims) if best is Intent.WRONGDOING else None
-        needed = self.refuse_margin if ACTION_OF[best] == "refuse" else self.margin
-        decided = best if margin >= needed else Intent.IN_SCOPE
+        proba = dict(zip(Intent, model.proba(query)[0].tolist(), strict=True))
+        intent = max(proba, key=lambda i: proba[i])
+        other = max((p for i, p in proba.items() if ACTION_OF[i] != ACTION_OF[intent]), default=0.0)
+        top = np.argpartition(-sims, 5)[:5] if len(sims) > 5 else np.arange(len(sims))
+        nearest = tuple(examples[i].id for i in top[np.argsort(-sims[top])])
         return IntentResult(
-            intent=decided,
-            best=best,
-            score=round(best_score, 4),
-            margin=round(margin, 4),
+            intent=intent,
+            best=max(scores, key=lambda i: scores[i]),
+            score=round(proba[intent], 4),
+            margin=round(proba[intent] - other, 4),
             nearest=nearest,
             scores={i: round(s, 4) for i, s in scores.items()},
-            lawful=lawful,
+            lawful=_lawful_path(examples, labels, sims),
+            proba={i: round(p, 4) for i, p in proba.items()},
+            wrongdoing=round(float(check.proba(query)[0, 1]), 4),
         )
 
 
-def _lawful_path(examples: list[Example], sims: np.ndarray, nearest: int = 3) -> str | None:
+def _centred(matrix: np.ndarray, center: np.ndarray) -> np.ndarray:
+    matrix = matrix - center
+    return matrix / (np.linalg.norm(matrix, axis=-1, keepdims=True) + 1e-12)  # type: ignore[no-any-return]
+
+
+def _lawful_path(
+    examples: list[Example], labels: np.ndarray, sims: np.ndarray, nearest: int = 3
+) -> str | None:
     """The lawful path most of the nearest wrongdoing examples name, weighted by similarity."""
     votes: dict[str, float] = {}
-    wrongdoing = [i for i in np.argsort(-sims) if examples[i].intent is Intent.WRONGDOING]
-    for i in wrongdoing[:nearest]:
+    rows = np.flatnonzero(labels == list(Intent).index(Intent.WRONGDOING))
+    for i in rows[np.argsort(-sims[rows])[:nearest]]:
         path = examples[i].lawful
         if path:
             votes[path] = votes.get(path, 0.0) + max(float(sims[i]), 0.0)

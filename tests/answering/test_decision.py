@@ -1,39 +1,107 @@
-"""How the intent vote is routed and weighed against retrieval evidence (pure logic)."""
+"""How the action model weighs the intents against retrieval evidence (pure logic)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sportello.answering import decision
 from sportello.answering.intents import Intent, IntentResult
+from sportello.answering.linear import Linear
+
+N_FEATURES = len(Intent) * 2 + 4
 
 
-def result(intent: Intent, best: Intent | None = None, **scores: float) -> IntentResult:
+def result(check: float = 0.1, **proba: float) -> IntentResult:
+    """A message the linear model reads as `proba` (the rest spread evenly)."""
+    rest = (1.0 - sum(proba.values())) / (len(Intent) - len(proba))
+    probabilities = {i: proba.get(i.value, rest) for i in Intent}
+    best = max(probabilities, key=lambda i: probabilities[i])
     return IntentResult(
-        intent=intent,
-        best=best or intent,
-        score=0.5,
+        intent=best,
+        best=best,
+        score=probabilities[best],
         margin=0.1,
         nearest=("x",),
-        scores={Intent(k): v for k, v in scores.items()},
+        scores={i: p / 4 for i, p in probabilities.items()},
+        proba=probabilities,
+        wrongdoing=check,
     )
 
 
-@pytest.mark.parametrize("intent", [Intent.VAGUE, Intent.OFF_TOPIC])
-def test_a_follow_up_takes_its_subject_from_the_conversation(intent: Intent) -> None:
-    assert decision.route(result(intent), follow_up=True) is Intent.IN_SCOPE
-    assert decision.route(result(intent)) is intent
+def always(action: str) -> decision.Calibration:
+    """An action model that picks `action` whatever it reads."""
+    bias = np.zeros(len(decision.ACTIONS), np.float32)
+    bias[decision.ACTIONS.index(action)] = 10.0
+    return decision.Calibration(
+        Linear(np.zeros((N_FEATURES, len(decision.ACTIONS)), np.float32), bias),
+        np.zeros(N_FEATURES, np.float32),
+        np.ones(N_FEATURES, np.float32),
+    )
+
+
+def test_the_reply_is_the_most_probable_intent_of_the_chosen_action() -> None:
+    found = result(in_scope=0.25, off_topic=0.35, wrongdoing=0.05, wants_person=0.2)
+    assert decision.act(found, 0.5, 0.55, calibration=always("refuse")) == (
+        "refuse",
+        Intent.OFF_TOPIC,
+    )
+    assert decision.act(found, 0.5, 0.55, calibration=always("clarify")) == (
+        "clarify",
+        Intent.VAGUE,
+    )
+    assert decision.act(found, 0.5, 0.55, calibration=always("answer"))[0] == "answer"
+
+
+def test_an_escalation_the_intents_do_not_carry_is_low_confidence() -> None:
+    """Neither a person asked for nor a personal case leads "in scope": the knowledge base
+    did not answer well enough (the assistant's low-confidence escalation)."""
+    weak = result(in_scope=0.6, personal_case=0.1, wants_person=0.05)
+    assert decision.act(weak, 0.3, 0.55, calibration=always("escalate")) == (
+        "escalate",
+        Intent.IN_SCOPE,
+    )
+    case = result(in_scope=0.2, personal_case=0.6)
+    assert decision.act(case, 0.3, 0.55, calibration=always("escalate")) == (
+        "escalate",
+        Intent.PERSONAL_CASE,
+    )
+
+
+def test_no_refusal_without_a_reason() -> None:
+    """A refusal whose intents trail "in scope" stands only on the wrongdoing check."""
+    unclear = result(in_scope=0.5, wrongdoing=0.2)
+    assert decision.act(unclear, 0.3, 0.55, calibration=always("refuse")) == (
+        "escalate",
+        Intent.IN_SCOPE,
+    )
+    flagged = result(check=0.8, in_scope=0.5, wrongdoing=0.2)
+    assert decision.act(flagged, 0.3, 0.55, calibration=always("refuse")) == (
+        "refuse",
+        Intent.WRONGDOING,
+    )
+
+
+def test_the_features_measure_evidence_from_the_threshold() -> None:
+    found = result(in_scope=0.7)
+    ours = decision.features(found, 0.60, 0.55, follow_up=False)
+    peer = decision.features(found, 0.35, 0.30, follow_up=False)
+    assert ours.shape == (N_FEATURES,)
+    assert np.allclose(ours, peer, atol=1e-6)  # a composer with its own threshold, same scale
+    assert decision.features(found, 0.6, 0.55, follow_up=True)[len(Intent) + 3] == 1.0
 
 
 @pytest.mark.parametrize(
-    "intent", [Intent.WRONGDOING, Intent.INJECTION, Intent.WANTS_PERSON, Intent.PERSONAL_CASE]
+    ("found", "confidence", "expected"),
+    [
+        (result(check=0.05, in_scope=0.95, wrongdoing=0.02), 0.9, "answer"),
+        (result(check=0.9, wrongdoing=0.9, in_scope=0.05), 0.7, "refuse"),
+        (result(vague=0.9, in_scope=0.05), 0.3, "clarify"),
+        (result(personal_case=0.9, in_scope=0.05), 0.7, "escalate"),
+    ],
 )
-def test_a_follow_up_keeps_a_clear_intent(intent: Intent) -> None:
-    assert decision.route(result(intent), follow_up=True) is intent
-
-
-def test_leaning_off_topic_compares_with_in_scope() -> None:
-    leaning = result(Intent.IN_SCOPE, Intent.OFF_TOPIC, off_topic=0.42, in_scope=0.40)
-    assert decision.leans_off_topic(leaning)
-    assert not decision.leans_off_topic(leaning, follow_up=True)
-    assert not decision.leans_off_topic(result(Intent.IN_SCOPE, off_topic=0.2, in_scope=0.5))
+def test_the_fitted_model_on_clear_cases(
+    found: IntentResult, confidence: float, expected: str
+) -> None:
+    """prompts/intents/decision.json, as fitted on `tune`: clear readings are not overturned."""
+    assert decision.act(found, confidence, 0.55)[0] == expected
