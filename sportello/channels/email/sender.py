@@ -7,7 +7,6 @@ its own SMTP transaction, so one refused recipient never holds back another.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import smtplib
@@ -22,6 +21,7 @@ from sportello.clock import Clock
 from sportello.config import Settings
 from sportello.desk.notifications import EMAIL, Undeliverable, deliver_pending
 from sportello.desk.schemas import Delivery, DeliveryReport
+from sportello.periodic import running_every
 
 logger = logging.getLogger(__name__)
 
@@ -89,20 +89,10 @@ async def running(
         return
     sender = SmtpSender(settings, clock)
 
-    async def loop() -> None:
-        while True:
-            try:
-                report = await asyncio.to_thread(deliver_email, sessions, settings, clock, sender)
-                if report.sent or report.retried or report.failed:
-                    logger.info("e-mail outbox: %s", report)
-            except Exception:  # the database may be briefly away: keep delivering
-                logger.exception("e-mail outbox delivery failed")
-            await asyncio.sleep(settings.email_outbox_interval)
+    def deliver() -> None:
+        report = deliver_email(sessions, settings, clock, sender)
+        if report.sent or report.retried or report.failed:
+            logger.info("e-mail outbox: %s", report)
 
-    task = asyncio.create_task(loop(), name="email-outbox")
-    try:
+    async with running_every("email-outbox", settings.email_outbox_interval, deliver):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

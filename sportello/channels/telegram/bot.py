@@ -29,6 +29,7 @@ from telegram.ext import (
     filters,
 )
 
+from sportello.channels.telegram import buttons as b
 from sportello.channels.telegram import handlers as h
 from sportello.channels.telegram.context import BotApplication, BotContext, BotData, Runtime
 from sportello.channels.telegram.guards import PerChatProcessor
@@ -111,14 +112,14 @@ def register(application: BotApplication) -> None:
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.TEXT, h.media_message)
     )
     buttons = {
-        "fb": h.feedback_button,
-        "ex": h.expert_button,
-        "sq": h.suggestion_button,
-        "ho": h.handover_button,
-        "bk": h.booking_button,
-        "er": h.erase_button,
-        "rt": h.rating_button,
-        "cl": h.claim_button,
+        "fb": b.feedback_button,
+        "ex": b.expert_button,
+        "sq": b.suggestion_button,
+        "ho": b.handover_button,
+        "bk": b.booking_button,
+        "er": b.erase_button,
+        "rt": b.rating_button,
+        "cl": b.claim_button,
     }
     for prefix, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}:"))

@@ -26,8 +26,8 @@ from sportello.channels.telegram.render import (
     step_html,
 )
 from sportello.errors import SportelloError
-from sportello.usecases import console, limits, volunteer
-from sportello.usecases.results import AssistantReply, ExpertReplied, HandoverAction, HandoverStep
+from sportello.usecases import limits, volunteer
+from sportello.usecases.results import AssistantReply, ExpertReplied, HandoverStep
 
 logger = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
@@ -36,7 +36,7 @@ TYPING_EVERY = 4.5  # Telegram shows "typing…" for about five seconds
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _chat(update: Update) -> tuple[int, volunteer.Volunteer]:
+def chat_of(update: Update) -> tuple[int, volunteer.Volunteer]:
     chat = update.effective_chat
     assert chat is not None  # every handler is registered for private chats only
     return chat.id, updates.volunteer(str(chat.id))
@@ -91,7 +91,7 @@ async def typing(
             await task
 
 
-async def _drop_keyboard(update: Update) -> None:
+async def drop_keyboard(update: Update) -> None:
     """Remove the buttons of the message just used, so old choices cannot be pressed again."""
     query = update.callback_query
     if query is None or not isinstance(query.message, Message):
@@ -108,7 +108,7 @@ def _privacy(context: BotContext) -> str:
     return text
 
 
-def _callback(update: Update) -> tuple[str, list[str]]:
+def callback_parts(update: Update) -> tuple[str, list[str]]:
     query = update.callback_query
     assert query is not None and query.data is not None
     prefix, *args = query.data.split(":")
@@ -143,25 +143,25 @@ async def guard(update: Update, context: BotContext) -> None:
 
 async def start(update: Update, context: BotContext) -> None:
     """Greet, say what the bot can do and show the privacy notice."""
-    chat_id, _ = _chat(update)
+    chat_id, _ = chat_of(update)
     await send(context, chat_id, f"{context.texts.html('welcome')}\n\n{_privacy(context)}")
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """Explain the commands."""
-    chat_id, _ = _chat(update)
+    chat_id, _ = chat_of(update)
     await send(context, chat_id, context.texts.html("help"))
 
 
 async def privacy_command(update: Update, context: BotContext) -> None:
     """Show the privacy notice with the link to the full text."""
-    chat_id, _ = _chat(update)
+    chat_id, _ = chat_of(update)
     await send(context, chat_id, _privacy(context))
 
 
 async def expert_command(update: Update, context: BotContext) -> None:
     """Start the hand-over to an expert."""
-    chat_id, who = _chat(update)
+    chat_id, who = chat_of(update)
     result = await asyncio.to_thread(
         volunteer.start_handover, context.services, who, appointment=False
     )
@@ -170,7 +170,7 @@ async def expert_command(update: Update, context: BotContext) -> None:
 
 async def book_command(update: Update, context: BotContext) -> None:
     """Start the hand-over straight to an appointment."""
-    chat_id, who = _chat(update)
+    chat_id, who = chat_of(update)
     result = await asyncio.to_thread(
         volunteer.start_handover, context.services, who, appointment=True
     )
@@ -179,7 +179,7 @@ async def book_command(update: Update, context: BotContext) -> None:
 
 async def appointments_command(update: Update, context: BotContext) -> None:
     """List the person's appointments, each with Cancel / Change buttons."""
-    chat_id, who = _chat(update)
+    chat_id, who = chat_of(update)
     found = await asyncio.to_thread(volunteer.appointments, context.services, who)
     texts = context.texts
     if not found:
@@ -195,14 +195,14 @@ async def appointments_command(update: Update, context: BotContext) -> None:
 
 async def leave_command(update: Update, context: BotContext) -> None:
     """Leave the current flow (or the expert's thread) and go back to the assistant."""
-    chat_id, who = _chat(update)
+    chat_id, who = chat_of(update)
     result = await asyncio.to_thread(volunteer.leave, context.services, who)
     await send_step(context, chat_id, result)
 
 
 async def erase_command(update: Update, context: BotContext) -> None:
     """Ask for confirmation before erasing the person's data."""
-    chat_id, _ = _chat(update)
+    chat_id, _ = chat_of(update)
     await send(
         context,
         chat_id,
@@ -260,140 +260,8 @@ async def text_message(update: Update, context: BotContext) -> None:
 
 async def media_message(update: Update, context: BotContext) -> None:
     """Ask politely for text: photos, voice notes, stickers and files are not read."""
-    chat_id, _ = _chat(update)
+    chat_id, _ = chat_of(update)
     await send(context, chat_id, context.texts.html("text_only"))
-
-
-# --- buttons -----------------------------------------------------------------------------------
-
-
-async def feedback_button(update: Update, context: BotContext) -> None:
-    """Store 👍 / 👎 on a reply and take the thumbs away."""
-    _, who = _chat(update)
-    _, (message_id, value) = _callback(update)
-    await asyncio.to_thread(volunteer.feedback, context.services, who, int(message_id), int(value))
-    query = update.callback_query
-    assert query is not None
-    await query.answer(context.texts.plain("feedback_up" if value == "1" else "feedback_down"))
-    if isinstance(query.message, Message):
-        with contextlib.suppress(BadRequest):
-            await query.edit_message_reply_markup(
-                keyboards.without_feedback(query.message.reply_markup)
-            )
-
-
-async def expert_button(update: Update, context: BotContext) -> None:
-    """Start the hand-over from a reply's "Parla con un esperto"."""
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    await expert_command(update, context)
-
-
-async def suggestion_button(update: Update, context: BotContext) -> None:
-    """Ask the suggested question written on the button."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    chat_id, _ = _chat(update)
-    markup = query.message.reply_markup if isinstance(query.message, Message) else None
-    question = keyboards.button_label(markup, query.data)
-    if question is None:
-        await query.answer(context.texts.plain("suggestion_gone"))
-        return
-    await query.answer()
-    await send(context, chat_id, f"❓ <i>{escape(question)}</i>")
-    await answer_text(context, chat_id, question)
-
-
-async def handover_button(update: Update, context: BotContext) -> None:
-    """Apply a hand-over choice and show the next step."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    chat_id, who = _chat(update)
-    key = query.data.removeprefix("ho:")
-    result = await asyncio.to_thread(
-        volunteer.press, context.services, who, HandoverAction.parse(key)
-    )
-    await query.answer()
-    await _drop_keyboard(update)
-    await send_step(context, chat_id, result)
-
-
-async def booking_button(update: Update, context: BotContext) -> None:
-    """Cancel (after confirmation) or move one of the person's appointments."""
-    query = update.callback_query
-    assert query is not None
-    chat_id, who = _chat(update)
-    _, (action, raw_id) = _callback(update)
-    booking_id, texts, services = int(raw_id), context.texts, context.services
-    await query.answer()
-    if action == "ask":
-        found = await asyncio.to_thread(volunteer.appointments, services, who)
-        details = next((a.details for a in found if a.booking_id == booking_id), "")
-        await send(
-            context,
-            chat_id,
-            texts.html("cancel_booking_confirm", details=details),
-            keyboards.cancel_booking_keyboard(booking_id, texts),
-        )
-        return
-    await _drop_keyboard(update)
-    if action == "move":
-        result = await asyncio.to_thread(volunteer.move_appointment, services, who, booking_id)
-        await send_step(context, chat_id, result)
-    elif action == "yes":
-        done = await asyncio.to_thread(volunteer.cancel_appointment, services, who, booking_id)
-        await send(context, chat_id, texts.html("booking_cancelled", code=done.code))
-        context.outbox_now()
-    else:
-        await send(context, chat_id, texts.html("booking_kept"))
-
-
-async def erase_button(update: Update, context: BotContext) -> None:
-    """Erase the person's data once they confirmed."""
-    query = update.callback_query
-    assert query is not None
-    chat_id, who = _chat(update)
-    await query.answer()
-    await _drop_keyboard(update)
-    if query.data != "er:yes":
-        await send(context, chat_id, context.texts.html("erase_kept"))
-        return
-    done = await asyncio.to_thread(volunteer.erase, context.services, who)
-    await send(
-        context,
-        chat_id,
-        context.texts.html(
-            "erased",
-            conversations=done.conversations,
-            messages=done.messages,
-            tickets=done.tickets,
-        ),
-    )
-    context.outbox_now()
-
-
-async def rating_button(update: Update, context: BotContext) -> None:
-    """Store the satisfaction score (1–5) of a closed request."""
-    query = update.callback_query
-    assert query is not None
-    chat_id, who = _chat(update)
-    _, (code, score) = _callback(update)
-    await asyncio.to_thread(volunteer.rate, context.services, who, code, int(score))
-    await query.answer()
-    await _drop_keyboard(update)
-    await send(context, chat_id, context.texts.html("rated", score=score))
-
-
-async def claim_button(update: Update, context: BotContext) -> None:
-    """Let an expert take a new ticket ("Prendo io")."""
-    query = update.callback_query
-    assert query is not None
-    chat_id, who = _chat(update)
-    _, (code,) = _callback(update)
-    claimed = await asyncio.to_thread(console.claim_from_chat, context.services, who.ref, code)
-    await query.answer()
-    await _drop_keyboard(update)
-    await send(context, chat_id, context.texts.html("claimed", code=claimed))
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ added once as notices, keyed by the outbox row's idempotency key.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +17,7 @@ from sportello.conversations.models import Channel, Conversation
 from sportello.desk import notifications, tickets
 from sportello.desk.models import OutboxKind
 from sportello.desk.schemas import Delivery
+from sportello.periodic import running_every
 from sportello.services import Services
 
 logger = logging.getLogger(__name__)
@@ -66,19 +65,5 @@ def deliver_now(svc: Services) -> int:
 @asynccontextmanager
 async def running(svc: Services) -> AsyncIterator[None]:
     """Deliver web messages every `web_poll_seconds` while the app runs."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await asyncio.to_thread(deliver_now, svc)
-            except Exception:  # keep delivering: one bad pass must not stop the loop
-                logger.exception("web outbox delivery failed")
-            await asyncio.sleep(svc.settings.web_poll_seconds)
-
-    task = asyncio.create_task(loop(), name="web-outbox")
-    try:
+    async with running_every("web-outbox", svc.settings.web_poll_seconds, lambda: deliver_now(svc)):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
