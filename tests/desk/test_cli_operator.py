@@ -72,6 +72,17 @@ def test_tickets_export_csv_with_transcripts(env: dict[str, str]) -> None:
 
 
 def test_user_enable_undoes_disable(env: dict[str, str]) -> None:
+    # The last active staff account can never be disabled: a second one first.
+    invoke(
+        env,
+        "user",
+        "add",
+        "bruno",
+        "--role",
+        "staff",
+        "--password-stdin",
+        input="Vi0la-Marche-2026\n",
+    )
     invoke(env, "user", "disable", "anna")
     assert "Riattivato anna" in invoke(env, "user", "enable", "anna")
     users = json.loads(invoke(env, "user", "list", "--json"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +24,7 @@ from sportello.answering.llm import LLMComposer, build_chat_model
 from sportello.answering.prompts import PROMPTS_DIR, Prompts
 from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Action
+from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.desk.models import Booking, BookingStatus, Ticket
 from sportello.knowledge.indexing import is_indexable
@@ -365,6 +367,15 @@ def active_bookings(web: Web) -> int:
         )
 
 
+def pause_between_messages(web: Web) -> None:
+    """Type like a person: one message per rate-limit interval (the web clock is frozen, so the
+    allowance would never come back; the limit itself stays on)."""
+    clock = web.services.clock
+    assert isinstance(clock, FrozenClock)
+    settings = web.settings
+    clock.advance(timedelta(seconds=settings.rate_limit_seconds / settings.rate_limit_messages))
+
+
 def test_typed_words_never_book_only_the_confirm_button_does(web: Web, cases: Cases) -> None:
     client = web.client()
     csrf = open_chat(client)
@@ -378,12 +389,14 @@ def test_typed_words_never_book_only_the_confirm_button_does(web: Web, cases: Ca
     assert slots["handover"]["step"] == "pick_slot"
     for text in CONFIRMING_TEXTS:  # typed while slots are offered
         cases.add()
+        pause_between_messages(web)
         step = ask(client, csrf, text)["handover"]
         assert step["step"] == "pick_slot" and active_bookings(web) == 0, (text, step)
     first = next(c for c in slots["handover"]["choices"] if c["kind"] == "slot")
     assert choose(client, csrf, first["key"])["step"] == "confirm"
     for text in CONFIRMING_TEXTS:  # typed at the confirmation step
         cases.add()
+        pause_between_messages(web)
         step = ask(client, csrf, text)["handover"]
         assert step["step"] == "confirm" and active_bookings(web) == 0, (text, step)
     done = choose(client, csrf, "confirm:yes")
@@ -397,10 +410,12 @@ def test_typed_words_never_cancel_an_appointment(web: Web, cases: Cases) -> None
     assert active_bookings(web) == 1
     for text in CANCELLING_TEXTS:  # while the ticket is open, then with the assistant again
         cases.add()
+        pause_between_messages(web)
         assert ask(client, csrf, text)
         assert active_bookings(web) == 1, text
     client.post("/api/chat/handover/leave", headers={"X-CSRF-Token": csrf})
     for text in CANCELLING_TEXTS:
         cases.add()
+        pause_between_messages(web)
         assert ask(client, csrf, text)["message"]
         assert active_bookings(web) == 1, text
