@@ -108,6 +108,9 @@ class Assistant:
         # one embedding still serves both steps.
         found = self._intent(resolved.query)
         hits = self.retriever.search(resolved.query, SEARCH_K)
+        if resolved.query != text and self.intents.classify(text).intent is Intent.WANTS_PERSON:
+            # Asking for a person stands on its own words, whatever was asked before.
+            return self._escalate("escalate_requested", "requested", text, language, hits)
         evidence = decision.evidence(
             resolved.query,
             hits,

@@ -162,7 +162,7 @@ def test_an_escalation_starts_the_handover_with_the_reply(
 ) -> None:
     svc = services(engine, kb, db_settings)
     who = Volunteer(Channel.WEB, "web:wants-person")
-    volunteer.receive_text(svc, who, "Buongiorno, scrivo per la nostra associazione.")
+    volunteer.receive_text(svc, who, QUESTION)  # asking for a person as a follow-up
     counted.reset()
     results = volunteer.receive_text(svc, who, WANTS_PERSON)
     assert isinstance(results[0], Escalation) and results[0].reply.action == Action.ESCALATE
