@@ -37,6 +37,8 @@ from sportello.services import build_assistant
 
 FOLDS = 5
 L2S = (1e-3, 1e-2, 1e-1)
+# Class weighting of the action model: 1 = balanced classes, 0 = the tune split's own mix.
+BALANCES = (0.0, 0.5, 1.0)
 CONFIDENCE_BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01))
 TAGS = ("english", "wrongdoing", "personal", "vague", "followup", "offtopic", "injection")
 
@@ -138,6 +140,7 @@ def fit(
     found: list[IntentResult],
     settings: Settings,
     l2: float,
+    balance: float,
 ) -> Calibration:
     """The action model on `cases` (those no rule refused): standardised features, softmax."""
     rows = [i for i, c in enumerate(cases) if not c.guard]
@@ -154,7 +157,7 @@ def fit(
     )
     y = np.array([ACTIONS.index(cases[i].expected) for i in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    model = train((x - mean) / scale, y, len(ACTIONS), l2=l2, steps=600, rate=0.5)
+    model = train((x - mean) / scale, y, len(ACTIONS), l2=l2, steps=600, rate=0.5, balance=balance)
     return Calibration(model, mean.astype(np.float32), scale.astype(np.float32))
 
 
@@ -163,6 +166,7 @@ def cross_validate(
     found: list[IntentResult],
     settings: Settings,
     l2: float,
+    balance: float,
 ) -> list[str]:
     """Each tune case's action from a model fitted on the other folds (5, fixed seed)."""
     folds = np.array_split(np.random.default_rng(0).permutation(len(cases)), FOLDS)
@@ -170,7 +174,7 @@ def cross_validate(
     for fold in folds:
         held = set(fold.tolist())
         rest = [i for i in range(len(cases)) if i not in held]
-        calibration = fit([cases[i] for i in rest], [found[i] for i in rest], settings, l2)
+        calibration = fit([cases[i] for i in rest], [found[i] for i in rest], settings, l2, balance)
         for i in fold:
             got[i] = action(cases[i], found[i], settings, calibration)
     return got
@@ -244,22 +248,24 @@ def main() -> None:
     tune = [i for i, c in enumerate(cases) if c.split == "tune"]
     holdout = [i for i, c in enumerate(cases) if c.split == "holdout"]
     tune_cases, tune_found = [cases[i] for i in tune], [found[i] for i in tune]
-    print("\nAction model, 5-fold cross-validation on tune (l2 vs action accuracy):")
-    cv: dict[float, list[str]] = {}
+    print("\nAction model, 5-fold cross-validation on tune (l2, class balance vs action accuracy):")
+    cv: dict[tuple[float, float], list[str]] = {}
     for l2 in L2S:
-        cv[l2] = cross_validate(tune_cases, tune_found, settings, l2)
-        right = sum(g == c.expected for g, c in zip(cv[l2], tune_cases, strict=True))
-        print(f"l2={l2:<6g} {right / len(tune):.3f}")
+        for balance in BALANCES:
+            cv[l2, balance] = cross_validate(tune_cases, tune_found, settings, l2, balance)
+            right = sum(g == c.expected for g, c in zip(cv[l2, balance], tune_cases, strict=True))
+            print(f"l2={l2:<6g} balance={balance:<4g} {right / len(tune):.3f}")
     best = max(
-        L2S, key=lambda l2: sum(g == c.expected for g, c in zip(cv[l2], tune_cases, strict=True))
+        cv, key=lambda k: sum(g == c.expected for g, c in zip(cv[k], tune_cases, strict=True))
     )
     if args.fit:
-        calibration = fit(tune_cases, tune_found, settings, best)
+        calibration = fit(tune_cases, tune_found, settings, *best)
         CALIBRATION_FILE.write_text(
             json.dumps(
                 {
                     "about": "Action model fitted by `python -m bench.intents --fit` on the "
-                    f"golden set's tune split ({len(tune)} items), l2={best}.",
+                    f"golden set's tune split ({len(tune)} items), l2={best[0]}, "
+                    f"class balance {best[1]}.",
                     "weights": np.round(calibration.model.weights, 5).tolist(),
                     "bias": np.round(calibration.model.bias, 5).tolist(),
                     "mean": np.round(calibration.mean, 5).tolist(),
@@ -271,7 +277,7 @@ def main() -> None:
             "utf-8",
         )
         decision.load_calibration.cache_clear()
-        print(f"wrote {CALIBRATION_FILE} (l2={best})")
+        print(f"wrote {CALIBRATION_FILE} (l2={best[0]}, balance={best[1]})")
     calibration = decision.load_calibration()
     report = [("tune (cross-validated)", tune, cv[best])]
     for name, part in (("tune (fitted model)", tune), ("holdout", holdout)):

@@ -43,7 +43,65 @@ _EXPANSIONS: list[tuple[str, str]] = [
     (r"\bpaghiamo\b|dobbiamo pagare|si paga", "imposta pagamento esenzione"),
     (r"\bvolontar[io]\b.*(?:pagat|rimbors|soldi)|rimborso", "rimborso spese volontari"),
 ]
-_COMPILED = [(re.compile(p, re.IGNORECASE), extra) for p, extra in _EXPANSIONS]
+# English questions meet Italian documents: the subject's English words bring the Italian
+# terms our documents use to the lexical side (the dense side is multilingual already). A
+# glossary of the field, like the list above, never a list of questions.
+_ENGLISH: list[tuple[str, str]] = [
+    (r"\bregist(?:er|ered|ering|ration|ry)\b", "iscrizione registro RUNTS"),
+    # Question words: what kind of answer is asked for, in the documents' words.
+    (r"\bsince when\b|\boperational\b|\bup and running\b", "da quando operativo avvio"),
+    (r"\bhow many\b", "quanti numero"),
+    (r"\bwhat happens if\b|\bconsequences?\b|\brisks?\b", "conseguenze sanzioni"),
+    (r"\bmust\b|\bhave to\b|\bmandatory\b|\brequired\b|\bobliged\b", "obbligo obbligatorio"),
+    (r"\ballowed\b|\bpermitted\b|\bcan (?:we|i|an?|the)\b", "può possono consentito"),
+    (r"\bwho (?:can|may)\b", "chi può"),
+    (r"\bassociations?\b", "associazione"),
+    (r"\bvolunteer(?:s|ing)?\b", "volontari volontariato"),
+    (r"\bmembers?(?:hip)?\b", "soci associati ammissione"),
+    (r"\b(?:annual|financial) (?:accounts|statements?|report)|\bbudget\b", "bilancio rendiconto"),
+    (r"\bcash[- ]based|\bcash accounting", "rendiconto per cassa"),
+    (r"\btax(?:es|ed|ation)?\b|\bfiscal\b", "imposte fiscale regime"),
+    (r"\bvat\b", "IVA"),
+    (r"\bdonat(?:e|ed|ion|ions|or|ors)\b|\bgifts?\b", "erogazioni liberali donazioni"),
+    (r"\bdeduct(?:ible|ion)?|\btax (?:credit|relief|break)", "detrazione deduzione"),
+    (r"\breceipts?\b", "ricevuta"),
+    (r"\bcash\b", "contanti denaro contante"),
+    (r"\bboard\b|\bdirectors?\b|\btrustees?\b", "organo di amministrazione consiglio direttivo"),
+    (r"\bstatutes?\b|\bbylaws?\b|\barticles of association", "statuto atto costitutivo"),
+    (r"\b(?:general )?meetings?\b|\bassembly\b", "assemblea"),
+    (r"\bminutes\b", "verbale libro verbali"),
+    (r"\bemploy(?:ee|ees|ed|ment)\b|\bstaff\b|\bworkers?\b|\bhire\b", "lavoratori dipendenti"),
+    (r"\bpa(?:y|id|yment)\b|\bsalar(?:y|ies)\b|\bwages?\b", "retribuzione compenso"),
+    (r"\brefunds?\b|\breimburse\w*|\bexpenses\b", "rimborso spese"),
+    (r"\binsur(?:ance|ed|e)\b", "assicurazione"),
+    (r"\bincome\b|\brevenues?\b|\bturnover\b", "entrate proventi ricavi"),
+    (r"\bcommercial\b|\bbusiness activit", "attività commerciale"),
+    (r"\bfund-?rais\w*", "raccolta fondi"),
+    (r"\bsponsor\w*", "sponsorizzazione"),
+    (r"\bbequests?\b|\blegac(?:y|ies)\b|\binheritance\b", "lascito successione"),
+    (r"\bfive per thousand\b|\b5 ?x ?1000\b|\b5 per mille\b", "5 per mille"),
+    (
+        r"\bmunicipalit(?:y|ies)\b|\bpublic (?:bod(?:y|ies)|administration)|\bcouncil\b",
+        "amministrazione pubblica comune ente pubblico",
+    ),
+    (r"\bco-?design\w*|\bco-?planning", "coprogettazione coprogrammazione"),
+    (r"\bgrants?\b|\bcalls? for proposals", "contributi bando"),
+    (
+        r"\bdissol(?:ve|ution)|\bwind(?:ing)? up|\bclos(?:e|ing) down",
+        "scioglimento devoluzione patrimonio",
+    ),
+    (r"\bassets?\b", "patrimonio beni"),
+    (r"\bfound(?:ing)?\b|\bset up\b|\bstart an?\b", "costituzione fondare"),
+    (r"\bdeadlines?\b|\bby when\b|\bdue (?:by|date)\b", "termine scadenza entro"),
+    (r"\bpenalt(?:y|ies)\b|\bfined\b|\bsanctions?\b", "sanzioni"),
+    (r"\bprivacy\b|\bpersonal data\b|\bdata protection\b", "dati personali privacy"),
+    (r"\bsocial (?:enterprise|cooperative)", "impresa sociale cooperativa sociale"),
+    (
+        r"\bcharit(?:y|ies|able)\b|\bnon-?profits?\b|\bngos?\b|\bthird sector\b",
+        "ente del terzo settore",
+    ),
+]
+_COMPILED = [(re.compile(p, re.IGNORECASE), extra) for p, extra in (*_EXPANSIONS, *_ENGLISH)]
 
 
 def expand(query: str) -> str:

@@ -1,0 +1,40 @@
+"""Query expansion: colloquial Italian and English words bring the documents' terms to BM25."""
+
+from __future__ import annotations
+
+import pytest
+
+from sportello.knowledge.expansion import expand
+from sportello.knowledge.keyword_index import tokenize
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("How do we register our association?", {"iscrizione", "registro"}),
+        ("Can volunteers get a refund of their travel expenses?", {"volontari", "rimborso"}),
+        ("Who can approve the annual accounts?", {"bilancio", "rendiconto"}),
+        ("Do donors get a tax deduction for cash gifts?", {"detrazione", "contanti"}),
+        ("Since when has the register been operational?", {"operativo"}),
+    ],
+)
+def test_english_questions_gain_the_italian_terms(question: str, terms: set[str]) -> None:
+    added = set(tokenize(expand(question))) - set(tokenize(question))
+    assert set(tokenize(" ".join(terms))) <= added
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Italian words that are English words too ("due", "fine") must not pull English senses.
+        "alla fine dell'anno facciamo due assemblee, va bene?",
+        "il presidente ha firmato il verbale",
+    ],
+)
+def test_italian_questions_keep_their_words(question: str) -> None:
+    assert expand(question) == question
+
+
+def test_expansion_never_changes_the_question_itself() -> None:
+    question = "Quanto costa iscriversi al RUNTS?"
+    assert expand(question).startswith(question)
