@@ -12,6 +12,7 @@ knowledge base passes without a sentence flagged (tests/trust/test_injection.py 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from sportello.answering.guards import normalise
 from sportello.knowledge.sentences import split_sentences
@@ -64,6 +65,7 @@ INSTRUCTION = re.compile(
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 
 
+@lru_cache(maxsize=1 << 16)  # a pure judgement on a KB sentence, met again at many replies
 def is_instruction(sentence: str) -> bool:
     """Whether a sentence of a document gives orders to the assistant reading it."""
     return bool(INSTRUCTION.search(normalise(sentence)))

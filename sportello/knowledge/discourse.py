@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Openings that point back at something said before: a sentence that starts with one of them
 # cannot be read alone. By kind (the key says why); each comma-separated entry is matched as
@@ -101,6 +102,12 @@ _ANNOUNCED = re.compile(
 _LIST_INTRO = re.compile(r"\b(?:seguent[ie]|quest[ie]|sono queste|sono questi|ecco)\b")
 
 
+# The knowledge base's sentences are a finite set read at every reply: the pure judgements on
+# one sentence are kept (bounded), so a reply pays for the sentences it has not met before.
+_SENTENCES = 1 << 16
+
+
+@lru_cache(maxsize=_SENTENCES)
 def normalise(text: str) -> str:
     """Lower case, no accents, straight apostrophes, no leading quotes or list markers."""
     text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("`", "'"))
@@ -118,6 +125,7 @@ def _starts_with(text: str, phrase: str) -> bool:
     return not rest or not (rest[0].isalnum() or rest[0] == "'")
 
 
+@lru_cache(maxsize=_SENTENCES)
 def opens_with_reference(sentence: str) -> bool:
     """Whether `sentence` starts by pointing back at something said before it.
 
@@ -138,6 +146,7 @@ def opens_with_reference(sentence: str) -> bool:
     return bool(_NEAR_START.search(" ".join(opening.split()[:_NEAR_START_WORDS])))
 
 
+@lru_cache(maxsize=_SENTENCES)
 def answers_yes_no(sentence: str) -> bool:
     """Whether `sentence` is the reply to a yes/no question ("Sì, se…", "No.", "Dipende…")."""
     return bool(_YES_NO.match(normalise(sentence)))

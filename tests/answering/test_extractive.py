@@ -368,3 +368,60 @@ def test_real_reply_does_not_lead_with_another_headings_yes(assistant: Assistant
     lead = reply.text.split("\n\n")[0]
     assert not (answers_yes_no(lead) and lead.lstrip().lower().startswith("sì")), reply.text
     assert re.search(r"solidariet|requisit|non basta", lead, re.IGNORECASE), reply.text
+
+
+class FixedEmbedder:
+    """Unit vectors at set cosines from the question's: `sims` maps a text to its similarity."""
+
+    name = "fixed"
+    dim = 2
+
+    def __init__(self, question: str, sims: dict[str, float]) -> None:
+        self.sims = {question: 1.0, **sims}
+
+    def embed_query(self, text: str) -> list[float]:
+        cos = self.sims.get(text, 0.0)
+        return [cos, float(np.sqrt(1 - cos**2))]
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]
+
+
+def test_a_section_asking_the_question_leads_before_the_documents_introduction(
+    tmp_path: Path,
+) -> None:
+    """A document's introduction is headed by the whole title, which names every question of
+    the document: when its heading is only a little closer to the question than a section's
+    that asks it, the section leads."""
+    title = "Che cos'è il registro e quali sono le sue sezioni"
+    intro = chunk(
+        6,
+        "",
+        [
+            "Il registro è tenuto dal Ministero e ha preso il posto dei registri locali.",
+            "Il registro è diviso in sezioni e ogni ente sta in una sola sezione.",
+        ],
+        doc="registro",
+    )
+    sections = chunk(
+        7,
+        "Quali sono le sezioni del registro?",
+        [
+            "Le sezioni del registro sono sette: volontariato, promozione sociale, filantropia, "
+            "imprese sociali, reti, mutuo soccorso e altri enti.",
+            "Ogni sezione ha requisiti propri.",
+        ],
+        doc="registro",
+    )
+    intro = Chunk(**{**intro.__dict__, "title": title})
+    sections = Chunk(**{**sections.__dict__, "title": title})
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([*CHUNKS, intro, sections])
+    question = "In quante sezioni è diviso il registro e quali sono?"
+    embedder = FixedEmbedder(question, {title: 0.90, sections.heading: 0.89})
+    default = ExtractiveComposer(index).intro_discount  # type: ignore[arg-type]
+    for discount, lead in ((0.0, "Il registro è"), (default, "Le sezioni del registro")):
+        found = ExtractiveComposer(index, intro_discount=discount).compose(  # type: ignore[arg-type]
+            question, hits(intro, sections), embedder=embedder
+        )
+        assert texts(found)[0].startswith(lead), discount
