@@ -62,7 +62,6 @@ class ExtractiveComposer:
         sections: int = 5,
         heading_weight: float = 0.1,
         rank_weight: float = 0.1,
-        intro_discount: float = 0.065,
         heading_bar: float = 0.88,
         yes_no_bar: float = 0.92,
         opening_bonus: float = 0.1,
@@ -82,9 +81,6 @@ class ExtractiveComposer:
         self.sections = sections  # retrieved chunks whose sections are read
         self.heading_weight = heading_weight  # question words in the heading, in section choice
         self.rank_weight = rank_weight  # retrieval rank, in section choice
-        # A document's introduction is headed by its title, which names every question of the
-        # document: its heading similarity overstates how well it answers any one of them.
-        self.intro_discount = intro_discount
         self.heading_bar = heading_bar  # heading similarity above which the section's opening leads
         self.yes_no_bar = yes_no_bar  # heading similarity a "Sì, …" lead needs
         self.opening_bonus = opening_bonus  # for the opening of a section that asks this
@@ -127,7 +123,6 @@ class ExtractiveComposer:
                 section.heading_sim
                 + self.heading_weight * section.heading_cover
                 + self.rank_weight / (1 + section.hit_index)
-                - self.intro_discount * section.intro
             )
         order = sorted(range(len(sections)), key=lambda i: -sections[i].score)
         semantic = language != "it" and question is not None
@@ -174,7 +169,6 @@ class ExtractiveComposer:
                     sentences=sentences,
                     stems=[frozenset(tokenize(s)) for s in sentences],
                     spans=enumerations(sentences),
-                    intro=not hit.chunk.heading,
                 )
             )
         return out

@@ -35,7 +35,6 @@ class Section:
     sentences: list[str]
     stems: list[frozenset[str]]
     spans: list[tuple[int, int]]  # enumerations: kept whole or left out
-    intro: bool = False  # the document's introduction: its heading is the whole title
     heading_sim: float = 0.0
     heading_cover: float = 0.0
     score: float = 0.0
