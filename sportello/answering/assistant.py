@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
+import numpy as np
+
 from sportello.answering import context, decision, guards
 from sportello.answering.extractive import ExtractiveComposer, render
 from sportello.answering.intents import Intent, IntentClassifier, IntentResult, load_examples
@@ -63,7 +65,7 @@ class Assistant:
             yield plan.text
             yield plan
             return
-        query, hits, confidence = plan
+        query, hits, confidence, vector = plan
         reply: Reply | None = None
         if self.llm is not None:
             pieces: list[str] = []
@@ -82,7 +84,7 @@ class Assistant:
                 reply = None
         if reply is None:
             reply = self._extractive_answer(
-                query, hits, confidence, language, fallback=self.llm is not None
+                query, hits, confidence, language, vector, fallback=self.llm is not None
             )
             yield reply.text
         logger.info(
@@ -96,8 +98,9 @@ class Assistant:
     # -- steps --------------------------------------------------------------------------------
     def _plan(
         self, history: list[Turn], text: str, language: str
-    ) -> Reply | tuple[str, list[RetrievedChunk], float]:
-        """Either a finished non-answer Reply, or (query, hits, confidence) to compose from."""
+    ) -> Reply | tuple[str, list[RetrievedChunk], float, np.ndarray]:
+        """Either a finished non-answer Reply, or (query, hits, confidence, query vector) to
+        compose from."""
         verdict = guards.check(text, self.settings.max_message_chars)
         if verdict is not None:
             return self._fixed(
@@ -106,8 +109,9 @@ class Assistant:
         resolved = context.resolve(text, history)
         # A follow-up is voted on as retrieval will read it (the earlier question with it), so
         # one embedding still serves both steps.
-        found = self._intent(resolved.query)
-        hits = self.retriever.search(resolved.query, SEARCH_K)
+        embedded = self.retriever.embed(resolved.query)  # one embedding serves both steps
+        found = self._intent(resolved.query, embedded.vector)
+        hits = self.retriever.search(resolved.query, SEARCH_K, embedded=embedded)
         if resolved.query != text and self.intents.classify(text).intent is Intent.WANTS_PERSON:
             # Asking for a person stands on its own words, whatever was asked before.
             return self._escalate("escalate_requested", "requested", text, language, hits)
@@ -147,14 +151,13 @@ class Assistant:
             return self._escalate(
                 "escalate_low_confidence", "low_confidence", query, language, hits, confidence
             )
-        return resolved.query, hits, evidence.confidence
+        return resolved.query, hits, evidence.confidence, embedded.vector
 
-    def _intent(self, text: str) -> IntentResult:
-        """The intent step. The message is embedded through the retriever's embedder, whose
-        query cache then serves retrieval of the same text: the step itself adds a matrix
-        product over the examples (well under a millisecond)."""
+    def _intent(self, text: str, vector: np.ndarray) -> IntentResult:
+        """The intent step on the message's query vector (the one retrieval uses too): the
+        step itself adds a matrix product over the examples (well under a millisecond)."""
         started = time.perf_counter()
-        found = self.intents.classify(text)
+        found = self.intents.classify(text, vector)
         self.last_intent_ms = (time.perf_counter() - started) * 1e3
         self.last_intent = found
         logger.debug(
@@ -229,11 +232,12 @@ class Assistant:
         hits: list[RetrievedChunk],
         confidence: float,
         language: str,
+        vector: np.ndarray,
         *,
         fallback: bool = False,
     ) -> Reply:
         composition = self.extractive.compose(
-            query, hits, language=language, embedder=self.retriever.embedder
+            query, hits, language=language, embedder=self.retriever.embedder, question=vector
         )
         # Answer first: no opening line; a note on the language of the quotes comes after.
         note = self.prompts.text("english_note", language)

@@ -104,7 +104,10 @@ class ExtractiveComposer:
         *,
         language: str = "it",
         embedder: Embedder | None = None,
+        question: np.ndarray | None = None,
     ) -> Composition:
+        """The sentences answering `query` from `hits`; `question` is the query's vector when
+        the caller has it (else `embedder` embeds it), for heading and English sentence scores."""
         # English questions reach the Italian text through the embedding alone, so the fused
         # ranking is weaker for them: their composer reads further down it.
         sections = self._sections(hits, self.sections if language == "it" else len(hits))
@@ -113,7 +116,8 @@ class ExtractiveComposer:
         stems = set(tokenize(expand(query)))
         weights = {s: self.keywords.idf(s) for s in stems}
         total = sum(weights.values()) or 1.0
-        question = embedder.embed_query(query) if embedder is not None else None
+        if question is None and embedder is not None:
+            question = np.asarray(embedder.embed_query(query), dtype=np.float32)
         for section in sections:
             section.heading_cover = sum(weights[s] for s in stems & set(tokenize(section.heading)))
             section.heading_cover /= total

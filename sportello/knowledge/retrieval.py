@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -68,6 +68,13 @@ class RetrievedChunk:
 Fusion = Literal["weighted", "rrf"]
 
 
+class Embedded(NamedTuple):
+    """A query's vector and the milliseconds its embedding took (for the search timings)."""
+
+    vector: np.ndarray
+    ms: float
+
+
 class Retriever:
     """Search the knowledge base: both indexes, fused, best first."""
 
@@ -103,11 +110,24 @@ class Retriever:
         # Called with the timings of every search (ms); the web app attaches its metrics here.
         self.observer: Callable[[dict[str, float]], None] | None = None
 
+    def embed(self, query: str) -> Embedded:
+        """The query's vector, as `search` computes it: a caller that needs the vector for
+        another step too (the intent step) embeds once and passes it to `search`."""
+        started = time.perf_counter()
+        vector = np.asarray(self.embedder.embed_query(query.strip()), dtype=np.float32)
+        return Embedded(vector, (time.perf_counter() - started) * 1e3)
+
     def search(
-        self, query: str, k: int | None = None, topic: Topic | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        topic: Topic | None = None,
+        *,
+        embedded: Embedded | None = None,
     ) -> list[RetrievedChunk]:
+        """The best `k` chunks for `query`; `embedded` is its vector when already known."""
         k = k or self.default_k
-        dense_hits, lexical_hits, vector = self._lists(query, topic)
+        dense_hits, lexical_hits, vector = self._lists(query, topic, embedded)
         if not dense_hits and not lexical_hits:
             return []
         return self.fuse(dense_hits=dense_hits, lexical_hits=lexical_hits, k=k, question=vector)
@@ -120,16 +140,19 @@ class Retriever:
         return dense_hits, lexical_hits
 
     def _lists(
-        self, query: str, topic: Topic | None = None
+        self, query: str, topic: Topic | None = None, known: Embedded | None = None
     ) -> tuple[list[tuple[str, float]], list[tuple[str, float]], np.ndarray | None]:
-        """Both candidate lists and the query's vector: the query is embedded once here, and
-        everything after it works on these."""
+        """Both candidate lists and the query's vector: the query is embedded once (here, or
+        by `embed` before), and everything after it works on these."""
         query = query.strip()
         if not query:
             return [], [], None
         self.keywords.refresh_if_changed()
         t0 = time.perf_counter()
-        vector = self.embedder.embed_query(query)
+        if known is None:
+            vector = self.embedder.embed_query(query)
+        else:
+            vector, t0 = known.vector, t0 - known.ms / 1e3  # its embedding time still counts
         t1 = time.perf_counter()
         dense = self.vectors.query(vector, self.candidates_per_index, topic)
         t2 = time.perf_counter()

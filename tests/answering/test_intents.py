@@ -252,6 +252,25 @@ def test_the_intent_step_is_cheap_and_shares_the_query_embedding(
     assert p95 <= 10.0, p95
 
 
+def test_a_reply_embeds_the_question_once_whatever_the_cache(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intent step, retrieval and the composer read one vector: a deployment without a
+    query cache (or a cache too small for the traffic) does not pay the model three times."""
+    embedder = assistant.retriever.embedder
+    asked: list[str] = []
+    real = embedder.embed_query
+
+    def counted(text: str) -> list[float]:
+        asked.append(text)
+        return real(text)
+
+    monkeypatch.setattr(embedder, "embed_query", counted)
+    reply = assistant.reply([], "quali libri sociali deve tenere una associazione di volontariato?")
+    assert reply.action.value == "answer"
+    assert len(asked) == 1, asked
+
+
 def test_start_up_embeds_each_example_once(
     real_kb: KnowledgeBase, real_kb_settings: Settings
 ) -> None:
