@@ -127,6 +127,11 @@ def act(
     action = ACTIONS[int(calibration.model.proba(x / calibration.scale)[0].argmax())]
     own = [i for i in Intent if ACTION_OF[i] == action]
     intent = max(own, key=lambda i: found.proba.get(i, 0.0))
+    if action == "answer" and confidence < answer_threshold:
+        # The setting's contract: below the answer threshold the assistant does not answer,
+        # whatever the intents say (a question the knowledge base does not cover reads as in
+        # scope, and the nearest documents would answer another question).
+        return "escalate", Intent.IN_SCOPE
     trails = found.proba.get(intent, 0.0) < found.proba.get(Intent.IN_SCOPE, 0.0)
     if trails and (action == "escalate" or (action == "refuse" and found.wrongdoing < 0.5)):
         # No refusal without a reason: neither a refusing intent ahead of "in scope" nor the

@@ -50,7 +50,18 @@ def test_the_reply_is_the_most_probable_intent_of_the_chosen_action() -> None:
         "clarify",
         Intent.VAGUE,
     )
-    assert decision.act(found, 0.5, 0.55, calibration=always("answer"))[0] == "answer"
+    assert decision.act(found, 0.6, 0.55, calibration=always("answer"))[0] == "answer"
+
+
+def test_no_answer_below_the_answer_threshold() -> None:
+    """A question the knowledge base does not cover reads as in scope: below the threshold the
+    nearest documents answer another question, so a person takes it."""
+    found = result(in_scope=0.9)
+    assert decision.act(found, 0.54, 0.55, calibration=always("answer")) == (
+        "escalate",
+        Intent.IN_SCOPE,
+    )
+    assert decision.act(found, 0.55, 0.55, calibration=always("answer"))[0] == "answer"
 
 
 def test_an_escalation_the_intents_do_not_carry_is_low_confidence() -> None:

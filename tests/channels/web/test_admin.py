@@ -151,9 +151,10 @@ def test_gaps_grouped_into_themes_and_csv(web: Web) -> None:
         )
         return response.json()["message"]  # type: ignore[no-any-return]
 
-    tombola = [
-        ask("Come si organizza una tombola di beneficenza per la nostra associazione?"),
-        ask("Possiamo fare una tombola di beneficenza con premi per raccogliere fondi?"),
+    # A subject the knowledge base does not cover (registering a trademark), asked twice.
+    marchio = [
+        ask("Come si registra un marchio per la nostra associazione?"),
+        ask("Come registriamo il marchio con il logo della nostra associazione?"),
     ]
     good = ask("Quali documenti servono per iscriversi al RUNTS?")
     volunteer.post(
@@ -170,11 +171,11 @@ def test_gaps_grouped_into_themes_and_csv(web: Web) -> None:
     questions = {e["question"]: t["label"] for t in themes for e in t["examples"]}
     assert any("thumbs_down" in t["reasons"] for t in themes)
     # Not in the knowledge base: both escalated, and the two paraphrases make one theme.
-    assert all(m["action"] in ("escalate", "refuse") for m in tombola)
-    tombola_themes = [t for t in themes if "tombola" in t["label"]]
-    assert len(tombola_themes) == 1 and tombola_themes[0]["count"] == 2
-    assert len({questions[q] for q in questions if "tombola" in q}) == 1
-    assert any("campionato" in t["label"] for t in themes if t not in tombola_themes)
+    assert all(m["action"] in ("escalate", "refuse") for m in marchio)
+    marchio_themes = [t for t in themes if "marchio" in t["label"]]
+    assert len(marchio_themes) == 1 and marchio_themes[0]["count"] == 2
+    assert len({questions[q] for q in questions if "marchio" in q}) == 1
+    assert any("campionato" in t["label"] for t in themes if t not in marchio_themes)
     page = client.get("/admin/gaps")
     assert page.status_code == 200 and "Esporta in CSV" in page.text
     exported = client.get("/api/admin/gaps.csv", params={"days": 7})
