@@ -148,28 +148,25 @@ class Retriever:
         if not query:
             return [], [], None
         self.keywords.refresh_if_changed()
-        t0 = time.perf_counter()
-        if known is None:
-            vector = self.embedder.embed_query(query)
-        else:
-            vector, t0 = known.vector, t0 - known.ms / 1e3  # its embedding time still counts
+        embedded = known or self.embed(query)
+        vector = embedded.vector
         t1 = time.perf_counter()
         dense = self.vectors.query(vector, self.candidates_per_index, topic)
         t2 = time.perf_counter()
         lexical = self.keywords.search(expand(query), self.candidates_per_index, topic)
         t3 = time.perf_counter()
         self.last_timings = {
-            "embed_ms": (t1 - t0) * 1e3,
+            "embed_ms": embedded.ms,
             "dense_ms": (t2 - t1) * 1e3,
             "lexical_ms": (t3 - t2) * 1e3,
-            "total_ms": (t3 - t0) * 1e3,
+            "total_ms": embedded.ms + (t3 - t1) * 1e3,
         }
         if self.observer is not None:
             self.observer(self.last_timings)
         return (
             [(h.chunk_id, h.similarity) for h in dense],
             [(c.id, s) for c, s in lexical],
-            np.asarray(vector, dtype=np.float32),
+            vector,
         )
 
     def dense_search(self, query: str, k: int) -> list[RetrievedChunk]:

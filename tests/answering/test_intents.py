@@ -28,6 +28,7 @@ from sportello.knowledge.cache import CachedEmbedder
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import KnowledgeBase
 from sportello.services import build_assistant
+from tests.spy import record_calls
 
 # Written for these tests: not in prompts/intents/, not from the golden set.
 HELD_OUT = {
@@ -257,15 +258,7 @@ def test_a_reply_embeds_the_question_once_whatever_the_cache(
 ) -> None:
     """The intent step, retrieval and the composer read one vector: a deployment without a
     query cache (or a cache too small for the traffic) does not pay the model three times."""
-    embedder = assistant.retriever.embedder
-    asked: list[str] = []
-    real = embedder.embed_query
-
-    def counted(text: str) -> list[float]:
-        asked.append(text)
-        return real(text)
-
-    monkeypatch.setattr(embedder, "embed_query", counted)
+    asked = record_calls(monkeypatch, assistant.retriever.embedder, "embed_query")
     reply = assistant.reply([], "quali libri sociali deve tenere una associazione di volontariato?")
     assert reply.action.value == "answer"
     assert len(asked) == 1, asked

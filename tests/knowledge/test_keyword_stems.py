@@ -9,6 +9,7 @@ import pytest
 import sportello.knowledge.keyword_index as keyword_module
 from sportello.knowledge.documents import Chunk
 from sportello.knowledge.keyword_index import KeywordIndex, tokenize
+from tests.spy import record_calls
 
 CHUNKS = [
     Chunk(
@@ -29,15 +30,7 @@ CHUNKS = [
 
 
 def _count_tokenise(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-    original = keyword_module.tokenize
-
-    def counting(text: str) -> list[str]:
-        calls.append(text)
-        return original(text)
-
-    monkeypatch.setattr(keyword_module, "tokenize", counting)
-    return calls
+    return record_calls(monkeypatch, keyword_module, "tokenize")
 
 
 def test_rebuild_keeps_the_stems_it_indexed(
