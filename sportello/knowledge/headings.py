@@ -65,6 +65,11 @@ class HeadingVectors:
         """Read the store again (another process published a new ingest)."""
         self.load()
 
+    def missing(self, chunks: Iterable[Chunk]) -> int:
+        """How many section questions of `chunks` the store lacks."""
+        with self._lock:
+            return len({section_question(c) for c in chunks} - self._vectors.keys())
+
     def update(self, chunks: Iterable[Chunk], embedder: Embedder) -> int:
         """Embed the section questions of `chunks` not stored yet, drop the ones no chunk has
         any more, and persist; returns how many were embedded."""

@@ -62,6 +62,14 @@ def build_knowledge(
     if not keywords.load() and vectors.count():
         logger.info("no keyword index on disk: rebuilding it from the vector store")
         keywords.rebuild(vectors.all_chunks())
+    headings = HeadingVectors(settings.resolved_data_dir() / "headings", embedder.name)
+    headings.load()
+    missing = headings.missing(keywords.chunks)
+    if missing:
+        # A process without the data volume's store (a web container scaled out, a lost
+        # volume) embeds the section questions once now, not a few of them in every reply.
+        logger.info("heading vectors: %d section questions not stored, embedding them", missing)
+        headings.update(keywords.chunks, embedder)
     # The keyword index's GENERATION file is the one stamp of a finished ingest (written after
     # every vector): a searcher that sees a new one re-reads both indexes, and until then it
     # answers from the snapshot it has, never from chunks an unfinished ingest has written.
@@ -69,8 +77,6 @@ def build_knowledge(
         lambda: vectors.reopen(make_chroma_client(settings, fresh=True))
     )
     # Written by the indexer before the keyword index it publishes with, so reloaded first.
-    headings = HeadingVectors(settings.resolved_data_dir() / "headings", embedder.name)
-    headings.load()
     keywords.on_new_generation.insert(0, headings.reload)
     vectors.published = keywords.published
     vectors.before_query = keywords.refresh_if_changed

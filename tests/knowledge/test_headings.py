@@ -3,6 +3,7 @@ by retrieval and the composer without embedding a heading per question."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,32 @@ def test_ingest_embeds_each_heading_once_and_a_new_process_reads_them(
         kb.indexer.ingest([settings.kb_dir], session=session)
     assert "Quali enti può iscriversi?" in kb.headings._vectors
     assert "Chi può iscriversi?" not in kb.headings._vectors
+
+
+def test_a_process_without_the_store_embeds_the_headings_once_at_start(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A web container scaled out without the data volume rebuilds the keyword index from the
+    vector store and the heading vectors with it: not a few headings in every reply."""
+    settings, kb, _, sessions = setup(tmp_path, embedder)
+    write_doc(settings.kb_dir, "iscrizione.md", "Iscrizione", BODY)
+    with sessions.begin() as session:
+        kb.indexer.ingest([settings.kb_dir], session=session)
+    shutil.rmtree(settings.resolved_data_dir() / "headings")
+    shutil.rmtree(settings.bm25_path())
+
+    fresh = CountingEmbedder(embedder)
+    other = build_knowledge(settings, fresh)
+    assert set(other.headings._vectors) == {"Chi può iscriversi?", "Iscrizione: Riferimenti"}
+    assert (settings.resolved_data_dir() / "headings" / "vectors.npy").exists()
+    started = fresh.queries_embedded
+    assert other.retriever.search("chi può iscriversi?", 5)
+    assert fresh.queries_embedded == started + 1  # the question, no heading
+
+    # The next process reads what this one wrote.
+    again = CountingEmbedder(embedder)
+    build_knowledge(settings, again)
+    assert again.queries_embedded == 0
 
 
 def test_a_store_of_another_model_is_not_read(tmp_path: Path, embedder: Embedder) -> None:
