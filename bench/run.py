@@ -230,12 +230,12 @@ def bench_model(
 def embedding_figures(settings: Settings, kb: KnowledgeBase, ingest_s: float) -> dict[str, float]:
     """Query tokens/s at batch 1..32 and the model's raw ingest throughput beside the pipeline's,
     with the same model and threads as the ingest just measured."""
-    from bench.embedding import batch_curve, golden_questions, raw_vs_pipeline
+    from bench.embedding import batch_curve, golden_questions, raw_vs_pipeline, stored_texts
 
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
     figures = batch_curve(embedder, golden_questions())
     texts = [c.embedding_text() for c in kb.vectors.all_chunks()]
-    figures.update(raw_vs_pipeline(embedder, texts, ingest_s))
+    figures.update(raw_vs_pipeline(embedder, texts, ingest_s, stored_texts(kb)))
     return figures
 
 
@@ -322,7 +322,6 @@ def bench_http(
     env = app_env(
         **base_env,
         **overrides,
-        SPORTELLO_DATA_DIR=tmp / f"web-{slug}",
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
     figures: dict[str, float] = {}
@@ -494,6 +493,9 @@ def main() -> None:
                 "SPORTELLO_CHROMA_URL": chroma_url,
                 "SPORTELLO_TELEGRAM_TOKEN": "",
                 "SPORTELLO_LOG_LEVEL": "INFO",
+                # The data volume `migrate` wrote (BM25, heading and sentence vectors), shared
+                # by the web workers as in compose.
+                "SPORTELLO_DATA_DIR": str(default.resolved_data_dir()),
             }
             names = list(CONFIGS)
             for position, index in enumerate(int(i) for i in args.configs.split(",")):

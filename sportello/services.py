@@ -56,7 +56,7 @@ def build_assistant(
             generation=partial(_read, sessions, answering_queries.generation),
             reload_seconds=settings.intent_reload_seconds,
         )
-    return Assistant(knowledge.retriever, settings, prompts, llm, intents)
+    return Assistant(knowledge.retriever, settings, prompts, llm, intents, knowledge.sentences)
 
 
 def _read(sessions: sessionmaker[Session], query: Callable[..., T]) -> T:

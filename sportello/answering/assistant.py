@@ -23,6 +23,7 @@ from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Action, Reply, Turn
 from sportello.config import Settings
 from sportello.knowledge.retrieval import RetrievedChunk, Retriever
+from sportello.knowledge.text_vectors import TextVectors
 
 logger = logging.getLogger(__name__)
 SEARCH_K = 8  # chunks fetched per question: the composer uses the best few, suggestions the rest
@@ -36,11 +37,14 @@ class Assistant:
         prompts: Prompts | None = None,
         llm: LLMComposer | None = None,
         intents: IntentClassifier | None = None,
+        sentences: TextVectors | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
         self.prompts = prompts or Prompts()
-        self.extractive = ExtractiveComposer(retriever.keywords, headings=retriever.headings)
+        self.extractive = ExtractiveComposer(
+            retriever.keywords, headings=retriever.headings, sentences=sentences
+        )
         self.llm = llm
         self.intents = intents or build_intents(retriever, settings)
         self.last_intent: IntentResult | None = None

@@ -33,10 +33,11 @@ from sportello.answering.schemas import Citation
 from sportello.knowledge.discourse import enumerations
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
-from sportello.knowledge.headings import HeadingVectors, section_question
+from sportello.knowledge.headings import section_question
 from sportello.knowledge.keyword_index import KeywordIndex, tokenize
 from sportello.knowledge.retrieval import RetrievedChunk
 from sportello.knowledge.sentences import split_sentences
+from sportello.knowledge.text_vectors import TextVectors
 
 _ASKS_NUMBER = re.compile(
     r"\b(?:quant[oiae]|quale (?:soglia|limite|percentuale|importo)|entro quando|quando|"
@@ -58,7 +59,8 @@ class ExtractiveComposer:
         self,
         keywords: KeywordIndex,
         *,
-        headings: HeadingVectors | None = None,
+        headings: TextVectors | None = None,
+        sentences: TextVectors | None = None,
         sections: int = 5,
         heading_weight: float = 0.1,
         rank_weight: float = 0.1,
@@ -78,6 +80,7 @@ class ExtractiveComposer:
     ) -> None:
         self.keywords = keywords
         self.headings = headings  # heading vectors embedded at ingest (else embedded here)
+        self.sentences = sentences  # sentence vectors embedded at ingest (else embedded here)
         self.sections = sections  # retrieved chunks whose sections are read
         self.heading_weight = heading_weight  # question words in the heading, in section choice
         self.rank_weight = rank_weight  # retrieval rank, in section choice
@@ -192,12 +195,21 @@ class ExtractiveComposer:
         return vector
 
     def _vectors_of(self, embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
-        """Sentences embedded as passages (one batch for the ones not seen before)."""
-        missing = [t for t in dict.fromkeys(texts) if f"p:{t}" not in self._vectors]
+        """Sentences embedded as passages: from the store the indexer wrote, else embedded
+        here (one batch for the ones not seen before) and kept."""
+        found: dict[str, np.ndarray] = {}
+        for text in dict.fromkeys(texts):
+            stored = self.sentences.vector(text, None) if self.sentences is not None else None
+            if stored is None:
+                stored = self._vectors.get(f"p:{text}")
+            if stored is not None:
+                found[text] = stored
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             for text, vector in zip(missing, embedder.embed_documents(missing), strict=True):
-                self._remember(f"p:{text}", np.asarray(vector, dtype=np.float32))
-        return [self._vectors[f"p:{t}"] for t in texts]
+                found[text] = np.asarray(vector, dtype=np.float32)
+                self._remember(f"p:{text}", found[text])
+        return [found[t] for t in texts]
 
     def _remember(self, key: str, vector: np.ndarray) -> None:
         self._vectors[key] = vector

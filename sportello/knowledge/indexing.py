@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,10 +17,10 @@ from sportello.knowledge import queries
 from sportello.knowledge.chunking import chunk_document
 from sportello.knowledge.documents import Chunk, Document
 from sportello.knowledge.embeddings import Embedder
-from sportello.knowledge.headings import HeadingVectors
 from sportello.knowledge.keyword_index import KeywordIndex
 from sportello.knowledge.loading import SUPPORTED_SUFFIXES, load_file
 from sportello.knowledge.models import DocumentStatus, KbDocument
+from sportello.knowledge.text_vectors import TextVectors
 from sportello.knowledge.vector_store import ChromaVectorStore
 
 logger = logging.getLogger(__name__)
@@ -83,10 +83,10 @@ class Indexer:
         overlap_tokens: int,
         max_bytes: int,
         today: Callable[[], date] | None = None,
-        headings: HeadingVectors | None = None,
+        stores: Sequence[TextVectors] = (),
     ) -> None:
         self.embedder = embedder
-        self.headings = headings
+        self.stores = tuple(stores)  # texts embedded beside the chunks (headings, sentences)
         # The desk's today from the app's clock: a review date after it is a typo, refused.
         self.today = today
         self.vectors = vectors
@@ -160,7 +160,7 @@ class Indexer:
         # A rebuilt dense index goes live before the keyword index publishes the generation
         # that tells other processes to reload (they then open the new collection).
         self.vectors.finish_rebuild()
-        stale = self.headings is not None and not len(self.headings)
+        stale = any(not len(store) for store in self.stores)
         if report.changed or stale or len(self.keywords) != self.vectors.count():
             self._publish()
         session.flush()
@@ -169,12 +169,13 @@ class Indexer:
         return report
 
     def _publish(self) -> None:
-        """Rebuild what is derived from the dense index's chunks: the heading vectors first,
-        then the keyword index, whose new generation tells other processes to reload both."""
+        """Rebuild what is derived from the dense index's chunks: the heading and sentence
+        vectors first, then the keyword index, whose new generation tells other processes to
+        reload them all."""
         chunks = self.vectors.all_chunks()
-        if self.headings is not None:
-            embedded = self.headings.update(chunks, self.embedder)
-            logger.info("heading vectors: %d embedded, %d stored", embedded, len(self.headings))
+        for store in self.stores:
+            embedded = store.update(chunks, self.embedder)
+            logger.info("%s vectors: %d embedded, %d stored", store.path.name, embedded, len(store))
         self.keywords.rebuild(chunks)
 
     def _ingest_file(

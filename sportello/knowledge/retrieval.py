@@ -29,8 +29,9 @@ from langchain_core.retrievers import BaseRetriever
 from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
-from sportello.knowledge.headings import HeadingVectors, section_question
+from sportello.knowledge.headings import section_question
 from sportello.knowledge.keyword_index import KeywordIndex
+from sportello.knowledge.text_vectors import TextVectors
 from sportello.knowledge.vector_store import ChromaVectorStore
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class Retriever:
         fusion: Fusion = "weighted",
         dense_weight: float = 0.4,
         lexical_full: float = 10.0,
-        headings: HeadingVectors | None = None,
+        headings: TextVectors | None = None,
         heading_weight: float = 0.3,
         heading_top: int = 10,
     ) -> None:

@@ -11,10 +11,10 @@ from sportello.config import Settings
 from sportello.knowledge.batching import with_batching
 from sportello.knowledge.cache import with_query_cache
 from sportello.knowledge.embeddings import Embedder, load_embedder
-from sportello.knowledge.headings import HeadingVectors
 from sportello.knowledge.indexing import Indexer
 from sportello.knowledge.keyword_index import KeywordIndex
 from sportello.knowledge.retrieval import Retriever
+from sportello.knowledge.text_vectors import TextVectors, heading_vectors, sentence_vectors
 from sportello.knowledge.vector_store import ChromaVectorStore, make_chroma_client
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,8 @@ class KnowledgeBase:
     retriever: Retriever
     indexer: Indexer
     settings: Settings
-    headings: HeadingVectors
+    headings: TextVectors
+    sentences: TextVectors
 
     def default_paths(self) -> list[Path]:
         """What `kb ingest` indexes with no arguments: the curated folder and staff uploads."""
@@ -62,12 +63,16 @@ def build_knowledge(
     if not keywords.load() and vectors.count():
         logger.info("no keyword index on disk: rebuilding it from the vector store")
         keywords.rebuild(vectors.all_chunks())
-    headings = HeadingVectors(settings.resolved_data_dir() / "headings", embedder.name)
+    headings = heading_vectors(settings.resolved_data_dir(), embedder.name)
+    sentences = sentence_vectors(settings.resolved_data_dir(), embedder.name)
     headings.load()
+    sentences.load()
     missing = headings.missing(keywords.chunks)
     if missing:
         # A process without the data volume's store (a web container scaled out, a lost
         # volume) embeds the section questions once now, not a few of them in every reply.
+        # The sentences (read for English questions only, and ~4x as many) are embedded as
+        # those replies ask for them, until the next ingest writes them.
         logger.info("heading vectors: %d section questions not stored, embedding them", missing)
         headings.update(keywords.chunks, embedder)
     # The keyword index's GENERATION file is the one stamp of a finished ingest (written after
@@ -77,7 +82,7 @@ def build_knowledge(
         lambda: vectors.reopen(make_chroma_client(settings, fresh=True))
     )
     # Written by the indexer before the keyword index it publishes with, so reloaded first.
-    keywords.on_new_generation.insert(0, headings.reload)
+    keywords.on_new_generation[:0] = [headings.reload, sentences.reload]
     vectors.published = keywords.published
     vectors.before_query = keywords.refresh_if_changed
     retriever = Retriever(
@@ -104,6 +109,8 @@ def build_knowledge(
         overlap_tokens=settings.chunk_overlap_tokens,
         max_bytes=settings.upload_max_bytes,
         today=(lambda: local_today(clock, settings.desk_timezone)) if clock is not None else None,
-        headings=headings,
+        stores=(headings, sentences),
     )
-    return KnowledgeBase(embedder, vectors, keywords, retriever, indexer, settings, headings)
+    return KnowledgeBase(
+        embedder, vectors, keywords, retriever, indexer, settings, headings, sentences
+    )

@@ -1,5 +1,5 @@
-"""Heading vectors: embedded at ingest (only the new ones), loaded by the next process, and read
-by retrieval and the composer without embedding a heading per question."""
+"""Heading and sentence vectors: embedded at ingest (only the new ones), loaded by the next
+process, and read by retrieval and the composer without embedding a text per question."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import numpy as np
 
 from sportello.knowledge.documents import Chunk
 from sportello.knowledge.embeddings import CountingEmbedder, Embedder
-from sportello.knowledge.headings import HeadingVectors, section_question
+from sportello.knowledge.headings import section_question
 from sportello.knowledge.service import build_knowledge
+from sportello.knowledge.text_vectors import heading_vectors
+from sportello.services import build_assistant
 from tests.knowledge.test_indexing import setup, write_doc
 
 BODY = (
@@ -90,8 +92,36 @@ def test_a_process_without_the_store_embeds_the_headings_once_at_start(
     assert again.queries_embedded == 0
 
 
+def test_ingest_stores_the_sentences_an_english_question_is_compared_with(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings, kb, counting, sessions = setup(tmp_path, embedder)
+    write_doc(settings.kb_dir, "iscrizione.md", "Iscrizione", BODY)
+    with sessions.begin() as session:
+        kb.indexer.ingest([settings.kb_dir], session=session)
+    sentence = "Possono iscriversi le associazioni con almeno sette soci."
+    assert sentence in kb.sentences._vectors
+    expected = np.asarray(embedder.embed_documents([sentence])[0], dtype=np.float32)
+    assert np.allclose(kb.sentences._vectors[sentence], expected, atol=1e-4)
+    before = counting.documents_embedded
+    with sessions.begin() as session:
+        kb.indexer.ingest([settings.kb_dir], session=session)
+    assert counting.documents_embedded == before  # unchanged: nothing embedded again
+
+    # Another process composes an English reply embedding the question only.
+    fresh = CountingEmbedder(embedder)
+    other = build_knowledge(settings, fresh)
+    assistant = build_assistant(settings, other)
+    hits = other.retriever.search("Who can register?", 5)
+    composition = assistant.extractive.compose(
+        "Who can register?", hits, language="en", embedder=fresh
+    )
+    assert sentence in [text for text, _ in composition.sentences]
+    assert fresh.documents_embedded == 0
+
+
 def test_a_store_of_another_model_is_not_read(tmp_path: Path, embedder: Embedder) -> None:
-    store = HeadingVectors(tmp_path / "headings", "model-a")
+    store = heading_vectors(tmp_path, "model-a")
     store.update([_chunk("Chi può iscriversi?")], embedder)
-    assert HeadingVectors(tmp_path / "headings", "model-a").load()
-    assert not HeadingVectors(tmp_path / "headings", "model-b").load()
+    assert heading_vectors(tmp_path, "model-a").load()
+    assert not heading_vectors(tmp_path, "model-b").load()
