@@ -29,8 +29,9 @@ from sportello.answering.assistant import Assistant
 from sportello.answering.context import resolve
 from sportello.answering.schemas import Turn
 from sportello.config import PROJECT_ROOT, Settings
+from sportello.knowledge.documents import Topic
 from sportello.knowledge.metrics import BUDGETS, facts_in, ranking_quality
-from sportello.knowledge.retrieval import RetrievedChunk, Retriever, rrf_scores
+from sportello.knowledge.retrieval import Embedded, RetrievedChunk, Retriever, rrf_scores
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
 from sportello.services import build_assistant
 
@@ -84,7 +85,14 @@ def percentile(values: Sequence[float], p: float) -> float:
 class LexicalRetriever(Retriever):
     """The BM25-only peer: the same retriever with the dense index left out."""
 
-    def search(self, query: str, k: int | None = None, topic=None) -> list[RetrievedChunk]:  # type: ignore[no-untyped-def]
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        topic: Topic | None = None,
+        *,
+        embedded: Embedded | None = None,  # noqa: ARG002 - BM25 alone reads no vector
+    ) -> list[RetrievedChunk]:
         _, lexical = self.candidates(query, topic)
         return self.fuse(dense_hits=[], lexical_hits=lexical, k=k or self.default_k)
 

@@ -73,6 +73,7 @@ class ExtractiveComposer:
         semantic_margin: float = 0.05,
         semantic_lead: int = 6,
         semantic_opening: int = 2,
+        semantic_sections: int = 3,
         lead_sentences: int = 4,
         lead_chars: int = 800,
         block_chars: int = 900,
@@ -95,6 +96,7 @@ class ExtractiveComposer:
         self.semantic_margin = semantic_margin  # English: how far below the best sentence
         self.semantic_lead = semantic_lead  # English: sentences read of the lead section
         self.semantic_opening = semantic_opening  # English: sentences read of other sections
+        self.semantic_sections = semantic_sections  # English: sections whose sentences are read
         self.block_chars = block_chars  # longest enumeration or reference chain taken along
         self.max_chars = max_chars  # the whole reply's sentences
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -134,14 +136,15 @@ class ExtractiveComposer:
         order = sorted(range(len(sections)), key=lambda i: -sections[i].score)
         semantic = language != "it" and question is not None
         if semantic and embedder is not None:
-            # Embedding sentences is what an English reply waits for: the lead section's first
-            # sentences are read, the next two sections' openings (which answer their headings).
+            # The lead section's first sentences are read, the next sections' openings (which
+            # answer their headings); their vectors come from the store the indexer wrote.
+            read = order[: self.semantic_sections]
             wanted = [
                 sections[i].sentences[: self.semantic_lead if rank == 0 else self.semantic_opening]
-                for rank, i in enumerate(order[:3])
+                for rank, i in enumerate(read)
             ]
             vectors = iter(self._vectors_of(embedder, [t for texts in wanted for t in texts]))
-            for i, texts in zip(order[:3], wanted, strict=False):
+            for i, texts in zip(read, wanted, strict=False):
                 sims = [float(next(vectors) @ question) for _ in texts]
                 sections[i].sims = sims + [-1.0] * (len(sections[i].sentences) - len(sims))
         plan = Plan(self, sections, weights, total, bool(_ASKS_NUMBER.search(query)), semantic)
