@@ -95,6 +95,26 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     return max(peaks), sum(peaks)
 
 
+def stores_cpu_seconds(chroma_url: str) -> float:
+    """User + system CPU seconds spent so far by the stores the replies read and write: the
+    `chroma run` server listening on `chroma_url`'s port and the PostgreSQL processes (the web
+    workers keep their connections open, so their backends live through a run)."""
+    port = chroma_url.rsplit(":", 1)[-1]
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        chroma = "run" in cmd and port in cmd and any(part.endswith("chroma") for part in cmd)
+        if proc.info["name"] != "postgres" and not chroma:
+            continue
+        try:
+            for one in [proc, *proc.children(recursive=True)]:
+                times = one.cpu_times()
+                total += times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds spent so far by the server process and its workers."""
     total = 0.0
