@@ -12,6 +12,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -55,12 +56,22 @@ def ingest(
         if first_run:  # the one long wait (every chunk is embedded): say what it is
             console.print(
                 f"Prima indicizzazione: {total} documenti da leggere e incorporare con il "
-                f"modello {kb.embedder.name}. La chat si apre appena finisce."
+                f"modello {kb.embedder.name}. Poi i titoli e le frasi; la chat si apre appena finisce."
             )
         with _bar(as_json) as bar:
             task = bar.add_task("Indicizzazione", total=total)
+            stores: dict[str, TaskID] = {}
+
+            def stored(name: str, done: int, missing: int) -> None:
+                if name not in stores:
+                    stores[name] = bar.add_task(STORE_LABELS.get(name, name), total=missing)
+                bar.update(stores[name], completed=done)
+
             report = kb.indexer.ingest(
-                targets, session=session, progress=lambda _name: bar.advance(task)
+                targets,
+                session=session,
+                progress=lambda _name: bar.advance(task),
+                store_progress=stored,
             )
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
@@ -75,6 +86,10 @@ def ingest(
             console.print(f"[red]Non indicizzato[/red] {name}: {reason}")
     if report.failed:  # cron and CI must notice even one document left out
         raise typer.Exit(1)
+
+
+# The texts embedded after the documents (knowledge/text_vectors.py), as the bar names them.
+STORE_LABELS = {"headings": "Titoli delle sezioni", "sentences": "Frasi (domande in inglese)"}
 
 
 def _bar(disable: bool) -> Progress:

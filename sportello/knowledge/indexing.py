@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 # Bump when chunking changes in a way that must re-embed every document.
 CHUNKER_VERSION = "2"
 Progress = Callable[[str], None]
+# (store name, texts embedded, texts missing) while the heading and sentence vectors are written.
+StoreProgress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -127,8 +129,11 @@ class Indexer:
         *,
         session: Session,
         progress: Progress | None = None,
+        store_progress: StoreProgress | None = None,
     ) -> IngestReport:
-        """Index the files under `paths`; a folder also drops the documents no longer in it."""
+        """Index the files under `paths`; a folder also drops the documents no longer in it.
+        `progress(file name)` after each file, `store_progress` while the texts stored beside
+        the chunks are embedded (after the files: on a first run, as long again)."""
         started = time.perf_counter()
         report = IngestReport()
         known = {d.id: d for d in queries.documents(session)}
@@ -162,19 +167,21 @@ class Indexer:
         self.vectors.finish_rebuild()
         stale = any(not len(store) for store in self.stores)
         if report.changed or stale or len(self.keywords) != self.vectors.count():
-            self._publish()
+            self._publish(store_progress)
         session.flush()
         report.seconds = time.perf_counter() - started
         logger.info("ingest done: %s", report.as_dict())
         return report
 
-    def _publish(self) -> None:
+    def _publish(self, progress: StoreProgress | None = None) -> None:
         """Rebuild what is derived from the dense index's chunks: the heading and sentence
         vectors first, then the keyword index, whose new generation tells other processes to
         reload them all."""
         chunks = self.vectors.all_chunks()
         for store in self.stores:
-            embedded = store.update(chunks, self.embedder)
+            name = store.path.name
+            step = (lambda done, total, n=name: progress(n, done, total)) if progress else None
+            embedded = store.update(chunks, self.embedder, step)
             logger.info("%s vectors: %d embedded, %d stored", store.path.name, embedded, len(store))
         self.keywords.rebuild(chunks)
 

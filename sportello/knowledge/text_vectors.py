@@ -77,9 +77,14 @@ class TextVectors:
         with self._lock:
             return len(self.texts_of(chunks) - self._vectors.keys())
 
-    def update(self, chunks: Iterable[Chunk], embedder: Embedder) -> int:
+    def update(
+        self,
+        chunks: Iterable[Chunk],
+        embedder: Embedder,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Embed the texts of `chunks` not stored yet, drop the ones no chunk has any more,
-        and persist; returns how many were embedded."""
+        and persist; returns how many were embedded. `progress(done, missing)` after each batch."""
         wanted = sorted(self.texts_of(chunks))
         with self._lock:
             known = dict(self._vectors)
@@ -87,6 +92,8 @@ class TextVectors:
         for start in range(0, len(missing), _BATCH):
             batch = missing[start : start + _BATCH]
             known.update(zip(batch, self._embed(embedder, batch), strict=True))
+            if progress is not None:
+                progress(start + len(batch), len(missing))
         kept = {t: known[t] for t in wanted}
         if not missing and len(kept) == len(known) and self.path.exists():
             return 0  # nothing to embed or drop: the persisted store is current

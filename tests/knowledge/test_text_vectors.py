@@ -97,8 +97,13 @@ def test_ingest_stores_the_sentences_an_english_question_is_compared_with(
 ) -> None:
     settings, kb, counting, sessions = setup(tmp_path, embedder)
     write_doc(settings.kb_dir, "iscrizione.md", "Iscrizione", BODY)
+    steps: list[tuple[str, int, int]] = []
     with sessions.begin() as session:
-        kb.indexer.ingest([settings.kb_dir], session=session)
+        kb.indexer.ingest(
+            [settings.kb_dir], session=session, store_progress=lambda *step: steps.append(step)
+        )
+    # The progress the CLI shows while they are embedded, one store after the other.
+    assert steps == [("headings", 2, 2), ("sentences", len(kb.sentences), len(kb.sentences))]
     sentence = "Possono iscriversi le associazioni con almeno sette soci."
     assert sentence in kb.sentences._vectors
     expected = np.asarray(embedder.embed_documents([sentence])[0], dtype=np.float32)
