@@ -198,21 +198,15 @@ class ExtractiveComposer:
         return vector
 
     def _vectors_of(self, embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
-        """Sentences embedded as passages: from the store the indexer wrote, else embedded
-        here (one batch for the ones not seen before) and kept."""
-        found: dict[str, np.ndarray] = {}
-        for text in dict.fromkeys(texts):
-            stored = self.sentences.vector(text, None) if self.sentences is not None else None
-            if stored is None:
-                stored = self._vectors.get(f"p:{text}")
-            if stored is not None:
-                found[text] = stored
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        """Sentences embedded as passages: from the store the indexer wrote (which embeds and
+        keeps what it lacks), else embedded here (one batch for the ones not seen before)."""
+        if self.sentences is not None:
+            return self.sentences.vectors(texts, embedder)
+        missing = [t for t in dict.fromkeys(texts) if f"p:{t}" not in self._vectors]
         if missing:
             for text, vector in zip(missing, embedder.embed_documents(missing), strict=True):
-                found[text] = np.asarray(vector, dtype=np.float32)
-                self._remember(f"p:{text}", found[text])
-        return [found[t] for t in texts]
+                self._remember(f"p:{text}", np.asarray(vector, dtype=np.float32))
+        return [self._vectors[f"p:{t}"] for t in texts]
 
     def _remember(self, key: str, vector: np.ndarray) -> None:
         self._vectors[key] = vector

@@ -182,7 +182,7 @@ class Indexer:
             name = store.path.name
             step = (lambda done, total, n=name: progress(n, done, total)) if progress else None
             embedded = store.update(chunks, self.embedder, step)
-            logger.info("%s vectors: %d embedded, %d stored", store.path.name, embedded, len(store))
+            logger.info("%s vectors: %d embedded, %d stored", name, embedded, len(store))
         self.keywords.rebuild(chunks)
 
     def _ingest_file(

@@ -106,10 +106,17 @@ class TextVectors:
         """The stored vector of `text`; embedded now (and kept) when missing and `embedder` given."""
         found = self._vectors.get(text)
         if found is None and embedder is not None:
-            found = self._embed(embedder, [text])[0]
-            with self._lock:
-                self._vectors[text] = found
+            found = self.vectors([text], embedder)[0]
         return found
+
+    def vectors(self, texts: list[str], embedder: Embedder) -> list[np.ndarray]:
+        """The vectors of `texts`; the ones not stored are embedded in one batch and kept."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            embedded = dict(zip(missing, self._embed(embedder, missing), strict=True))
+            with self._lock:
+                self._vectors.update(embedded)
+        return [self._vectors[t] for t in texts]
 
     def _embed(self, embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
         if self.as_queries:
