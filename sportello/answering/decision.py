@@ -95,8 +95,10 @@ def features(
 ) -> np.ndarray:
     """What the action model reads: the linear model's log-probabilities, the wrongdoing check
     (log-odds), the nearest-examples vote, the retrieval evidence measured from the answer
-    threshold (so a composer with its own threshold keeps the same scale), and follow-up."""
+    threshold (so a composer with its own threshold keeps the same scale), follow-up, and the
+    word model's log-probabilities."""
     proba = np.array([found.proba.get(i, 0.0) for i in Intent])
+    words = np.array([found.words.get(i, 0.0) for i in Intent])
     vote = np.array([found.scores.get(i, 0.0) for i in Intent])
     check = min(max(found.wrongdoing, 1e-4), 1 - 1e-4)
     evidence = confidence - answer_threshold
@@ -105,6 +107,7 @@ def features(
             np.log(proba + 1e-4),
             [np.log(check / (1 - check)), evidence, evidence**2, float(follow_up)],
             vote * 10,
+            np.log(words + 1e-4),
         ]
     ).astype(np.float32)
 

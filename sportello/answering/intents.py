@@ -12,7 +12,8 @@ Two readings of the examples, on vectors centred on the examples' mean (see `_bu
 - the nearest-examples vote: for every intent the mean similarity of its `k` nearest examples
   ("top-k mean"), which keeps multimodal intents whole and does not favour bigger intents;
 plus a wrongdoing check, a second linear model trained on wrongdoing requests against lawful
-questions that mention the same things (cash, receipts, minutes, members, pay, controls).
+questions that mention the same things (cash, receipts, minutes, members, pay, controls), and a
+reading of the examples' words (word_intents: how a person asks, beside what about).
 None of them decides alone: `decision.act` weighs them with the retrieval evidence.
 """
 
@@ -27,12 +28,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import yaml
 
 from sportello.answering.linear import Linear, train
+from sportello.answering.word_intents import WordModel
+from sportello.answering.word_intents import fit as fit_words
 from sportello.config import PROJECT_ROOT
 from sportello.knowledge.embeddings import Embedder
 
@@ -90,6 +93,7 @@ class IntentResult:
     lawful: str | None = None  # the lawful path of the nearest wrongdoing examples
     proba: dict[Intent, float] = field(default_factory=dict)  # the linear model's
     wrongdoing: float = 0.0  # the wrongdoing check: P(wrongdoing | wrongdoing or lawful)
+    words: dict[Intent, float] = field(default_factory=dict)  # the word model's probabilities
 
     @property
     def confident(self) -> bool:
@@ -192,39 +196,53 @@ class _Index(NamedTuple):
     center: np.ndarray  # the mean the rows were centred on
     model: Linear  # softmax over the intents, trained on the rows (lawful ones as in scope)
     check: Linear  # wrongdoing (1) vs lawful questions and in-scope examples (0)
+    words: WordModel  # softmax over the intents from the examples' words (lawful as in scope)
 
 
 # Trained models by the hash of their examples: a rebuild with the same examples trains nothing.
-_MODELS: dict[str, tuple[Linear, Linear]] = {}
+_MODELS: dict[str, tuple[Linear, Linear, WordModel]] = {}
 
 
 def _trained(
-    key: str, matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray, cache_file: Path | None
-) -> tuple[Linear, Linear]:
+    key: str,
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    lawful: np.ndarray,
+    texts: list[str],
+    cache_file: Path | None,
+) -> tuple[Linear, Linear, WordModel]:
     """The models of these examples: from the disk cache when it holds this `key`, else
     trained (seconds on a busy host) and stored there for the next start."""
     path = None if cache_file is None else cache_file.with_name(f"{cache_file.stem}.models.npz")
     if path is not None and path.exists():
         with np.load(path) as data:
-            if str(data["key"]) == key:
+            if str(data["key"]) == key and "words_w" in data:
                 return (
                     Linear(data["model_w"], data["model_b"]),
                     Linear(data["check_w"], data["check_b"]),
+                    WordModel.from_arrays(dict(data)),
                 )
     model, check = _train(matrix, labels, lawful)
+    in_scope = list(Intent).index(Intent.IN_SCOPE)
+    words = fit_words(
+        texts,
+        np.concatenate([labels, np.full(len(lawful), in_scope)]).astype(np.int64),
+        len(Intent),
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(
-            partial,
-            key=np.array(key),
-            model_w=model.weights,
-            model_b=model.bias,
-            check_w=check.weights,
-            check_b=check.bias,
-        )
+        arrays: dict[str, Any] = {
+            "key": np.array(key),
+            "model_w": model.weights,
+            "model_b": model.bias,
+            "check_w": check.weights,
+            "check_b": check.bias,
+            **words.arrays(),
+        }
+        np.savez(partial, **arrays)
         partial.replace(path)
-    return model, check
+    return model, check, words
 
 
 def _train(matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray) -> tuple[Linear, Linear]:
@@ -310,10 +328,12 @@ class IntentClassifier:
             "\n".join(f"{e.intent}\t{e.text}" for e in examples) + "\n" + "\n".join(self.lawful)
         )
         if key not in _MODELS:
-            _MODELS[key] = _trained(key, matrix, labels, lawful, self.cache_file)
-        model, check = _MODELS[key]
+            _MODELS[key] = _trained(
+                key, matrix, labels, lawful, texts + self.lawful, self.cache_file
+            )
+        model, check, words = _MODELS[key]
         # One reference swap: a reply running during a reload sees the old index or the new.
-        self.index = _Index(examples, matrix, labels, center, model, check)
+        self.index = _Index(examples, matrix, labels, center, model, check, words)
 
     @property
     def examples(self) -> list[Example]:
@@ -340,7 +360,7 @@ class IntentClassifier:
     def classify(self, text: str, vector: np.ndarray | None = None) -> IntentResult:
         """The intent of `text`; pass `vector` when its query embedding is already known."""
         self.refresh_if_changed()
-        examples, matrix, labels, center, model, check = self.index
+        examples, matrix, labels, center, model, check, words = self.index
         if vector is None:
             # The same string retrieval embeds, so a query cache serves both.
             vector = self.embedder.embed_query(text.strip())
@@ -370,6 +390,7 @@ class IntentClassifier:
             lawful=_lawful_path(examples, labels, sims),
             proba={i: round(p, 4) for i, p in proba.items()},
             wrongdoing=round(float(check.proba(query)[0, 1]), 4),
+            words={i: round(p, 4) for i, p in zip(Intent, words.proba(text).tolist(), strict=True)},
         )
 
 

@@ -9,7 +9,7 @@ from sportello.answering import decision
 from sportello.answering.intents import Intent, IntentResult
 from sportello.answering.linear import Linear
 
-N_FEATURES = len(Intent) * 2 + 4
+N_FEATURES = len(Intent) * 3 + 4
 
 
 def result(check: float = 0.1, **proba: float) -> IntentResult:
@@ -26,6 +26,7 @@ def result(check: float = 0.1, **proba: float) -> IntentResult:
         scores={i: p / 4 for i, p in probabilities.items()},
         proba=probabilities,
         wrongdoing=check,
+        words=probabilities,
     )
 
 

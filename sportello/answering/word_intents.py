@@ -1,0 +1,94 @@
+"""The intents read from a message's words: a second, lexical reading of the same examples.
+
+The embedding of a whole message is dominated by its subject (a preamble about the
+association, the 5 per mille, the minutes book), and the intents differ more by how the person
+asks than by the subject: "ci fate voi…", "vi mando…", "nel nostro caso…" against "si può…",
+"entro quando…". A softmax over the words and word pairs of the labelled examples (TF-IDF,
+accents folded, numbers as one token) reads that side. Nothing here is a hand-written list:
+the vocabulary and the weights come from prompts/intents/ and the staff examples, and the
+action model weighs this reading with the others (decision.features).
+
+Measured on the golden set's tune split, 5-fold cross-validated action accuracy: 0.828 with
+the embedding readings alone, 0.857 with this one beside them (words and pairs, every term,
+l2 0.001); words alone 0.838, pairs seen twice or more 0.851.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from sportello.answering.linear import Linear, train
+
+_WORD = re.compile(r"[a-z]+|\d+")
+_NUMBER = "<n>"
+
+
+def terms(text: str) -> list[str]:
+    """Lower-case words with accents folded, every number as one token, and adjacent pairs."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    words = [_NUMBER if w.isdigit() else w for w in _WORD.findall(folded)]
+    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+@dataclass(frozen=True)
+class WordModel:
+    """TF-IDF vocabulary and a softmax over the intents (columns in `Intent` order)."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    model: Linear
+
+    def vector(self, text: str) -> np.ndarray:
+        """The message's sublinear TF-IDF vector over the vocabulary, L2-normalised."""
+        row = np.zeros(len(self.vocabulary), dtype=np.float32)
+        for term, count in Counter(terms(text)).items():
+            column = self.vocabulary.get(term)
+            if column is not None:
+                row[column] = (1.0 + math.log(count)) * self.idf[column]
+        norm = float(np.linalg.norm(row))
+        return row / norm if norm else row
+
+    def proba(self, text: str) -> np.ndarray:
+        """Probability of each intent given the words of `text`."""
+        return self.model.proba(self.vector(text))[0]  # type: ignore[no-any-return]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What `from_arrays` needs, for a cache file."""
+        return {
+            "words_vocabulary": np.array(sorted(self.vocabulary, key=self.vocabulary.__getitem__)),
+            "words_idf": self.idf,
+            "words_w": self.model.weights,
+            "words_b": self.model.bias,
+        }
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray]) -> WordModel:
+        vocabulary = {str(t): i for i, t in enumerate(data["words_vocabulary"].tolist())}
+        return cls(vocabulary, data["words_idf"], Linear(data["words_w"], data["words_b"]))
+
+
+def fit(texts: Sequence[str], labels: np.ndarray, classes: int, *, l2: float = 1e-3) -> WordModel:
+    """Learn the vocabulary (every term of the examples) and the softmax, classes balanced
+    (an intent with more examples does not win by numbers alone). Deterministic."""
+    counted = [set(terms(t)) for t in texts]
+    frequency = Counter(term for seen in counted for term in seen)
+    vocabulary = {term: i for i, term in enumerate(sorted(frequency))}
+    idf = np.array(
+        [math.log((1 + len(texts)) / (1 + frequency[t])) + 1.0 for t in sorted(frequency)],
+        dtype=np.float32,
+    )
+    partial = WordModel(vocabulary, idf, Linear(np.zeros((0, 0)), np.zeros(0)))
+    x = sparse.csr_matrix(
+        np.stack([partial.vector(t) for t in texts]) if texts else np.zeros((0, len(vocabulary))),
+        dtype=np.float64,
+    )
+    return WordModel(vocabulary, idf, train(x, labels, classes, l2=l2))
