@@ -92,7 +92,7 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
             confidence = decision.evidence(
                 resolved.query,
                 hits,
-                settings.confidence_dense_floor,
+                settings.dense_floor(language),
                 settings.confidence_dense_span,
                 settings.confidence_lexical_full,
                 assistant.retriever.keywords.idf,

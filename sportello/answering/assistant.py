@@ -122,7 +122,7 @@ class Assistant:
         evidence = decision.evidence(
             resolved.query,
             hits,
-            self.settings.confidence_dense_floor,
+            self.settings.dense_floor(language),
             self.settings.confidence_dense_span,
             self.settings.confidence_lexical_full,
             self.retriever.keywords.idf,

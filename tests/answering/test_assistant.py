@@ -196,3 +196,21 @@ def test_a_reply_does_not_tokenise_chunk_texts(
         reply = assistant.reply([], text)
         assert reply.action is Action.ANSWER
     assert tokenised == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # In the subject's vocabulary, not in the knowledge base: the English dense floor
+        # (SPORTELLO_CONFIDENCE_DENSE_FLOOR_EN) must keep them below the answer threshold.
+        "How do we register a trademark for our association's name and logo?",
+        "How do we hire a part-time employee under the national retail collective agreement?",
+        "How does the Universal Civil Service work for organisations that host young people?",
+    ],
+)
+def test_an_english_question_the_kb_does_not_cover_is_not_answered(
+    assistant: Assistant, text: str
+) -> None:
+    reply = assistant.reply([], text)
+    assert reply.language == "en"
+    assert reply.action is not Action.ANSWER, reply.text
