@@ -25,10 +25,12 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from sportello.answering.plan import Block, Plan, Section
+from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Citation
 from sportello.knowledge.discourse import enumerations
 from sportello.knowledge.embeddings import Embedder
@@ -46,6 +48,47 @@ _ASKS_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _VECTOR_CACHE = 8192  # heading and sentence vectors kept (a few MB); the KB has fewer texts
+_SECTION_CACHE = 4096  # sections read (the KB has under a thousand; re-indexed ones age out)
+
+
+@dataclass(frozen=True)
+class SectionText:
+    """What a section's text gives the composer whatever the question: its de-duplicated
+    sentences with their stems, enumerations and instruction flags, and its heading's stems."""
+
+    heading: str
+    heading_tokens: tuple[str, ...]  # `tokenize` order: sums over them add up as before
+    heading_stems: frozenset[str]
+    sentences: tuple[str, ...]
+    stems: tuple[frozenset[str], ...]
+    spans: tuple[tuple[int, int], ...]
+    instructions: tuple[bool, ...]
+
+
+@lru_cache(maxsize=_SECTION_CACHE)
+def read_section(heading: str, parts: tuple[str, ...]) -> SectionText:
+    """A section (its question and the texts of its chunks, in order) read once: the same
+    sections come back at question after question, and splitting, stemming and the checks
+    over their sentences were most of the composer's own time. Keyed by the texts, so a
+    re-indexed section is read again."""
+    sentences: list[str] = []
+    known: set[str] = set()
+    for part in parts:
+        for sentence in split_sentences(part):
+            norm = " ".join(sentence.lower().split())
+            if norm not in known:  # chunks of a long section overlap by a sentence or two
+                known.add(norm)
+                sentences.append(sentence)
+    heading_tokens = tuple(tokenize(heading))
+    return SectionText(
+        heading=heading,
+        heading_tokens=heading_tokens,
+        heading_stems=frozenset(heading_tokens),
+        sentences=tuple(sentences),
+        stems=tuple(frozenset(tokenize(s)) for s in sentences),
+        spans=tuple(enumerations(sentences)),
+        instructions=tuple(is_instruction(s) for s in sentences),
+    )
 
 
 @dataclass(frozen=True)
@@ -124,7 +167,7 @@ class ExtractiveComposer:
         if question is None and embedder is not None:
             question = np.asarray(embedder.embed_query(query), dtype=np.float32)
         for section in sections:
-            section.heading_cover = sum(weights[s] for s in stems & set(tokenize(section.heading)))
+            section.heading_cover = sum(weights[s] for s in stems & set(section.heading_tokens))
             section.heading_cover /= total
             if question is not None and embedder is not None:
                 section.heading_sim = float(self._vector(embedder, section.heading) @ question)
@@ -161,24 +204,20 @@ class ExtractiveComposer:
             if key in seen:
                 continue
             seen.add(key)
-            sentences: list[str] = []
-            known: set[str] = set()
-            for part in self.keywords.section(hit.chunk):
-                for sentence in split_sentences(part.text):
-                    norm = " ".join(sentence.lower().split())
-                    if norm not in known:  # chunks of a long section overlap by a sentence or two
-                        known.add(norm)
-                        sentences.append(sentence)
-            if not sentences:
+            parts = tuple(part.text for part in self.keywords.section(hit.chunk))
+            text = read_section(section_question(hit.chunk), parts)
+            if not text.sentences:
                 continue
-            heading = section_question(hit.chunk)
             out.append(
                 Section(
                     hit_index=hit_index,
-                    heading=heading,
-                    sentences=sentences,
-                    stems=[frozenset(tokenize(s)) for s in sentences],
-                    spans=enumerations(sentences),
+                    heading=text.heading,
+                    sentences=text.sentences,
+                    stems=text.stems,
+                    spans=text.spans,
+                    heading_tokens=text.heading_tokens,
+                    heading_stems=text.heading_stems,
+                    instructions=text.instructions,
                 )
             )
         return out

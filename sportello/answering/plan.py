@@ -4,12 +4,11 @@ the context rules (a reference comes with what it leans on, an enumeration whole
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sportello.answering.quarantine import is_instruction
 from sportello.knowledge.discourse import answers_yes_no, opens_with_reference
-from sportello.knowledge.keyword_index import tokenize
 
 if TYPE_CHECKING:
     from sportello.answering.extractive import ExtractiveComposer
@@ -22,19 +21,24 @@ def restates_heading(section: Section, position: int) -> bool:
     """Whether a yes/no reply names what it answers ("No, per tenere il libro soci non serve
     il consenso": most of its heading's words), so it reads right under another question;
     "Sì, se svolge l'incarico gratuitamente" does not."""
-    heading = frozenset(tokenize(section.heading))
+    heading = section.heading_stems
     return bool(heading) and len(heading & section.stems[position]) / len(heading) >= RESTATES
 
 
 @dataclass
 class Section:
-    """One section of the retrieved text: its sentences and how well its heading matches."""
+    """One section of the retrieved text: its sentences and how well its heading matches.
+    What depends on the text alone (sentences, stems, enumerations, instructions) is worked
+    out once per section text (extractive.read_section), never per question."""
 
     hit_index: int  # its best-ranked retrieved chunk (the one cited)
     heading: str
-    sentences: list[str]
-    stems: list[frozenset[str]]
-    spans: list[tuple[int, int]]  # enumerations: kept whole or left out
+    sentences: Sequence[str]
+    stems: Sequence[frozenset[str]]
+    spans: Sequence[tuple[int, int]]  # enumerations: kept whole or left out
+    heading_tokens: tuple[str, ...]
+    heading_stems: frozenset[str]
+    instructions: Sequence[bool]  # per sentence: an order to the assistant (quarantine)
     heading_sim: float = 0.0
     heading_cover: float = 0.0
     score: float = 0.0
@@ -231,7 +235,7 @@ class Plan:
             if not grown:
                 break
         text = section.sentences[start:end]
-        if any(is_instruction(s) for s in text):
+        if any(section.instructions[start:end]):
             return None  # an order to the assistant hidden in a document is not content
         if start != position and answers_yes_no(text[0]) and not lead:
             return None
