@@ -15,6 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from sportello.knowledge.folding import CharTable, Fate
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -83,14 +85,24 @@ _LOOKALIKES = str.maketrans(
 )
 
 
+def _fold(char: str) -> Fate:
+    """One character after NFKC: a format character dropped, a look-alike made Latin, another
+    control made a space (line breaks and tabs kept)."""
+    if unicodedata.category(char) == "Cf":
+        return None
+    code = _LOOKALIKES.get(ord(char), ord(char))
+    return code if chr(code).isprintable() or chr(code) in "\n\t" else " "
+
+
+_FOLD = CharTable(_fold)
+_SPACES = re.compile(r"\s+")
+
+
 def normalise(text: str) -> str:
     """The text as the guards read it: compatibility forms folded (full-width letters), format
     characters dropped (a zero-width space inside "ig\u200bnora" must not hide the word),
     look-alike letters of other scripts made Latin, other controls and spacing folded."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf").translate(_LOOKALIKES)
-    text = "".join(c if c.isprintable() or c in "\n\t" else " " for c in text)
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).translate(_FOLD)).strip()
 
 
 def check(text: str, max_chars: int) -> Verdict | None:

@@ -8,8 +8,9 @@ so a sentence the composer would refuse to lead with is one the KB may not open 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
+
+from sportello.knowledge.folding import strip_accents
 
 # Openings that point back at something said before: a sentence that starts with one of them
 # cannot be read alone. By kind (the key says why); each comma-separated entry is matched as
@@ -110,8 +111,7 @@ _SENTENCES = 1 << 16
 @lru_cache(maxsize=_SENTENCES)
 def normalise(text: str) -> str:
     """Lower case, no accents, straight apostrophes, no leading quotes or list markers."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("`", "'"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = strip_accents(text.replace("’", "'").replace("`", "'")).lower()
     text = re.sub(r"^[\s\"«“(\[*•-]+", "", text)
     return re.sub(r"^\d+[.)]\s+", "", text)
 

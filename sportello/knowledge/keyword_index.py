@@ -11,7 +11,6 @@ import re
 import shutil
 import threading
 import time
-import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +25,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_ITALIAN
 
 from sportello.knowledge.documents import Chunk, Topic
+from sportello.knowledge.folding import strip_accents
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ _PHRASES = [
 ]
 
 
-def _strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 # Bump when tokenize() changes: a persisted index built with another version is rebuilt.
 TOKENIZER_VERSION = "2"
 # Modal and light verbs carry no topic ("deve", "può", "vuole", "fare"): treated as stop words.
@@ -49,7 +45,7 @@ _LIGHT_VERBS = """deve devo devono dobbiamo dovete dovrebbe dovremmo puo posso p
 potete potrebbe potremmo vuole voglio vogliono vogliamo volete vorrei vorremmo fare fa fanno
 facciamo fate fatto fatta si sa sapere dire detto c ce ci e stato stata essere avere"""
 _STOPWORDS = (
-    frozenset(_strip_accents(w) for w in STOPWORDS_ITALIAN)
+    frozenset(strip_accents(w) for w in STOPWORDS_ITALIAN)
     | {"e", "d", "l", "un"}
     | frozenset(_LIGHT_VERBS.split())
 )
@@ -62,7 +58,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(text: str) -> list[str]:
     """Accent-free, stop-word-free Snowball stems; "5x1000" and "cinque per mille" meet."""
-    text = _strip_accents(text.lower()).replace("'", " ").replace("’", " ")
+    text = strip_accents(text.lower()).replace("'", " ").replace("’", " ")
     for pattern, replacement in _PHRASES:
         text = pattern.sub(replacement, text)
     words = [w for w in _WORD.findall(text) if w not in _STOPWORDS]
