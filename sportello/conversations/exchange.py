@@ -46,7 +46,7 @@ def open_thread(
     if conversation is None:
         conversation = service.start(session=session, channel=channel, external_ref=external_ref)
     bind_conversation(conversation.public_id)  # the log lines that follow carry it
-    return Thread(conversation, [service.turn(m) for m in recent])
+    return Thread(conversation, [Turn(m.role, m.text, m.topic, m.action) for m in recent])
 
 
 def record_question(*, session: Session, thread: Thread, text: str) -> Asked:

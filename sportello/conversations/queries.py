@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from sportello.conversations.models import Channel, Conversation, Feedback, Message
+from sportello.conversations.models import Channel, Conversation, Feedback, Message, Role
+
+
+class Recent(NamedTuple):
+    """A recent message as the assistant reads it (its citations and stamps are not read)."""
+
+    role: str
+    text: str
+    topic: str | None
+    action: str | None
 
 
 def conversation_by_public_id(session: Session, public_id: str) -> Conversation | None:
@@ -25,28 +36,44 @@ def latest_conversation(
     )
 
 
-def latest_with_recent(
-    session: Session, channel: Channel, external_ref: str, limit: int
-) -> tuple[Conversation | None, list[Message]]:
-    """The person's latest conversation on a channel and its last `limit` messages (oldest
-    first), in one round trip: the chat reads both for every message it receives."""
+@lru_cache(maxsize=8)
+def _latest_with_recent(limit: int) -> Select[Conversation, Role, str, str | None, str | None]:
+    """Built once per limit, with bound parameters: building a statement and its cache key
+    cost more than the rest of this read."""
     latest = (
         select(Conversation.id)
-        .where(Conversation.channel == channel, Conversation.external_ref == external_ref)
+        .where(
+            Conversation.channel == bindparam("channel"),
+            Conversation.external_ref == bindparam("external_ref"),
+        )
         .order_by(Conversation.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    rows = session.execute(
-        select(Conversation, Message)
+    return (
+        select(Conversation, Message.role, Message.text, Message.topic, Message.action)
         .outerjoin(Message, Message.conversation_id == Conversation.id)
         .where(Conversation.id == latest)
         .order_by(Message.id.desc())
         .limit(limit)
+    )
+
+
+def latest_with_recent(
+    session: Session, channel: Channel, external_ref: str, limit: int
+) -> tuple[Conversation | None, list[Recent]]:
+    """The person's latest conversation on a channel and its last `limit` messages (oldest
+    first; what the assistant reads of them, not whole rows), in one round trip: the chat
+    reads both for every message it receives."""
+    rows = session.execute(
+        _latest_with_recent(limit), {"channel": channel, "external_ref": external_ref}
     ).all()
     if not rows:
         return None, []
-    return rows[0][0], [m for _, m in reversed(rows) if m is not None]
+    recent = [
+        Recent(r.role, r.text, r.topic, r.action) for r in reversed(rows) if r.role is not None
+    ]
+    return rows[0][0], recent
 
 
 def set_language(session: Session, conversation_id: int, language: str) -> None:
