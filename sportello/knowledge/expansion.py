@@ -8,6 +8,7 @@ language of the subject, not about particular questions.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _EXPANSIONS: list[tuple[str, str]] = [
     (
@@ -104,7 +105,9 @@ _ENGLISH: list[tuple[str, str]] = [
 _COMPILED = [(re.compile(p, re.IGNORECASE), extra) for p, extra in (*_EXPANSIONS, *_ENGLISH)]
 
 
+@lru_cache(maxsize=1024)
 def expand(query: str) -> str:
-    """`query` plus the technical terms of the phrasings it uses."""
+    """`query` plus the technical terms of the phrasings it uses. Remembered: retrieval and
+    the composer expand the same question, and sixty case-blind searches cost ~0.3 ms."""
     extras = [extra for pattern, extra in _COMPILED if pattern.search(query)]
     return f"{query} {' '.join(extras)}" if extras else query
