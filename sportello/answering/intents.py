@@ -189,6 +189,9 @@ def _embed_queries(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
     return [embedder.embed_query(t) for t in texts]
 
 
+_WRONGDOING = list(Intent).index(Intent.WRONGDOING)
+
+
 class _Index(NamedTuple):
     examples: list[Example]
     matrix: np.ndarray  # centred, L2-normalised example vectors, one row each
@@ -197,6 +200,7 @@ class _Index(NamedTuple):
     model: Linear  # softmax over the intents, trained on the rows (lawful ones as in scope)
     check: Linear  # wrongdoing (1) vs lawful questions and in-scope examples (0)
     words: WordModel  # softmax over the intents from the examples' words (lawful as in scope)
+    rows: tuple[np.ndarray, ...]  # each intent's row numbers, in order (no mask per message)
 
 
 # Trained models by the hash of their examples: a rebuild with the same examples trains nothing.
@@ -333,7 +337,8 @@ class IntentClassifier:
             )
         model, check, words = _MODELS[key]
         # One reference swap: a reply running during a reload sees the old index or the new.
-        self.index = _Index(examples, matrix, labels, center, model, check, words)
+        rows = tuple(np.flatnonzero(labels == index) for index in range(len(Intent)))
+        self.index = _Index(examples, matrix, labels, center, model, check, words, rows)
 
     @property
     def examples(self) -> list[Example]:
@@ -360,7 +365,7 @@ class IntentClassifier:
     def classify(self, text: str, vector: np.ndarray | None = None) -> IntentResult:
         """The intent of `text`; pass `vector` when its query embedding is already known."""
         self.refresh_if_changed()
-        examples, matrix, labels, center, model, check, words = self.index
+        examples, matrix, _, center, model, check, words, rows = self.index
         if vector is None:
             # The same string retrieval embeds, so a query cache serves both.
             vector = self.embedder.embed_query(text.strip())
@@ -370,7 +375,7 @@ class IntentClassifier:
         sims = matrix @ query
         scores: dict[Intent, float] = {}
         for index, intent in enumerate(Intent):
-            own = sims[labels == index]
+            own = sims[rows[index]]
             if own.size == 0:
                 continue
             top = own if own.size <= self.k else np.partition(own, own.size - self.k)[-self.k :]
@@ -387,7 +392,7 @@ class IntentClassifier:
             margin=round(proba[intent] - other, 4),
             nearest=nearest,
             scores={i: round(s, 4) for i, s in scores.items()},
-            lawful=_lawful_path(examples, labels, sims),
+            lawful=_lawful_path(examples, rows[_WRONGDOING], sims),
             proba={i: round(p, 4) for i, p in proba.items()},
             wrongdoing=round(float(check.proba(query)[0, 1]), 4),
             words={i: round(p, 4) for i, p in zip(Intent, words.proba(text).tolist(), strict=True)},
@@ -400,11 +405,11 @@ def _centred(matrix: np.ndarray, center: np.ndarray) -> np.ndarray:
 
 
 def _lawful_path(
-    examples: list[Example], labels: np.ndarray, sims: np.ndarray, nearest: int = 3
+    examples: list[Example], rows: np.ndarray, sims: np.ndarray, nearest: int = 3
 ) -> str | None:
-    """The lawful path most of the nearest wrongdoing examples name, weighted by similarity."""
+    """The lawful path most of the nearest wrongdoing examples (`rows`) name, weighted by
+    similarity."""
     votes: dict[str, float] = {}
-    rows = np.flatnonzero(labels == list(Intent).index(Intent.WRONGDOING))
     for i in rows[np.argsort(-sims[rows])[:nearest]]:
         path = examples[i].lawful
         if path:
