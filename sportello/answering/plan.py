@@ -74,6 +74,10 @@ class Plan:
         self.semantic = semantic
         self.covered: set[str] = set()
         self.taken: set[tuple[int, int]] = set()
+        self._taken_order: list[tuple[int, int]] = []  # `taken` as it grew
+        # Per candidate sentence: how many of `_taken_order` it was found unlike (the rounds
+        # only add taken sentences, so each pair is compared once), or -1 once one is alike.
+        self._unlike: dict[tuple[int, int], int] = {}
         self.chars = 0
         self._blocks: dict[tuple[int, int, bool], Block | None] = {}
 
@@ -175,7 +179,7 @@ class Plan:
             return None
         if self.chars + self._length(block) > self.c.max_chars:
             return None
-        if any(similar(section.stems[position], self.sections[i].stems[p]) for i, p in self.taken):
+        if self._repeats(index, position):
             return None  # several documents often say the same thing: say it once
         stems: set[str] = set()
         for p in range(block.start, block.end):
@@ -244,6 +248,19 @@ class Plan:
             return None  # an enumeration too long to quote whole is left out
         return Block(index, start, end)
 
+    def _repeats(self, index: int, position: int) -> bool:
+        """Whether the sentence is `similar` to one already taken."""
+        checked = self._unlike.get((index, position), 0)
+        if checked < 0:
+            return True
+        stems = self.sections[index].stems[position]
+        for i, p in self._taken_order[checked:]:
+            if similar(stems, self.sections[i].stems[p]):
+                self._unlike[(index, position)] = -1
+                return True
+        self._unlike[(index, position)] = len(self._taken_order)
+        return False
+
     def _length(self, block: Block) -> int:
         return len(" ".join(self.sections[block.section].sentences[block.start : block.end]))
 
@@ -251,6 +268,7 @@ class Plan:
         section = self.sections[block.section]
         for p in range(block.start, block.end):
             self.taken.add((block.section, p))
+            self._taken_order.append((block.section, p))
             self.covered |= section.stems[p] & self.weights.keys()
         self.chars += self._length(block)
 
