@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 from scipy import sparse
 
 from sportello.answering.linear import Linear, train
+from sportello.knowledge.folding import strip_accents
 
 _WORD = re.compile(r"[a-z]+|\d+")
 _NUMBER = "<n>"
@@ -33,8 +33,7 @@ _NUMBER = "<n>"
 
 def terms(text: str) -> list[str]:
     """Lower-case words with accents folded, every number as one token, and adjacent pairs."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = strip_accents(text.lower())
     words = [_NUMBER if w.isdigit() else w for w in _WORD.findall(folded)]
     return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
 
