@@ -224,6 +224,11 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help=f"Refit {CALIBRATION_FILE.name}.")
     parser.add_argument("--misses", action="store_true", help="List the tune misses.")
     parser.add_argument(
+        "--tune-only",
+        action="store_true",
+        help="Print no holdout figure (while tuning: holdout totals are read once, at the end).",
+    )
+    parser.add_argument(
         "--measured", type=Path, default=None, help="Reuse (or write) the measurements here."
     )
     args = parser.parse_args()
@@ -246,7 +251,7 @@ def main() -> None:
     print(f"measured {len(cases)} questions in {time.perf_counter() - started:.0f} s")
     found = [assistant.intents.classify(c.text, c.vector) for c in cases]
     tune = [i for i, c in enumerate(cases) if c.split == "tune"]
-    holdout = [i for i, c in enumerate(cases) if c.split == "holdout"]
+    holdout = [i for i, c in enumerate(cases) if c.split == "holdout" and not args.tune_only]
     tune_cases, tune_found = [cases[i] for i in tune], [found[i] for i in tune]
     print("\nAction model, 5-fold cross-validation on tune (l2, class balance vs action accuracy):")
     cv: dict[tuple[float, float], list[str]] = {}
@@ -281,6 +286,8 @@ def main() -> None:
     calibration = decision.load_calibration()
     report = [("tune (cross-validated)", tune, cv[best])]
     for name, part in (("tune (fitted model)", tune), ("holdout", holdout)):
+        if not part:
+            continue
         report.append(
             (name, part, [action(cases[i], found[i], settings, calibration) for i in part])
         )
@@ -295,12 +302,13 @@ def main() -> None:
             ]
             if mine:
                 print(f"  {tag:<11} {sum(mine)}/{len(mine)}")
-    print("\nCalibration table on holdout (the action model's probability vs accuracy):")
-    print(
-        calibration_table(
-            [cases[i] for i in holdout], [found[i] for i in holdout], report[2][2], settings
+    if holdout:
+        print("\nCalibration table on holdout (the action model's probability vs accuracy):")
+        print(
+            calibration_table(
+                [cases[i] for i in holdout], [found[i] for i in holdout], report[2][2], settings
+            )
         )
-    )
     if args.misses:
         print("\nTune misses (cross-validated):")
         for case, result, chosen in zip(tune_cases, tune_found, cv[best], strict=True):

@@ -203,6 +203,10 @@ class _Index(NamedTuple):
     rows: tuple[np.ndarray, ...]  # each intent's row numbers, in order (no mask per message)
 
 
+# Changes whenever how the models are trained changes: a model cached on disk by an older
+# release is then trained anew, not served with the new code.
+TRAINING = "1"
+
 # Trained models by the hash of their examples: a rebuild with the same examples trains nothing.
 _MODELS: dict[str, tuple[Linear, Linear, WordModel]] = {}
 
@@ -226,13 +230,7 @@ def _trained(
                     Linear(data["check_w"], data["check_b"]),
                     WordModel.from_arrays(dict(data)),
                 )
-    model, check = _train(matrix, labels, lawful)
-    in_scope = list(Intent).index(Intent.IN_SCOPE)
-    words = fit_words(
-        texts,
-        np.concatenate([labels, np.full(len(lawful), in_scope)]).astype(np.int64),
-        len(Intent),
-    )
+    model, check, words = _train(matrix, labels, lawful, texts)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
@@ -249,14 +247,23 @@ def _trained(
     return model, check, words
 
 
-def _train(matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray) -> tuple[Linear, Linear]:
-    """The intent model (lawful questions count as in scope) and the wrongdoing check. Both
-    deterministic; no regularisation measured better than any on the tune split (bench note)."""
+def with_lawful(labels: np.ndarray, count: int) -> np.ndarray:
+    """The intent labels of the examples followed by `count` lawful questions, which the
+    intent models read as in scope (the wrongdoing check is what tells them apart)."""
+    in_scope = list(Intent).index(Intent.IN_SCOPE)
+    return np.concatenate([labels, np.full(count, in_scope)]).astype(np.int64)
+
+
+def _train(
+    matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray, texts: list[str]
+) -> tuple[Linear, Linear, WordModel]:
+    """The intent model, the wrongdoing check and the word model (`texts`: the examples'
+    then the lawful questions'). All deterministic; no regularisation of the intent model
+    measured better than any on the tune split (bench note)."""
     in_scope = list(Intent).index(Intent.IN_SCOPE)
     wrong = list(Intent).index(Intent.WRONGDOING)
-    x = np.concatenate([matrix, lawful])
-    y = np.concatenate([labels, np.full(len(lawful), in_scope)]).astype(np.int64)
-    model = train(x, y, len(Intent))
+    y = with_lawful(labels, len(lawful))
+    model = train(np.concatenate([matrix, lawful]), y, len(Intent))
     positive = matrix[labels == wrong]
     negative = np.concatenate([lawful, matrix[labels == in_scope]])
     check = train(
@@ -265,7 +272,7 @@ def _train(matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray) -> tuple[
         2,
         l2=1e-3,
     )
-    return model, check
+    return model, check, fit_words(texts, y, len(Intent))
 
 
 # Staff examples: (generation, examples); the generation changes whenever the table does.
@@ -329,7 +336,10 @@ class IntentClassifier:
         matrix, lawful = _centred(matrix, center), _centred(lawful, center)
         labels = np.array([list(Intent).index(e.intent) for e in examples], dtype=np.int16)
         key = _key(
-            "\n".join(f"{e.intent}\t{e.text}" for e in examples) + "\n" + "\n".join(self.lawful)
+            f"{TRAINING}\n"
+            + "\n".join(f"{e.intent}\t{e.text}" for e in examples)
+            + "\n"
+            + "\n".join(self.lawful)
         )
         if key not in _MODELS:
             _MODELS[key] = _trained(

@@ -85,6 +85,8 @@ _YES_NO = re.compile(
     r"di norma no|in linea di massima|solo in parte|in parte|nella maggior parte dei casi)"
     r"(?=\s*[,.:;!—–-]|\s+(?:se|solo|purche|a meno|quando|ma|perche|da|dal|dalla)\b|$)"
 )
+# One to three words, then the yes or no that closes the opening clause.
+_QUALIFIED_YES_NO = re.compile(r"^(?:[a-z']+\s+){1,3}(?:si|no)(?=\s*[,.:;!—–-]|$)")
 _COUNT_WORDS = {
     "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7, "otto": 8,
     "nove": 9, "dieci": 10,
@@ -148,8 +150,11 @@ def opens_with_reference(sentence: str) -> bool:
 
 @lru_cache(maxsize=_SENTENCES)
 def answers_yes_no(sentence: str) -> bool:
-    """Whether `sentence` is the reply to a yes/no question ("Sì, se…", "No.", "Dipende…")."""
-    return bool(_YES_NO.match(normalise(sentence)))
+    """Whether `sentence` is the reply to a yes/no question ("Sì, se…", "No.", "Dipende…"),
+    also when a few words qualify the yes or no before its clause ends ("Di regola no.",
+    "Online sì, salvo…", "È meglio di no.")."""
+    text = normalise(sentence)
+    return bool(_YES_NO.match(text) or _QUALIFIED_YES_NO.match(text))
 
 
 def announced_count(sentence: str) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +195,11 @@ def test_yes_no_replies_and_announced_counts() -> None:
     assert answers_yes_no("Dipende dal tipo di associazione.")
     assert not answers_yes_no("Si può presentare la domanda online.")
     assert not answers_yes_no("Non è obbligatorio iscriversi.")
+    # A yes or no qualified by a few words is still the reply to a yes/no question.
+    assert answers_yes_no("Quasi sempre sì, purché lo statuto lo preveda.")
+    assert answers_yes_no("Per le fondazioni no.") and answers_yes_no("Di norma sì: …")
+    assert not answers_yes_no("Il numero minimo dei soci non è sette.")
+    assert not answers_yes_no("Questo vale anche per chi dice di no al rinnovo.")
     assert announced_count("L'ente deve assicurarli per tre rischi.") == 3
     assert announced_count("Le attività ammesse sono quattro:") == 4
     assert announced_count("Il registro esiste da tre anni.") is None
@@ -358,6 +364,27 @@ def test_real_replies_answer_in_the_first_paragraph(
     )
     if reply.language == "en":
         assert reply.text.rstrip().endswith(")"), "the English note comes after the answer"
+
+
+def test_a_section_that_asks_the_question_leads_before_the_documents_introduction(
+    tmp_path: Path,
+) -> None:
+    """A title names every subject of its document, so it shares words with any question on
+    them; the section whose heading asks the question leads when it is about as close."""
+    intro = replace(
+        chunk(0, "", ["Il registro unico è pubblico e telematico.", "Lo tiene il ministero."]),
+        title="Il registro unico: in quante sezioni",
+    )
+    sections = replace(
+        chunk(1, "Quante sezioni ha il registro unico?", ["Il registro unico ha sette sezioni."]),
+        title=intro.title,
+    )
+    question = "Il registro unico in quante sezioni è diviso?"
+    got = composer(tmp_path).compose(question, hits(intro, sections), embedder=WordEmbedder())
+    assert texts(got)[0] == "Il registro unico ha sette sezioni.", render(got)
+    plain = composer(tmp_path, title_penalty=0.0)
+    got = plain.compose(question, hits(intro, sections), embedder=WordEmbedder())
+    assert texts(got)[0].startswith("Il registro unico è pubblico"), "the case this test is for"
 
 
 def test_real_reply_does_not_lead_with_another_headings_yes(assistant: Assistant) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sportello.answering import word_intents
-from sportello.answering.intents import Intent, load_examples, load_lawful
+from sportello.answering.intents import Intent, load_examples, load_lawful, with_lawful
 
 
 def test_terms_fold_accents_and_case_and_read_every_number_as_one_token() -> None:
@@ -18,10 +18,9 @@ def _model() -> word_intents.WordModel:
     """The word model of the project's own examples, lawful questions read as in scope."""
     examples = load_examples()
     lawful = load_lawful()
-    labels = [list(Intent).index(e.intent) for e in examples]
-    labels += [list(Intent).index(Intent.IN_SCOPE)] * len(lawful)
+    labels = np.array([list(Intent).index(e.intent) for e in examples])
     return word_intents.fit(
-        [e.text for e in examples] + lawful, np.array(labels, np.int64), len(Intent)
+        [e.text for e in examples] + lawful, with_lawful(labels, len(lawful)), len(Intent)
     )
 
 
