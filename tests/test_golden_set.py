@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections import Counter
 
+from sportello.cli.answer import summarise
 from sportello.knowledge.documents import Topic
 from tests.golden import golden
 
@@ -50,3 +51,24 @@ def test_the_set_is_large_and_varied_enough() -> None:
         assert per_topic[topic.value] >= 15, (topic, per_topic[topic.value])
     holdout = sum(q["split"] == "holdout" for q in items) / len(items)
     assert 0.25 < holdout < 0.42  # about a third, by the hash
+
+
+def test_the_eval_summary_counts_citations_over_the_answers_given() -> None:
+    """An escalated answer item is a fact miss, not an uncited answer; an answer given to an
+    item that expected an escalation still counts among the answers that must cite."""
+    questions = [
+        {"id": "a", "expected_action": "answer", "expected_facts": ["7"]},
+        {"id": "b", "expected_action": "answer", "expected_facts": ["7"]},
+        {"id": "c", "expected_action": "escalate", "expected_facts": []},
+    ]
+    results = [
+        {"action": "answer", "answer": "Servono 7 persone. [1]", "citations": ["x"]},
+        {"action": "escalate", "answer": "Ti passo a un esperto.", "citations": []},
+        {"action": "answer", "answer": "Risposta senza fonte.", "citations": []},
+    ]
+    for r in results:
+        r["latency_ms"] = 1.0
+    summary = summarise(questions, results)
+    assert summary["fact_hit_rate"] == 0.5
+    assert summary["answers_with_citation"] == 0.5  # 1 of the 2 answers given
+    assert summary["action_accuracy"] == round(1 / 3, 3)
