@@ -32,7 +32,7 @@ import numpy as np
 from sportello.answering.plan import Block, Plan, Section
 from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Citation
-from sportello.knowledge.discourse import enumerations
+from sportello.knowledge.discourse import asks_yes_no, enumerations
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
 from sportello.knowledge.headings import section_question
@@ -197,7 +197,15 @@ class ExtractiveComposer:
             for i, texts in zip(read, wanted, strict=False):
                 sims = [float(next(vectors) @ question) for _ in texts]
                 sections[i].sims = sims + [-1.0] * (len(sections[i].sentences) - len(sims))
-        plan = Plan(self, sections, weights, total, bool(_ASKS_NUMBER.search(query)), semantic)
+        plan = Plan(
+            self,
+            sections,
+            weights,
+            total,
+            bool(_ASKS_NUMBER.search(query)),
+            semantic,
+            yes_no=asks_yes_no(query),
+        )
         blocks = plan.build(order)
         return _composition(blocks, sections, hits)
 

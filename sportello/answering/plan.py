@@ -65,6 +65,7 @@ class Plan:
         total: float,
         wants_number: bool,
         semantic: bool,
+        yes_no: bool = True,
     ) -> None:
         self.c = composer
         self.sections = sections
@@ -72,6 +73,7 @@ class Plan:
         self.total = total
         self.wants_number = wants_number
         self.semantic = semantic
+        self.yes_no = yes_no  # a "Sì, …" or "No, …" can answer the question (not "come…?")
         self.covered: set[str] = set()
         self.taken: set[tuple[int, int]] = set()
         self._taken_order: list[tuple[int, int]] = []  # `taken` as it grew
@@ -123,10 +125,12 @@ class Plan:
             block = self._block(index, position, lead=True)
             if block is None:
                 continue
-            if (
-                answers_yes_no(section.sentences[block.start])
-                and section.heading_sim < self.c.yes_no_bar
-                and not restates_heading(section, block.start)
+            if answers_yes_no(section.sentences[block.start]) and (
+                not self.yes_no
+                or (
+                    section.heading_sim < self.c.yes_no_bar
+                    and not restates_heading(section, block.start)
+                )
             ):
                 continue  # it answers its own heading, not necessarily this question
             return self._read_on(block, self.c.lead_sentences if matches else 2)
@@ -160,7 +164,11 @@ class Plan:
             score += 0.1
         if position == 0:
             score += self.c.opening_bonus if opening_bonus else 0.05
-            if section.heading_sim >= self.c.yes_no_bar and answers_yes_no(section.sentences[0]):
+            if (
+                self.yes_no
+                and section.heading_sim >= self.c.yes_no_bar
+                and answers_yes_no(section.sentences[0])
+            ):
                 score += 1.0  # "Sì, …" under a heading asking this very question: the answer
         return score
 

@@ -157,6 +157,43 @@ def answers_yes_no(sentence: str) -> bool:
     return bool(_YES_NO.match(text) or _QUALIFIED_YES_NO.match(text))
 
 
+# Words that open a question no "yes" or "no" answers ("che differenza c'è…", "How do we…"),
+# and the prepositions that may come before them ("entro quando", "in che modo", "by when").
+_WH_WORDS = frozenset(
+    "che cosa cos come com quando quand quanto quanta quanti quante quale quali qual dove dov "
+    "chi perche what how which when where who whom whose why".split()
+)
+_WH_PREPOSITIONS = frozenset(
+    "a ad al di da dal in nel per entro con su fino tra fra by for from in to until with".split()
+)
+_FILLERS = frozenset("ma e ed allora quindi pero comunque ok ciao salve and but so then".split())
+
+
+def asks_yes_no(question: str) -> bool:
+    """Whether a "Sì, …" or "No, …" can answer `question`: one of its questions ends in a
+    clause that is not a wh-question. A last clause that opens with a question word ("che
+    differenza c'è", "come si fa", "what are…"), or holds one after a preposition ("il 5x1000
+    a chi va", "entro quando") or an amount ("quanto costa"), asks for content; "si può?",
+    "serve la PEC?", "can we…?" can be answered yes or no."""
+    text = normalise(question)
+    for sentence in re.findall(r"[^.!?]+\?", text) or [text]:
+        clauses = [c for c in re.split(r"[,;:()]", sentence) if re.search(r"[a-z]", c)]
+        if not clauses:
+            continue
+        words = re.findall(r"[a-z]+", clauses[-1])
+        while words and words[0] in _FILLERS:
+            words = words[1:]
+        pairs = zip(words, words[1:], strict=False)
+        content = bool(words) and (
+            words[0] in _WH_WORDS
+            or any(a in _WH_PREPOSITIONS and b in _WH_WORDS for a, b in pairs)
+            or any(w.startswith("quant") for w in words)
+        )
+        if not content:
+            return True
+    return False
+
+
 def announced_count(sentence: str) -> int | None:
     """How many items `sentence` announces ("a tre condizioni", "i 4 casi"), or None."""
     text = normalise(sentence)

@@ -19,6 +19,7 @@ from sportello.config import Settings
 from sportello.knowledge.discourse import (
     announced_count,
     answers_yes_no,
+    asks_yes_no,
     enumeration_end,
     opens_with_reference,
 )
@@ -364,6 +365,39 @@ def test_real_replies_answer_in_the_first_paragraph(
     )
     if reply.language == "en":
         assert reply.text.rstrip().endswith(")"), "the English note comes after the answer"
+
+
+def test_a_question_no_yes_or_no_answers_never_gets_one_as_its_lead(tmp_path: Path) -> None:
+    """ "Che cosa…", "come…", "what…" ask for content: a "Sì, …" under the closest heading
+    answers that heading, however close it is."""
+    options = {"heading_bar": 0.3, "yes_no_bar": 0.3}
+    asked = "Che cosa rende volontario un amministratore che lavora gratis?"
+    result = composer(tmp_path, **options).compose(
+        asked, hits(WORKERS, VOLUNTEER), embedder=WordEmbedder()
+    )
+    assert texts(result) and not answers_yes_no(texts(result)[0]), render(result)
+    same = "Un amministratore che lavora gratis è un volontario?"
+    result = composer(tmp_path, **options).compose(same, hits(WORKERS), embedder=WordEmbedder())
+    assert texts(result)[0].startswith("Sì, se svolge"), "the case this test is for"
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("che differenza c'è tra odv e aps?", False),
+        ("ciao, cos'è il runts?", False),
+        ("e il 5x1000 a chi va?", False),
+        ("la pec quanto costa?", False),
+        ("entro quando va depositato il bilancio", False),
+        ("What are the conditions for the deduction?", False),
+        ("siamo una odv di 20 soci, il presidente vuole un compenso, si può?", True),
+        ("quando facciamo la festa, serve la scia?", True),
+        ("Si può fare? E per quanto tempo?", True),
+        ("Can we sell cakes at the fair?", True),
+    ],
+)
+def test_which_questions_a_yes_or_no_can_answer(question: str, yes_no: bool) -> None:
+    assert asks_yes_no(question) is yes_no
 
 
 def test_a_section_that_asks_the_question_leads_before_the_documents_introduction(
