@@ -160,13 +160,80 @@ def answers_yes_no(sentence: str) -> bool:
 # Words that open a question no "yes" or "no" answers ("che differenza c'è…", "How do we…"),
 # and the prepositions that may come before them ("entro quando", "in che modo", "by when").
 _WH_WORDS = frozenset(
-    "che cosa cos come com quando quand quanto quanta quanti quante quale quali qual dove dov "
-    "chi perche what how which when where who whom whose why".split()
+    [
+        "che",
+        "cosa",
+        "cos",
+        "come",
+        "com",
+        "quando",
+        "quand",
+        "quanto",
+        "quanta",
+        "quanti",
+        "quante",
+        "quale",
+        "quali",
+        "qual",
+        "dove",
+        "dov",
+        "chi",
+        "perche",
+        "what",
+        "how",
+        "which",
+        "when",
+        "where",
+        "who",
+        "whom",
+        "whose",
+        "why",
+    ]
 )
 _WH_PREPOSITIONS = frozenset(
-    "a ad al di da dal in nel per entro con su fino tra fra by for from in to until with".split()
+    [
+        "a",
+        "ad",
+        "al",
+        "di",
+        "da",
+        "dal",
+        "in",
+        "nel",
+        "per",
+        "entro",
+        "con",
+        "su",
+        "fino",
+        "tra",
+        "fra",
+        "by",
+        "for",
+        "from",
+        "in",
+        "to",
+        "until",
+        "with",
+    ]
 )
-_FILLERS = frozenset("ma e ed allora quindi pero comunque ok ciao salve and but so then".split())
+_FILLERS = frozenset(
+    [
+        "ma",
+        "e",
+        "ed",
+        "allora",
+        "quindi",
+        "pero",
+        "comunque",
+        "ok",
+        "ciao",
+        "salve",
+        "and",
+        "but",
+        "so",
+        "then",
+    ]
+)
 
 
 def asks_yes_no(question: str) -> bool:
