@@ -112,17 +112,11 @@ class Assistant:
             )
         resolved = context.resolve(text, history)
         # A follow-up is voted on as retrieval will read it (the earlier question with it), so
-        # one embedding serves both steps; its own words are embedded in the same model run.
-        if resolved.query != text:
-            embedded, bare = self.retriever.embed_all([resolved.query, text])
-        else:
-            embedded, bare = self.retriever.embed(resolved.query), None
+        # one embedding still serves both steps.
+        embedded = self.retriever.embed(resolved.query)  # one embedding serves both steps
         found = self._intent(resolved.query, embedded.vector)
         hits = self.retriever.search(resolved.query, SEARCH_K, embedded=embedded)
-        if (
-            bare is not None
-            and self.intents.classify(text, bare.vector).intent is Intent.WANTS_PERSON
-        ):
+        if resolved.query != text and self.intents.classify(text).intent is Intent.WANTS_PERSON:
             # Asking for a person stands on its own words, whatever was asked before.
             return self._escalate("escalate_requested", "requested", text, language, hits)
         evidence = decision.evidence(

@@ -107,7 +107,6 @@ class ExtractiveComposer:
         sections: int = 5,
         heading_weight: float = 0.1,
         rank_weight: float = 0.1,
-        title_penalty: float = 0.1,
         heading_bar: float = 0.88,
         yes_no_bar: float = 0.92,
         opening_bonus: float = 0.1,
@@ -129,7 +128,6 @@ class ExtractiveComposer:
         self.sections = sections  # retrieved chunks whose sections are read
         self.heading_weight = heading_weight  # question words in the heading, in section choice
         self.rank_weight = rank_weight  # retrieval rank, in section choice
-        self.title_penalty = title_penalty  # a section under a title, not a question
         self.heading_bar = heading_bar  # heading similarity above which the section's opening leads
         self.yes_no_bar = yes_no_bar  # heading similarity a "Sì, …" lead needs
         self.opening_bonus = opening_bonus  # for the opening of a section that asks this
@@ -178,11 +176,6 @@ class ExtractiveComposer:
                 + self.heading_weight * section.heading_cover
                 + self.rank_weight / (1 + section.hit_index)
             )
-            if not section.heading.endswith("?"):
-                # A title asks nothing: it names all the document's subjects, so it shares
-                # words with any question on them. A section whose heading asks this question
-                # goes first when it is nearly as close (headings are questions).
-                section.score -= self.title_penalty
         order = sorted(range(len(sections)), key=lambda i: -sections[i].score)
         semantic = language != "it" and question is not None
         if semantic and embedder is not None:

@@ -74,10 +74,18 @@ _NEAR_START = re.compile(
     r"\b(?:quest[oaie]|quest'\w*|tal[ei]|suddett\w*|predett\w*|medesim\w*|"
     r"(?<!\bun )(?<!\buno )(?<!\buna )stess[oaie]|"
     r"sopraindicat\w*|sopra indicat\w*|anzidett\w*|quest'ultim\w*|"
+    # "Per gli altri ETS…": others than the ones just named (not the legal category).
+    r"(?:gli|le) altr[ie](?! enti del terzo settore)|"
     # A contrast after the subject ("Il consenso serve invece…") is with the sentence before.
     r"invece|tuttavia|pero|viceversa)\b"
 )
 _NEAR_START_WORDS = 5
+# A short opening clause, then a connective set off by commas: "Per le ODV, invece, …",
+# "Nel 2025, inoltre, …" (not "…, quindi prima dell'evento chiedi…", which is resolved).
+_CONNECTIVE_AFTER_OPENING = re.compile(
+    r"^[^,;:]{1,40}[,;:]\s*(?:invece|tuttavia|pero|inoltre|quindi|dunque|pertanto|infatti|"
+    r"comunque|peraltro|anzi|percio|altrimenti)\s*,"
+)
 # "Sì, …", "No: …", "Dipende…": the reply to a yes/no heading, meaningless under another question.
 _YES_NO = re.compile(
     r"^(?:si|no|non sempre|non necessariamente|non per forza|dipende|certo|certamente|"
@@ -142,6 +150,8 @@ def opens_with_reference(sentence: str) -> bool:
     if any(text.startswith(name) for name in _NOT_REFERENCES):
         return False
     if any(_starts_with(text, opener) for opener in _OPENERS):
+        return True
+    if _CONNECTIVE_AFTER_OPENING.match(text):
         return True
     # Only the opening clause: "…, come questo documento" later in the sentence is resolved.
     opening = re.split(r"[,;:]", text, maxsplit=1)[0]

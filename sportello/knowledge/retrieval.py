@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -26,7 +26,6 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
-from sportello.knowledge.batching import embed_queries
 from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
@@ -118,13 +117,6 @@ class Retriever:
         started = time.perf_counter()
         vector = np.asarray(self.embedder.embed_query(query.strip()), dtype=np.float32)
         return Embedded(vector, (time.perf_counter() - started) * 1e3)
-
-    def embed_all(self, queries: Sequence[str]) -> list[Embedded]:
-        """The vectors of several queries from one model run (each carries the run's ms)."""
-        started = time.perf_counter()
-        vectors = embed_queries(self.embedder, [q.strip() for q in queries])
-        ms = (time.perf_counter() - started) * 1e3
-        return [Embedded(vector, ms) for vector in vectors]
 
     def search(
         self,

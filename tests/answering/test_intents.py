@@ -22,7 +22,7 @@ from sportello.answering.intents import (
     load_lawful,
 )
 from sportello.answering.prompts import Prompts
-from sportello.answering.schemas import Action, Turn
+from sportello.answering.schemas import Action
 from sportello.config import PROJECT_ROOT, Settings
 from sportello.knowledge.cache import CachedEmbedder
 from sportello.knowledge.embeddings import Embedder
@@ -262,20 +262,6 @@ def test_a_reply_embeds_the_question_once_whatever_the_cache(
     reply = assistant.reply([], "quali libri sociali deve tenere una associazione di volontariato?")
     assert reply.action.value == "answer"
     assert len(asked) == 1, asked
-
-
-def test_a_follow_up_embeds_its_query_and_its_own_words_in_one_model_run(
-    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A follow-up is voted on with the earlier question, and asking for a person is read on
-    its own words too: both vectors come from one call, never a second model run."""
-    embedder = assistant.retriever.embedder
-    singles = record_calls(monkeypatch, embedder, "embed_query")
-    batches = record_calls(monkeypatch, embedder, "embed_queries")
-    history = [Turn(role="user", text="quali libri sociali deve tenere una associazione?")]
-    reply = assistant.reply(history, "e per una fondazione?")
-    assert reply.text  # whatever it decides (it asks which registers for which body)
-    assert singles == [] and len(batches) == 1 and len(batches[0]) == 2, (singles, batches)
 
 
 def test_start_up_embeds_each_example_once(
