@@ -10,6 +10,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,15 @@ from sportello.knowledge.text_vectors import TextVectors
 
 logger = logging.getLogger(__name__)
 SEARCH_K = 8  # chunks fetched per question: the composer uses the best few, suggestions the rest
+
+
+class Grounds(NamedTuple):
+    """What an answer is composed from, once the plan decided to answer."""
+
+    query: str  # as retrieval read it (a follow-up with the question it continues)
+    hits: list[RetrievedChunk]
+    confidence: float
+    vector: np.ndarray  # the query's embedding (one per message)
 
 
 class Assistant:
@@ -69,7 +79,7 @@ class Assistant:
             yield plan.text
             yield plan
             return
-        query, hits, confidence, vector = plan
+        query, hits, confidence, vector = plan  # Grounds
         reply: Reply | None = None
         if self.llm is not None:
             pieces: list[str] = []
@@ -100,11 +110,8 @@ class Assistant:
         yield reply
 
     # -- steps --------------------------------------------------------------------------------
-    def _plan(
-        self, history: list[Turn], text: str, language: str
-    ) -> Reply | tuple[str, list[RetrievedChunk], float, np.ndarray]:
-        """Either a finished non-answer Reply, or (query, hits, confidence, query vector) to
-        compose from."""
+    def _plan(self, history: list[Turn], text: str, language: str) -> Reply | Grounds:
+        """Either a finished non-answer Reply, or the Grounds to compose an answer from."""
         verdict = guards.check(text, self.settings.max_message_chars)
         if verdict is not None:
             return self._fixed(
@@ -155,7 +162,7 @@ class Assistant:
             return self._escalate(
                 "escalate_low_confidence", "low_confidence", query, language, hits, confidence
             )
-        return resolved.query, hits, evidence.confidence, embedded.vector
+        return Grounds(resolved.query, hits, evidence.confidence, embedded.vector)
 
     def _intent(self, text: str, vector: np.ndarray) -> IntentResult:
         """The intent step on the message's query vector (the one retrieval uses too): the

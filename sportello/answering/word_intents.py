@@ -46,15 +46,27 @@ class WordModel:
     idf: np.ndarray
     model: Linear
 
+    def entries(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The columns and values of the message's sublinear TF-IDF vector, L2-normalised
+        (only its known terms: a message uses a few dozen of the vocabulary's thousands)."""
+        counts = Counter(terms(text))
+        columns = np.array(
+            sorted(c for c in (self.vocabulary.get(t) for t in counts) if c is not None),
+            dtype=np.int64,
+        )
+        by_column = {self.vocabulary[t]: n for t, n in counts.items() if t in self.vocabulary}
+        values = np.array(
+            [(1.0 + math.log(by_column[c])) * self.idf[c] for c in columns], dtype=np.float32
+        )
+        norm = float(np.linalg.norm(values))
+        return columns, values / norm if norm else values
+
     def vector(self, text: str) -> np.ndarray:
         """The message's sublinear TF-IDF vector over the vocabulary, L2-normalised."""
         row = np.zeros(len(self.vocabulary), dtype=np.float32)
-        for term, count in Counter(terms(text)).items():
-            column = self.vocabulary.get(term)
-            if column is not None:
-                row[column] = (1.0 + math.log(count)) * self.idf[column]
-        norm = float(np.linalg.norm(row))
-        return row / norm if norm else row
+        columns, values = self.entries(text)
+        row[columns] = values
+        return row
 
     def proba(self, text: str) -> np.ndarray:
         """Probability of each intent given the words of `text`."""
@@ -86,8 +98,13 @@ def fit(texts: Sequence[str], labels: np.ndarray, classes: int, *, l2: float = 1
         dtype=np.float32,
     )
     partial = WordModel(vocabulary, idf, Linear(np.zeros((0, 0)), np.zeros(0)))
+    rows = [partial.entries(t) for t in texts]  # built sparse: no dense examples × vocabulary
     x = sparse.csr_matrix(
-        np.stack([partial.vector(t) for t in texts]) if texts else np.zeros((0, len(vocabulary))),
-        dtype=np.float64,
+        (
+            np.concatenate([v for _, v in rows] or [np.zeros(0)]).astype(np.float64),
+            np.concatenate([c for c, _ in rows] or [np.zeros(0, np.int64)]),
+            np.cumsum([0] + [len(c) for c, _ in rows]),
+        ),
+        shape=(len(texts), len(vocabulary)),
     )
     return WordModel(vocabulary, idf, train(x, labels, classes, l2=l2))
