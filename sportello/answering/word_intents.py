@@ -49,14 +49,15 @@ class WordModel:
     def entries(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The columns and values of the message's sublinear TF-IDF vector, L2-normalised
         (only its known terms: a message uses a few dozen of the vocabulary's thousands)."""
-        counts = Counter(terms(text))
-        columns = np.array(
-            sorted(c for c in (self.vocabulary.get(t) for t in counts) if c is not None),
-            dtype=np.int64,
+        known = sorted(
+            (self.vocabulary[term], count)
+            for term, count in Counter(terms(text)).items()
+            if term in self.vocabulary
         )
-        by_column = {self.vocabulary[t]: n for t, n in counts.items() if t in self.vocabulary}
+        columns = np.array([column for column, _ in known], dtype=np.int64)
         values = np.array(
-            [(1.0 + math.log(by_column[c])) * self.idf[c] for c in columns], dtype=np.float32
+            [(1.0 + math.log(count)) * self.idf[column] for column, count in known],
+            dtype=np.float32,
         )
         norm = float(np.linalg.norm(values))
         return columns, values / norm if norm else values

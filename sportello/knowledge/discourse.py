@@ -168,7 +168,8 @@ def answers_yes_no(sentence: str) -> bool:
 
 
 # Words that open a question no "yes" or "no" answers ("che differenza c'è…", "How do we…"),
-# and the prepositions that may come before them ("entro quando", "in che modo", "by when").
+# and the prepositions that may come before them ("entro quando", "in che modo", "by when");
+# an amount ("quanto", "quanti"…) asks for content wherever it stands (asks_yes_no).
 _WH_WORDS = frozenset(
     [
         "che",
@@ -178,10 +179,6 @@ _WH_WORDS = frozenset(
         "com",
         "quando",
         "quand",
-        "quanto",
-        "quanta",
-        "quanti",
-        "quante",
         "quale",
         "quali",
         "qual",
@@ -220,7 +217,6 @@ _WH_PREPOSITIONS = frozenset(
         "by",
         "for",
         "from",
-        "in",
         "to",
         "until",
         "with",
