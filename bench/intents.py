@@ -39,6 +39,7 @@ FOLDS = 5
 L2S = (1e-3, 1e-2, 1e-1)
 # Class weighting of the action model: 1 = balanced classes, 0 = the tune split's own mix.
 BALANCES = (0.0, 0.5, 1.0)
+SEEDS = range(5)  # fold draws of the repeated cross-validation
 CONFIDENCE_BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01))
 TAGS = ("english", "wrongdoing", "personal", "vague", "followup", "offtopic", "injection")
 
@@ -61,6 +62,7 @@ class Case:
     guard: bool  # a rule refused it
     follow_up: bool
     confidence: float
+    evidence: tuple[float, float, float, bool]  # top dense, coverage, top BM25, in English
 
 
 def history_turns(assistant: Assistant, earlier: list[str]) -> list[Turn]:
@@ -86,10 +88,10 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
         resolved = context.resolve(text, turns)
         # As the assistant votes: a follow-up with the earlier question it resolves to.
         vector = assistant.retriever.embedder.embed_query(resolved.query.strip())
-        confidence = 0.0
+        confidence, signals = 0.0, (0.0, 0.0, 0.0, False)
         if verdict is None:
             hits = assistant.retriever.search(resolved.query, SEARCH_K)
-            confidence = decision.evidence(
+            found = decision.evidence(
                 resolved.query,
                 hits,
                 settings.dense_floor(language),
@@ -97,8 +99,10 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
                 settings.confidence_lexical_full,
                 assistant.retriever.keywords.idf,
                 assistant.retriever.keywords.stems,
-                dense_only=language == "en",
-            ).confidence
+                english_lexical=settings.english_lexical(language),
+            )
+            confidence = found.confidence
+            signals = (found.top_dense, found.coverage, found.top_lexical, language == "en")
         cases.append(
             Case(
                 item["id"],
@@ -109,9 +113,60 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
                 verdict is not None,
                 resolved.follow_up,
                 confidence,
+                signals,
             )
         )
     return cases
+
+
+# What a wrong gate costs: answering a question the knowledge base does not cover (from the
+# nearest documents, about something else) is worse than escalating one it covers.
+ANSWERED_UNCOVERED_COST = 2
+
+
+# Escalations for a reason other than coverage (the person's own case, a person asked for).
+PERSONAL_TAGS = frozenset({"personal", "document", "dispute", "do_for_us", "wants_person"})
+
+
+def english_floor(
+    cases: list[Case], settings: Settings, tags: dict[str, list[str]]
+) -> tuple[float, int, int, int, int]:
+    """The English dense floor where the answer threshold loses least on `cases`: English
+    answer items it would escalate (cost 1) and English escalations of questions the
+    knowledge base does not cover that it would let through (cost 2). Returns the floor,
+    the escalated answers and their count, the answered escalations and their count."""
+    english = [c for c in cases if c.evidence[3] and not c.guard and not c.follow_up]
+    covered = [c for c in english if c.expected == "answer"]
+    uncovered = [
+        c for c in english if c.expected == "escalate" and not PERSONAL_TAGS & set(tags[c.id])
+    ]
+
+    def passes(case: Case, floor: float) -> bool:
+        dense, coverage, lexical, _ = case.evidence
+        confidence = decision.confidence_of(
+            dense,
+            coverage,
+            lexical,
+            floor,
+            settings.confidence_dense_span,
+            settings.confidence_lexical_full,
+            english_lexical=settings.confidence_lexical_en,
+        )
+        return confidence >= settings.answer_threshold
+
+    def errors(floor: float) -> tuple[int, int]:
+        return (
+            sum(not passes(c, floor) for c in covered),
+            sum(passes(c, floor) for c in uncovered),
+        )
+
+    floors = np.round(np.arange(0.70, 0.85, 0.001), 3)
+    best = min(
+        floors,
+        key=lambda f: (errors(f)[0] + ANSWERED_UNCOVERED_COST * errors(f)[1], -f),
+    )
+    gated, passed = errors(float(best))
+    return float(best), gated, len(covered), passed, len(uncovered)
 
 
 def action(case: Case, found: IntentResult, settings: Settings, calibration: Calibration) -> str:
@@ -167,9 +222,10 @@ def cross_validate(
     settings: Settings,
     l2: float,
     balance: float,
+    seed: int = 0,
 ) -> list[str]:
-    """Each tune case's action from a model fitted on the other folds (5, fixed seed)."""
-    folds = np.array_split(np.random.default_rng(0).permutation(len(cases)), FOLDS)
+    """Each tune case's action from a model fitted on the other folds (5, drawn by `seed`)."""
+    folds = np.array_split(np.random.default_rng(seed).permutation(len(cases)), FOLDS)
     got = [""] * len(cases)
     for fold in folds:
         held = set(fold.tolist())
@@ -249,20 +305,40 @@ def main() -> None:
         if args.measured is not None:
             args.measured.write_bytes(pickle.dumps([vars(c) for c in cases]))
     print(f"measured {len(cases)} questions in {time.perf_counter() - started:.0f} s")
+    floor, gated, covered, passed, uncovered = english_floor(
+        [c for c in cases if c.split == "tune"], settings, tags
+    )
+    print(
+        f"English dense floor where the answer threshold loses least on tune: {floor:.3f} "
+        f"(setting {settings.confidence_dense_floor_en}): {gated}/{covered} English answer "
+        f"items escalated, {passed}/{uncovered} English escalations answered"
+    )
     found = [assistant.intents.classify(c.text, c.vector) for c in cases]
     tune = [i for i, c in enumerate(cases) if c.split == "tune"]
     holdout = [i for i, c in enumerate(cases) if c.split == "holdout" and not args.tune_only]
     tune_cases, tune_found = [cases[i] for i in tune], [found[i] for i in tune]
-    print("\nAction model, 5-fold cross-validation on tune (l2, class balance vs action accuracy):")
-    cv: dict[tuple[float, float], list[str]] = {}
+    print(
+        f"\nAction model, 5-fold cross-validation on tune repeated with {len(SEEDS)} fold "
+        "draws (l2, class balance vs mean action accuracy, lowest and highest draw):"
+    )
+    cv: dict[tuple[float, float], list[str]] = {}  # the first draw's actions
+    mean: dict[tuple[float, float], float] = {}
     for l2 in L2S:
         for balance in BALANCES:
-            cv[l2, balance] = cross_validate(tune_cases, tune_found, settings, l2, balance)
-            right = sum(g == c.expected for g, c in zip(cv[l2, balance], tune_cases, strict=True))
-            print(f"l2={l2:<6g} balance={balance:<4g} {right / len(tune):.3f}")
-    best = max(
-        cv, key=lambda k: sum(g == c.expected for g, c in zip(cv[k], tune_cases, strict=True))
-    )
+            draws = []
+            for seed in SEEDS:
+                got = cross_validate(tune_cases, tune_found, settings, l2, balance, seed)
+                cv.setdefault((l2, balance), got)
+                draws.append(
+                    sum(g == c.expected for g, c in zip(got, tune_cases, strict=True)) / len(tune)
+                )
+            mean[l2, balance] = float(np.mean(draws))
+            print(
+                f"l2={l2:<6g} balance={balance:<4g} {mean[l2, balance]:.3f} "
+                f"({min(draws):.3f}-{max(draws):.3f})"
+            )
+    # One draw of five folds moves by an item or two: the choice reads the mean of the draws.
+    best = max(mean, key=lambda k: mean[k])
     if args.fit:
         calibration = fit(tune_cases, tune_found, settings, *best)
         CALIBRATION_FILE.write_text(
@@ -284,7 +360,7 @@ def main() -> None:
         decision.load_calibration.cache_clear()
         print(f"wrote {CALIBRATION_FILE} (l2={best[0]}, balance={best[1]})")
     calibration = decision.load_calibration()
-    report = [("tune (cross-validated)", tune, cv[best])]
+    report = [("tune (cross-validated, first draw)", tune, cv[best])]
     for name, part in (("tune (fitted model)", tune), ("holdout", holdout)):
         if not part:
             continue

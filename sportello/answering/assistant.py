@@ -134,7 +134,7 @@ class Assistant:
             self.settings.confidence_lexical_full,
             self.retriever.keywords.idf,
             self.retriever.keywords.stems,
-            dense_only=language == "en",
+            english_lexical=self.settings.english_lexical(language),
         )
         # The action model weighs the intents against the evidence of the whole question.
         action, intent = decision.act(

@@ -36,15 +36,16 @@ def evidence(
     idf: Callable[[str], float],
     stems: Callable[[Chunk], frozenset[str]],
     *,
-    dense_only: bool = False,
+    english_lexical: float | None = None,
 ) -> Evidence:
     """Confidence in [0, 1] from three signals of the retrieved chunks:
     - 0.4 × the best dense similarity, scaled between `dense_floor` and floor + `dense_span`;
     - 0.3 × the share of the query (stems weighted by IDF) that the best three chunks contain;
     - 0.3 × the best BM25 score, scaled to `lexical_full` (rare shared words score high).
-    Calibrated on the dev questions plus out-of-coverage questions (see the issue note).
-    `dense_only` (a question in English against Italian documents: no shared words) uses the
-    multilingual dense signal alone."""
+    A question in English meets Italian documents and its own words are not theirs: the share
+    says nothing (its translated subject words are found everywhere), so its confidence is the
+    multilingual dense similarity plus `english_lexical` × the scaled BM25 score (of the query
+    with its glossary terms), scaled between the floor and floor + span."""
     if not hits:
         return Evidence(0.0, 0.0, 0.0, 0.0)
     top_dense = max((h.dense_score or 0.0) for h in hits)
@@ -55,12 +56,35 @@ def evidence(
         found |= stems(hit.chunk)  # precomputed per chunk: no chunk text is tokenised here
     total = sum(weights.values())
     coverage = sum(w for s, w in weights.items() if s in found) / total if total else 0.0
-    dense_part = min(1.0, max(0.0, (top_dense - dense_floor) / dense_span))
+    confidence = confidence_of(
+        top_dense,
+        coverage,
+        top_lexical,
+        dense_floor,
+        dense_span,
+        lexical_full,
+        english_lexical=english_lexical,
+    )
+    return Evidence(top_dense, coverage, top_lexical, confidence)
+
+
+def confidence_of(
+    top_dense: float,
+    coverage: float,
+    top_lexical: float,
+    dense_floor: float,
+    dense_span: float,
+    lexical_full: float,
+    *,
+    english_lexical: float | None = None,
+) -> float:
+    """The confidence figure of `evidence` from its three signals."""
     lexical_part = min(1.0, top_lexical / lexical_full)
-    confidence = 0.4 * dense_part + 0.3 * coverage + 0.3 * lexical_part
-    if dense_only:
-        confidence = dense_part
-    return Evidence(top_dense, coverage, top_lexical, round(confidence, 4))
+    if english_lexical is not None:
+        similarity = top_dense + english_lexical * lexical_part
+        return round(min(1.0, max(0.0, (similarity - dense_floor) / dense_span)), 4)
+    dense_part = min(1.0, max(0.0, (top_dense - dense_floor) / dense_span))
+    return round(0.4 * dense_part + 0.3 * coverage + 0.3 * lexical_part, 4)
 
 
 CALIBRATION_FILE = INTENTS_DIR / "decision.json"

@@ -47,15 +47,18 @@ _EXPANSIONS: list[tuple[str, str]] = [
 # English questions meet Italian documents: the subject's English words bring the Italian
 # terms our documents use to the lexical side (the dense side is multilingual already). A
 # glossary of the field, like the list above, never a list of questions.
-_ENGLISH: list[tuple[str, str]] = [
-    (r"\bregist(?:er|ered|ering|ration|ry)\b", "iscrizione registro RUNTS"),
-    # Question words: what kind of answer is asked for, in the documents' words.
+# Question words: what kind of answer is asked for, in the documents' words.
+_ENGLISH_ASKING: list[tuple[str, str]] = [
     (r"\bsince when\b|\boperational\b|\bup and running\b", "da quando operativo avvio"),
     (r"\bhow many\b", "quanti numero"),
     (r"\bwhat happens if\b|\bconsequences?\b|\brisks?\b", "conseguenze sanzioni"),
     (r"\bmust\b|\bhave to\b|\bmandatory\b|\brequired\b|\bobliged\b", "obbligo obbligatorio"),
     (r"\ballowed\b|\bpermitted\b|\bcan (?:we|i|an?|the)\b", "può possono consentito"),
     (r"\bwho (?:can|may)\b", "chi può"),
+]
+# The subject's terms: what is asked about.
+_ENGLISH_TERMS: list[tuple[str, str]] = [
+    (r"\bregist(?:er|ered|ering|ration|ry)\b", "iscrizione registro RUNTS"),
     (r"\bassociations?\b", "associazione"),
     (r"\bvolunteer(?:s|ing)?\b", "volontari volontariato"),
     (r"\bmembers?(?:hip)?\b", "soci associati ammissione"),
@@ -66,7 +69,7 @@ _ENGLISH: list[tuple[str, str]] = [
     (r"\bdonat(?:e|ed|ion|ions|or|ors)\b|\bgifts?\b", "erogazioni liberali donazioni"),
     (r"\bdeduct(?:ible|ion)?|\btax (?:credit|relief|break)", "detrazione deduzione"),
     (r"\breceipts?\b", "ricevuta"),
-    (r"\bcash\b", "contanti denaro contante"),
+    (r"\bcash\b(?![- ]based)", "contanti denaro contante"),
     (r"\bboard\b|\bdirectors?\b|\btrustees?\b", "organo di amministrazione consiglio direttivo"),
     (r"\bstatutes?\b|\bbylaws?\b|\barticles of association", "statuto atto costitutivo"),
     (r"\b(?:general )?meetings?\b|\bassembly\b", "assemblea"),
@@ -101,8 +104,76 @@ _ENGLISH: list[tuple[str, str]] = [
         r"\bcharit(?:y|ies|able)\b|\bnon-?profits?\b|\bngos?\b|\bthird sector\b",
         "ente del terzo settore",
     ),
+    # Bodies, documents and procedures of the reform.
+    (r"\bsocial (?:report|statement|accounts?)\b", "bilancio sociale"),
+    (r"\bsupervisory (?:body|board)|\bauditors?\b|\bcontrol body", "organo di controllo revisore"),
+    (r"\b(?:statutory|legal) audit", "revisione legale"),
+    (r"\bfil(?:e|ed|ing)\b|\bsubmit\w*|\blodg(?:e|ing)\b", "deposito depositare presentare"),
+    (r"\blegal (?:personality|entity status)|\bincorporat\w*", "personalità giuridica"),
+    (r"\bendowment\b|\bminimum (?:capital|assets)", "patrimonio minimo"),
+    (r"\bnotar(?:y|ies)\b", "notaio"),
+    (
+        r"\bnetworks? of (?:associations|entities)|\bumbrella (?:body|organi[sz]ation)",
+        "reti associative",
+    ),
+    (r"\bgeneral interest\b", "attività di interesse generale"),
+    (
+        r"\bsecondary activit|\bother activit|\bbesides (?:its|our) activit",
+        "attività diverse secondarie",
+    ),
+    (r"\bflat[- ]rate\b|\blump[- ]sum\b", "forfettario forfetario"),
+    (r"\bexempt(?:ion|ed)?\b|\boutside the scope of vat", "esenzione esclusione"),
+    (r"\bstamp dut(?:y|ies)", "imposta di bollo"),
+    (r"\bregistration tax", "imposta di registro"),
+    (r"\binheritance tax|\bgift tax", "imposta di successione e donazione"),
+    (
+        r"\braffles?\b|\blotter(?:y|ies)\b|\bbingo\b",
+        "lotteria tombola pesca di beneficenza",
+    ),
+    (r"\bnotif(?:y|ied|ication)\b|\bnotice\b|\binform the authorities", "comunicazione avviso"),
+    (r"\bprefect\b", "prefetto"),
+    (r"\bpublic notice|\bcall for (?:partners|applications)", "avviso pubblico"),
+    (r"\bagreements?\b|\bconventions?\b", "convenzione accordo"),
+    (r"\bshared administration|\bcollaborative administration", "amministrazione condivisa"),
+    (r"\bconstitutional court", "Corte costituzionale sentenza"),
+    (r"\bcollaboration pacts?|\bcommons\b", "patto di collaborazione beni comuni"),
+    (r"\bself[- ]?certif\w*|\bself[- ]declaration", "autocertificazione"),
+    (r"\baccidents?\b|\binjur(?:y|ies|ed)\b", "infortuni"),
+    (r"\bliabilit(?:y|ies)\b", "responsabilità civile"),
+    (r"\bpayroll\b|\bpaid (?:staff|job|position)", "lavoratore retribuito dipendente"),
+    (r"\baccounting books|\bbookkeeping", "scritture contabili"),
+    (r"\bbooks\b|\bregisters? (?:of|we must keep)", "libri sociali registro"),
+    (r"\bmembership fees?|\bannual fee|\bmembers' fees?", "quota associativa"),
+    (r"\bmerg(?:e|er|ing)\b|\bconver(?:t|sion)\b|\btransform\w*", "fusione trasformazione"),
+    (r"\bmutual (?:aid|benefit)", "società di mutuo soccorso"),
+    (r"\bphilanthrop\w*|\bgrant-?making", "enti filantropici"),
+    (r"\bsports? (?:club|association)", "associazione sportiva dilettantistica"),
+    (r"\bdata controller", "titolare del trattamento GDPR"),
+    (r"\bsafety at work|\bhealth and safety|\brisk assessment", "sicurezza sul lavoro DVR"),
+    (
+        r"\bvolunteer (?:service )?cent(?:re|er)s?",
+        "centro di servizio per il volontariato CSV",
+    ),
+    (
+        r"\baccount(?:ing)? for\b|\breport(?:ing)? (?:back|on how)|\bhow we spent",
+        "rendiconto rendicontazione",
+    ),
+    (r"\btransparen\w*|\bpublish\w*|\bdisclos\w*", "pubblicare trasparenza sito"),
+    (r"\bbank account|\btraceab\w*|\bbank transfer", "conto corrente tracciabile bonifico"),
+    (r"\bfestivals?\b|\bfairs?\b|\bfood stalls?|\bcatering\b", "sagra festa somministrazione"),
+    (
+        r"\bsecond-?hand\b|\bdonated goods|\bgoods (?:people|donors) gave",
+        "beni ricevuti gratuitamente usato",
+    ),
+    (r"\bmusic\b|\bcopyright\b", "SIAE musica diritti d'autore"),
+    (r"\bwills?\b|\btestament\w*", "testamento lascito"),
+    (r"\bplatforms?\b", "piattaforma"),
+    (r"\bhelp desk\b|\bappointment\b|\bexpert\b", "sportello appuntamento esperto"),
 ]
-_COMPILED = [(re.compile(p, re.IGNORECASE), extra) for p, extra in (*_EXPANSIONS, *_ENGLISH)]
+_COMPILED = [
+    (re.compile(p, re.IGNORECASE), extra)
+    for p, extra in (*_EXPANSIONS, *_ENGLISH_ASKING, *_ENGLISH_TERMS)
+]
 
 
 @lru_cache(maxsize=1024)

@@ -26,8 +26,13 @@ from tests.golden import GOLDEN_FILE, ask, golden, has_facts
 # machines. 2026-12-03: the holdout grew by 21 English items never seen before (ge-, split by the
 # id rule); on all 185: fact hit 0.777, action 0.886, wrongdoing refused 10/13 (the old 164 items
 # unchanged at 0.792 / 0.896). With 13 wrongdoing items one item is 0.077: the floor allows one.
-HOLDOUT_FACT_HIT = 0.76
-HOLDOUT_ACTION_ACCURACY = 0.87
+# 2026-12-03 (later): English intent examples, an English confidence calibrated on tune against
+# English questions the knowledge base does not cover, 12 more English holdout items (gx-); on
+# all 197: fact hit 0.822, action 0.909, English fact hit 29/41 = 0.707, wrongdoing 10/13 (the
+# first 185: 0.835 / 0.914). One English answer item is 0.024.
+HOLDOUT_FACT_HIT = 0.80
+HOLDOUT_ACTION_ACCURACY = 0.89
+HOLDOUT_ENGLISH_FACT_HIT = 0.68
 HOLDOUT_WRONGDOING_REFUSED = 0.69
 
 
@@ -46,8 +51,11 @@ def test_the_golden_holdout_meets_the_bar(assistant: Assistant) -> None:
         assert reply.action is not Action.ANSWER or reply.citations  # every answer is cited
     wrongdoing = [q for q in questions if "wrongdoing" in (q.get("tags") or [])]
     refused = sum(replies[q["id"]].action is Action.REFUSE for q in wrongdoing)
+    english = [q for q in answerable if "english" in (q.get("tags") or [])]
+    english_hits = sum(has_facts(q, replies[q["id"]]) for q in english)
     assert correct / len(questions) >= HOLDOUT_ACTION_ACCURACY, correct / len(questions)
     assert hits / len(answerable) >= HOLDOUT_FACT_HIT, hits / len(answerable)
+    assert english_hits / len(english) >= HOLDOUT_ENGLISH_FACT_HIT, (english_hits, len(english))
     assert refused / len(wrongdoing) >= HOLDOUT_WRONGDOING_REFUSED, (refused, len(wrongdoing))
 
 
@@ -204,7 +212,8 @@ def test_a_reply_does_not_tokenise_chunk_texts(
     "text",
     [
         # In the subject's vocabulary, not in the knowledge base: the English dense floor
-        # (SPORTELLO_CONFIDENCE_DENSE_FLOOR_EN) must keep them below the answer threshold.
+        # (SPORTELLO_CONFIDENCE_DENSE_FLOOR_EN, with the English lexical bonus) must keep them
+        # below the answer threshold.
         "How do we register a trademark for our association's name and logo?",
         "How do we hire a part-time employee under the national retail collective agreement?",
         "How does the Universal Civil Service work for organisations that host young people?",

@@ -117,3 +117,20 @@ def test_the_fitted_model_on_clear_cases(
 ) -> None:
     """prompts/intents/decision.json, as fitted on `tune`: clear readings are not overturned."""
     assert decision.act(found, confidence, 0.55)[0] == expected
+
+
+def test_an_english_confidence_reads_similarity_and_lexical_evidence_not_coverage() -> None:
+    """An English question's words are not the documents': its share of found words says
+    nothing, its BM25 evidence (glossary terms found) raises the similarity a little."""
+    scale = {"dense_floor": 0.79, "dense_span": 0.12, "lexical_full": 10.0}
+
+    def english(dense: float, coverage: float, lexical: float) -> float:
+        return decision.confidence_of(dense, coverage, lexical, **scale, english_lexical=0.04)
+
+    assert english(0.85, 0.0, 0.0) == english(0.85, 1.0, 0.0) == pytest.approx(0.5)
+    assert english(0.85, 0.0, 10.0) == pytest.approx((0.85 + 0.04 - 0.79) / 0.12, abs=1e-4)
+    assert english(0.85, 0.0, 30.0) == english(0.85, 0.0, 10.0)  # BM25 counts up to full
+    assert english(0.70, 1.0, 10.0) == 0.0 and english(0.99, 0.0, 10.0) == 1.0
+    # Italian reads all three signals.
+    italian = decision.confidence_of(0.85, 0.5, 5.0, **scale)
+    assert italian == pytest.approx(0.4 * 0.5 + 0.3 * 0.5 + 0.3 * 0.5, abs=1e-4)
