@@ -118,18 +118,25 @@ def features(
     found: IntentResult, confidence: float, answer_threshold: float, *, follow_up: bool
 ) -> np.ndarray:
     """What the action model reads: the linear model's log-probabilities, the wrongdoing check
-    (log-odds), the nearest-examples vote, the retrieval evidence measured from the answer
+    (log-odds) on the embedding and on the words, the nearest-examples vote, the retrieval evidence measured from the answer
     threshold (so a composer with its own threshold keeps the same scale), follow-up, and the
     word model's log-probabilities."""
     proba = np.array([found.proba.get(i, 0.0) for i in Intent])
     words = np.array([found.words.get(i, 0.0) for i in Intent])
     vote = np.array([found.scores.get(i, 0.0) for i in Intent])
     check = min(max(found.wrongdoing, 1e-4), 1 - 1e-4)
+    check_words = min(max(found.wrongdoing_words, 1e-4), 1 - 1e-4)
     evidence = confidence - answer_threshold
     return np.concatenate(
         [
             np.log(proba + 1e-4),
-            [np.log(check / (1 - check)), evidence, evidence**2, float(follow_up)],
+            [
+                np.log(check / (1 - check)),
+                np.log(check_words / (1 - check_words)),
+                evidence,
+                evidence**2,
+                float(follow_up),
+            ],
             vote * 10,
             np.log(words + 1e-4),
         ]
@@ -146,9 +153,10 @@ def act(
 ) -> tuple[str, Intent]:
     """The action and the intent behind it: the action model picks the action; the most
     probable intent of that action says which reply (wrongdoing or off-topic refusal, a
-    person asked for or a personal case). An escalation whose intents trail "in scope", or
-    a refusal whose intents trail it while the wrongdoing check is below even odds, is a
-    question the knowledge base does not answer well enough: escalated (IN_SCOPE)."""
+    person asked for or a personal case). An escalation whose intents trail "in scope", a
+    refusal whose intents trail it while the wrongdoing checks are below even odds, or a
+    wrongdoing refusal the checks do not carry, is a question the knowledge base does not
+    answer well enough: escalated (IN_SCOPE)."""
     calibration = calibration or load_calibration()
     x = features(found, confidence, answer_threshold, follow_up=follow_up) - calibration.mean
     action = ACTIONS[int(calibration.model.proba(x / calibration.scale)[0].argmax())]
@@ -160,8 +168,13 @@ def act(
         # scope, and the nearest documents would answer another question).
         return "escalate", Intent.IN_SCOPE
     trails = found.proba.get(intent, 0.0) < found.proba.get(Intent.IN_SCOPE, 0.0)
-    if trails and (action == "escalate" or (action == "refuse" and found.wrongdoing < 0.5)):
+    doubtful = found.wrongdoing_odds < 0.5
+    if trails and (action == "escalate" or (action == "refuse" and doubtful)):
         # No refusal without a reason: neither a refusing intent ahead of "in scope" nor the
-        # wrongdoing check. A person takes it instead.
+        # wrongdoing checks. A person takes it instead.
+        return "escalate", Intent.IN_SCOPE
+    if intent is Intent.WRONGDOING and doubtful:
+        # A wrongdoing refusal tells a person they asked for something unlawful: not on the
+        # vote alone when the checks, read on the meaning and on the words, lean lawful.
         return "escalate", Intent.IN_SCOPE
     return action, intent

@@ -73,19 +73,25 @@ class WordModel:
         """Probability of each intent given the words of `text`."""
         return self.model.proba(self.vector(text))[0]  # type: ignore[no-any-return]
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """What `from_arrays` needs, for a cache file."""
+    def arrays(self, prefix: str = "words") -> dict[str, np.ndarray]:
+        """What `from_arrays` needs, for a cache file, under names that start with `prefix`."""
         return {
-            "words_vocabulary": np.array(sorted(self.vocabulary, key=self.vocabulary.__getitem__)),
-            "words_idf": self.idf,
-            "words_w": self.model.weights,
-            "words_b": self.model.bias,
+            f"{prefix}_vocabulary": np.array(
+                sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+            ),
+            f"{prefix}_idf": self.idf,
+            f"{prefix}_w": self.model.weights,
+            f"{prefix}_b": self.model.bias,
         }
 
     @classmethod
-    def from_arrays(cls, data: dict[str, np.ndarray]) -> WordModel:
-        vocabulary = {str(t): i for i, t in enumerate(data["words_vocabulary"].tolist())}
-        return cls(vocabulary, data["words_idf"], Linear(data["words_w"], data["words_b"]))
+    def from_arrays(cls, data: dict[str, np.ndarray], prefix: str = "words") -> WordModel:
+        vocabulary = {str(t): i for i, t in enumerate(data[f"{prefix}_vocabulary"].tolist())}
+        return cls(
+            vocabulary,
+            data[f"{prefix}_idf"],
+            Linear(data[f"{prefix}_w"], data[f"{prefix}_b"]),
+        )
 
 
 def fit(texts: Sequence[str], labels: np.ndarray, classes: int, *, l2: float = 1e-3) -> WordModel:

@@ -9,7 +9,7 @@ from sportello.answering import decision
 from sportello.answering.intents import Intent, IntentResult
 from sportello.answering.linear import Linear
 
-N_FEATURES = len(Intent) * 3 + 4
+N_FEATURES = len(Intent) * 3 + 5
 
 
 def result(check: float = 0.1, **proba: float) -> IntentResult:
@@ -27,6 +27,7 @@ def result(check: float = 0.1, **proba: float) -> IntentResult:
         proba=probabilities,
         wrongdoing=check,
         words=probabilities,
+        wrongdoing_words=check,
     )
 
 
@@ -100,7 +101,7 @@ def test_the_features_measure_evidence_from_the_threshold() -> None:
     peer = decision.features(found, 0.35, 0.30, follow_up=False)
     assert ours.shape == (N_FEATURES,)
     assert np.allclose(ours, peer, atol=1e-6)  # a composer with its own threshold, same scale
-    assert decision.features(found, 0.6, 0.55, follow_up=True)[len(Intent) + 3] == 1.0
+    assert decision.features(found, 0.6, 0.55, follow_up=True)[len(Intent) + 4] == 1.0
 
 
 @pytest.mark.parametrize(
