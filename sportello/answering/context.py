@@ -55,12 +55,13 @@ def _entity(text: str) -> tuple[str, re.Match[str]] | None:
 
 
 def _previous_question(history: list[Turn]) -> tuple[str, str | None] | None:
-    """The last user message whose reply was an answer or a clarification, with its topic."""
+    """The last user message whose reply was an answer, a clarification or an expert offered
+    (the person may ask on about the same thing), with its topic; never past a refusal."""
     for index in range(len(history) - 1, -1, -1):
         turn = history[index]
         if turn.role != "assistant":
             continue
-        if turn.action not in ("answer", "clarify"):
+        if turn.action not in ("answer", "clarify", "escalate"):
             return None
         for earlier in range(index - 1, -1, -1):
             if history[earlier].role == "user":

@@ -1,4 +1,4 @@
-"""Follow-ups are resolved against the last answered question."""
+"""Follow-ups are resolved against the last question answered, clarified or escalated."""
 
 from __future__ import annotations
 
@@ -46,3 +46,10 @@ def test_refused_turn_does_not_leak() -> None:
 
 def test_no_history() -> None:
     assert resolve("entro quando?", []).query == "entro quando?"
+
+
+def test_a_conversation_goes_on_after_an_escalation() -> None:
+    """An expert was offered, and the person asks on: the follow-up is about the same thing."""
+    question = "Serve il notaio per iscrivere l'associazione al RUNTS?"
+    resolved = resolve("e quanto tempo ci vuole?", conversation(question, action="escalate"))
+    assert resolved.follow_up and resolved.query.startswith(question)
