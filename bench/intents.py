@@ -169,6 +169,12 @@ def english_floor(
     return float(best), gated, len(covered), passed, len(uncovered)
 
 
+def auc(positive: list[float], negative: list[float]) -> float:
+    """The chance that a positive scores above a negative (ties count half)."""
+    pairs = [(p > n) + 0.5 * (p == n) for p in positive for n in negative]
+    return float(np.mean(pairs)) if pairs else float("nan")
+
+
 def action(case: Case, found: IntentResult, settings: Settings, calibration: Calibration) -> str:
     """The assistant's decision (Assistant._plan), replayed from the stored measurements."""
     if case.guard:
@@ -315,6 +321,20 @@ def main() -> None:
     )
     found = [assistant.intents.classify(c.text, c.vector) for c in cases]
     tune = [i for i, c in enumerate(cases) if c.split == "tune"]
+    wrong = [i for i in tune if "wrongdoing" in tags[cases[i].id]]
+    other = [i for i in tune if cases[i].expected in ("answer", "escalate") and not cases[i].guard]
+    print(
+        "Wrongdoing checks on tune, AUC of wrongdoing requests against the other answer and "
+        "escalate items: "
+        + ", ".join(
+            f"{name} {auc([score(found[i]) for i in wrong], [score(found[i]) for i in other]):.3f}"
+            for name, score in (
+                ("embedding", lambda f: f.wrongdoing),
+                ("words", lambda f: f.wrongdoing_words),
+                ("both (geometric mean)", lambda f: f.wrongdoing_odds),
+            )
+        )
+    )
     holdout = [i for i, c in enumerate(cases) if c.split == "holdout" and not args.tune_only]
     tune_cases, tune_found = [cases[i] for i in tune], [found[i] for i in tune]
     print(

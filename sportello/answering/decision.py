@@ -42,10 +42,11 @@ def evidence(
     - 0.4 × the best dense similarity, scaled between `dense_floor` and floor + `dense_span`;
     - 0.3 × the share of the query (stems weighted by IDF) that the best three chunks contain;
     - 0.3 × the best BM25 score, scaled to `lexical_full` (rare shared words score high).
-    A question in English meets Italian documents and its own words are not theirs: the share
-    says nothing (its translated subject words are found everywhere), so its confidence is the
-    multilingual dense similarity plus `english_lexical` × the scaled BM25 score (of the query
-    with its glossary terms), scaled between the floor and floor + span."""
+    A question in English meets Italian documents, whose words are not its own: the share of
+    its words found says nothing (measured with the glossary's Italian terms too, it did not
+    tell covered questions from uncovered ones), so its confidence is the multilingual dense
+    similarity plus `english_lexical` × the scaled BM25 score (of the query with its glossary
+    terms), scaled between the floor and floor + span."""
     if not hits:
         return Evidence(0.0, 0.0, 0.0, 0.0)
     top_dense = max((h.dense_score or 0.0) for h in hits)
@@ -117,10 +118,10 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
 def features(
     found: IntentResult, confidence: float, answer_threshold: float, *, follow_up: bool
 ) -> np.ndarray:
-    """What the action model reads: the linear model's log-probabilities, the wrongdoing check
-    (log-odds) on the embedding and on the words, the nearest-examples vote, the retrieval evidence measured from the answer
-    threshold (so a composer with its own threshold keeps the same scale), follow-up, and the
-    word model's log-probabilities."""
+    """What the action model reads: the linear model's log-probabilities, the wrongdoing
+    checks (log-odds, on the embedding and on the words), the nearest-examples vote, the
+    retrieval evidence measured from the answer threshold (so a composer with its own
+    threshold keeps the same scale), follow-up, and the word model's log-probabilities."""
     proba = np.array([found.proba.get(i, 0.0) for i in Intent])
     words = np.array([found.words.get(i, 0.0) for i in Intent])
     vote = np.array([found.scores.get(i, 0.0) for i in Intent])

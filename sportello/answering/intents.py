@@ -101,8 +101,8 @@ class IntentResult:
     @property
     def wrongdoing_odds(self) -> float:
         """The two wrongdoing checks together (geometric mean): a request is wrongdoing when
-        its meaning and its words both lean that way (tune: AUC 0.957 against lawful and
-        escalated questions, 0.925 for the embedding alone, 0.951 for the words alone)."""
+        its meaning and its words both lean that way (`python -m bench.intents` prints how
+        well each tells the tune split's wrongdoing requests from its other questions)."""
         return float(np.sqrt(self.wrongdoing * self.wrongdoing_words))
 
     @property
