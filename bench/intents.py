@@ -161,11 +161,12 @@ def english_floor(
         )
 
     floors = np.round(np.arange(0.70, 0.85, 0.001), 3)
+    errors_at = {float(f): errors(float(f)) for f in floors}
     best = min(
-        floors,
-        key=lambda f: (errors(f)[0] + ANSWERED_UNCOVERED_COST * errors(f)[1], -f),
+        errors_at,
+        key=lambda f: (errors_at[f][0] + ANSWERED_UNCOVERED_COST * errors_at[f][1], -f),
     )
-    gated, passed = errors(float(best))
+    gated, passed = errors_at[best]
     return float(best), gated, len(covered), passed, len(uncovered)
 
 

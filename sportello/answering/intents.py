@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 
 from sportello.answering.linear import Linear, train
-from sportello.answering.word_intents import WordModel
+from sportello.answering.word_intents import WordModel, counts
 from sportello.answering.word_intents import fit as fit_words
 from sportello.config import PROJECT_ROOT
 from sportello.knowledge.embeddings import Embedder
@@ -415,6 +415,7 @@ class IntentClassifier:
         other = max((p for i, p in proba.items() if ACTION_OF[i] != ACTION_OF[intent]), default=0.0)
         top = np.argpartition(-sims, 5)[:5] if len(sims) > 5 else np.arange(len(sims))
         nearest = tuple(examples[i].id for i in top[np.argsort(-sims[top])])
+        counted = counts(text)  # the message's words, read once for both word models
         return IntentResult(
             intent=intent,
             best=max(scores, key=lambda i: scores[i]),
@@ -425,8 +426,11 @@ class IntentClassifier:
             lawful=_lawful_path(examples, rows[_WRONGDOING], sims),
             proba={i: round(p, 4) for i, p in proba.items()},
             wrongdoing=round(float(check.proba(query)[0, 1]), 4),
-            words={i: round(p, 4) for i, p in zip(Intent, words.proba(text).tolist(), strict=True)},
-            wrongdoing_words=round(float(check_words.proba(text)[1]), 4),
+            words={
+                i: round(p, 4)
+                for i, p in zip(Intent, words.proba(text, counted).tolist(), strict=True)
+            },
+            wrongdoing_words=round(float(check_words.proba(text, counted)[1]), 4),
         )
 
 

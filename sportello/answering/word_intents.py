@@ -38,6 +38,11 @@ def terms(text: str) -> list[str]:
     return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
 
 
+def counts(text: str) -> Counter[str]:
+    """How often each of the message's terms occurs."""
+    return Counter(terms(text))
+
+
 @dataclass(frozen=True)
 class WordModel:
     """TF-IDF vocabulary and a softmax over the intents (columns in `Intent` order)."""
@@ -46,12 +51,15 @@ class WordModel:
     idf: np.ndarray
     model: Linear
 
-    def entries(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def entries(
+        self, text: str, counted: Counter[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The columns and values of the message's sublinear TF-IDF vector, L2-normalised
-        (only its known terms: a message uses a few dozen of the vocabulary's thousands)."""
+        (only its known terms: a message uses a few dozen of the vocabulary's thousands).
+        `counted`: the message's `counts`, when the caller has them (read once per message)."""
         known = sorted(
             (self.vocabulary[term], count)
-            for term, count in Counter(terms(text)).items()
+            for term, count in (counted if counted is not None else counts(text)).items()
             if term in self.vocabulary
         )
         columns = np.array([column for column, _ in known], dtype=np.int64)
@@ -62,16 +70,16 @@ class WordModel:
         norm = float(np.linalg.norm(values))
         return columns, values / norm if norm else values
 
-    def vector(self, text: str) -> np.ndarray:
+    def vector(self, text: str, counted: Counter[str] | None = None) -> np.ndarray:
         """The message's sublinear TF-IDF vector over the vocabulary, L2-normalised."""
         row = np.zeros(len(self.vocabulary), dtype=np.float32)
-        columns, values = self.entries(text)
+        columns, values = self.entries(text, counted)
         row[columns] = values
         return row
 
-    def proba(self, text: str) -> np.ndarray:
-        """Probability of each intent given the words of `text`."""
-        return self.model.proba(self.vector(text))[0]  # type: ignore[no-any-return]
+    def proba(self, text: str, counted: Counter[str] | None = None) -> np.ndarray:
+        """Probability of each class given the words of `text` (`counted`: see `entries`)."""
+        return self.model.proba(self.vector(text, counted))[0]  # type: ignore[no-any-return]
 
     def arrays(self, prefix: str = "words") -> dict[str, np.ndarray]:
         """What `from_arrays` needs, for a cache file, under names that start with `prefix`."""

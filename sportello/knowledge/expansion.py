@@ -47,18 +47,15 @@ _EXPANSIONS: list[tuple[str, str]] = [
 # English questions meet Italian documents: the subject's English words bring the Italian
 # terms our documents use to the lexical side (the dense side is multilingual already). A
 # glossary of the field, like the list above, never a list of questions.
-# Question words: what kind of answer is asked for, in the documents' words.
-_ENGLISH_ASKING: list[tuple[str, str]] = [
+_ENGLISH: list[tuple[str, str]] = [
+    (r"\bregist(?:er|ered|ering|ration|ry)\b", "iscrizione registro RUNTS"),
+    # Question words: what kind of answer is asked for, in the documents' words.
     (r"\bsince when\b|\boperational\b|\bup and running\b", "da quando operativo avvio"),
     (r"\bhow many\b", "quanti numero"),
     (r"\bwhat happens if\b|\bconsequences?\b|\brisks?\b", "conseguenze sanzioni"),
     (r"\bmust\b|\bhave to\b|\bmandatory\b|\brequired\b|\bobliged\b", "obbligo obbligatorio"),
     (r"\ballowed\b|\bpermitted\b|\bcan (?:we|i|an?|the)\b", "può possono consentito"),
     (r"\bwho (?:can|may)\b", "chi può"),
-]
-# The subject's terms: what is asked about.
-_ENGLISH_TERMS: list[tuple[str, str]] = [
-    (r"\bregist(?:er|ered|ering|ration|ry)\b", "iscrizione registro RUNTS"),
     (r"\bassociations?\b", "associazione"),
     (r"\bvolunteer(?:s|ing)?\b", "volontari volontariato"),
     (r"\bmembers?(?:hip)?\b", "soci associati ammissione"),
@@ -170,10 +167,7 @@ _ENGLISH_TERMS: list[tuple[str, str]] = [
     (r"\bplatforms?\b", "piattaforma"),
     (r"\bhelp desk\b|\bappointment\b|\bexpert\b", "sportello appuntamento esperto"),
 ]
-_COMPILED = [
-    (re.compile(p, re.IGNORECASE), extra)
-    for p, extra in (*_EXPANSIONS, *_ENGLISH_ASKING, *_ENGLISH_TERMS)
-]
+_COMPILED = [(re.compile(p, re.IGNORECASE), extra) for p, extra in (*_EXPANSIONS, *_ENGLISH)]
 
 
 @lru_cache(maxsize=1024)
