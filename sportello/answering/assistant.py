@@ -122,7 +122,7 @@ class Assistant:
         # one embedding still serves both steps.
         embedded = self.retriever.embed(resolved.query)  # one embedding serves both steps
         found = self._intent(resolved.query, embedded.vector)
-        hits = self.retriever.search(resolved.query, SEARCH_K, embedded=embedded)
+        hits = self.retriever.search(resolved.query, SEARCH_K, embedded=embedded, language=language)
         if resolved.query != text and self.intents.classify(text).intent is Intent.WANTS_PERSON:
             # Asking for a person stands on its own words, whatever was asked before.
             return self._escalate("escalate_requested", "requested", text, language, hits)

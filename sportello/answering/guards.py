@@ -51,6 +51,14 @@ INJECTION = _compile(
         r"(?:non|never|don't|do not)\s+(?:citare|citar|cite|mention)\w*\s+(?:mai\s+)?(?:le\s+)?"
         r"(?:fonti|sources)",
         r"rispondi\s+sempre\s+che|always\s+(?:answer|reply|say)\s+that",
+        # A standing order about every later reply ("from now on add the line …").
+        r"(?:from now on|from here on|d'ora in poi|da ora in poi|da adesso in poi|d'ora in avanti)"
+        r",?\s+(?:please\s+|per favore\s+)?(?:always\s+|sempre\s+)?(?:add|include|append|insert|"
+        r"put|write|end|start|sign|aggiungi|includi|inserisci|metti|scrivi|termina|inizia|firma)\b",
+        r"(?:(?:at the end of|in)\s+(?:every|each|all)(?:\s+of)?\s+(?:your\s+)?"
+        r"(?:answers?|repl(?:y|ies)|responses?)|(?:alla fine di|in)\s+ogni\s+(?:tua\s+)?risposta)"
+        r",?\s+(?:please\s+)?(?:add|include|append|insert|put|write|aggiungi|includi|inserisci|"
+        r"metti|scrivi)\b",
         r"(?:sono|i am|i'm)\s+(?:l'|il |un |the |an? )?(?:amministrator|admin|sviluppator|developer|"
         r"creator|creatore|programmator)\w*.{0,60}(?:autorizz|permess|accesso|access|mostra|show|"
         r"disattiva|disable|sblocca|unlock|override)",

@@ -7,37 +7,60 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sportello.knowledge.documents import Chunk, Document
+from sportello.knowledge.headings import english_question
 from sportello.knowledge.sentences import split_sentences
 
 TokenCounter = Callable[[str], int]
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# The English twin of the heading just above: `<!-- en: How do we register in the RUNTS? -->`.
+_ENGLISH = re.compile(r"^\s*<!--\s*en:\s*(.*?)\s*-->\s*$")
 
 
 @dataclass
 class Section:
     path: tuple[str, ...]
     text: str
+    heading_en: str = ""  # the English twin of the section's own heading ("" when none)
+    title_en: str = ""  # the English twin of the document's title line
 
 
 def split_sections(document: Document) -> list[Section]:
-    """Sections of a Markdown-structured text, each with the heading path that leads to it."""
+    """Sections of a Markdown-structured text, each with the heading path that leads to it.
+
+    A heading may be followed by a comment line giving its English twin (the KB's headings
+    are questions; an English question is compared with them too): the line is read into the
+    section and never into its text. Such a comment anywhere else is dropped as well."""
     stack: list[tuple[int, str]] = []
     sections: list[Section] = []
     buffer: list[str] = []
+    english: dict[int, str] = {}  # stack depth -> the English of the heading at that depth
+    title_en = ""
+    after_heading: int | None = None  # the depth of the heading just read (title line: 0)
 
     def flush() -> None:
         text = "\n".join(buffer).strip()
         if text:
-            sections.append(Section(tuple(h for _, h in stack), text))
+            heading_en = english.get(len(stack), "") if stack else ""
+            sections.append(Section(tuple(h for _, h in stack), text, heading_en, title_en))
         buffer.clear()
 
     in_code = False
     for line in document.text.splitlines():
         if line.strip().startswith("```"):
             in_code = not in_code
+        twin = None if in_code else _ENGLISH.match(line)
+        if twin:
+            if after_heading == 0:
+                title_en = twin.group(1)
+            elif after_heading is not None:
+                english[after_heading] = twin.group(1)
+            after_heading = None
+            continue
         match = None if in_code else _HEADING.match(line)
         if not match:
             buffer.append(line)
+            if line.strip():
+                after_heading = None
             continue
         flush()
         level, heading = len(match.group(1)), match.group(2).strip()
@@ -45,10 +68,14 @@ def split_sections(document: Document) -> list[Section]:
             # The document's own title line (even when worded a little differently from the
             # front-matter title) is not a section of it.
             stack.clear()
+            english.clear()
+            after_heading = 0
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, heading))
+        english.pop(len(stack), None)
+        after_heading = len(stack)
     flush()
     return sections
 
@@ -89,13 +116,13 @@ def chunk_document(
         current: list[str] = []
         for unit in units:
             if current and lengths.joined([*current, unit], budget) > budget:
-                chunks.append(_make_chunk(document, heading, current, len(chunks)))
+                chunks.append(_make_chunk(document, section, current, len(chunks)))
                 current = _overlap(current, overlap_tokens, lengths)
                 if current and lengths.joined([*current, unit], budget) > budget:
                     current = []
             current.append(unit)
         if current:
-            chunks.append(_make_chunk(document, heading, current, len(chunks)))
+            chunks.append(_make_chunk(document, section, current, len(chunks)))
     return chunks
 
 
@@ -143,7 +170,8 @@ def _overlap(previous: list[str], overlap_tokens: int, lengths: _JoinedLengths) 
     return kept
 
 
-def _make_chunk(document: Document, heading: str, sentences: list[str], position: int) -> Chunk:
+def _make_chunk(document: Document, section: Section, sentences: list[str], position: int) -> Chunk:
+    heading = " › ".join(section.path)
     return Chunk(
         id=f"{document.id}#{position}",
         doc_id=document.id,
@@ -153,4 +181,5 @@ def _make_chunk(document: Document, heading: str, sentences: list[str], position
         position=position,
         topic=document.topic,
         sources=document.sources,
+        question_en=english_question(document.title, heading, section.title_en, section.heading_en),
     )

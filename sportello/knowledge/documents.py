@@ -67,6 +67,9 @@ class Chunk:
     position: int
     topic: Topic | None = None
     sources: tuple[str, ...] = field(default=())
+    # The section's question in English, when the document gives its headings an English twin
+    # (see sportello.knowledge.headings); never shown, compared with English questions.
+    question_en: str = ""
 
     @property
     def citation(self) -> str:

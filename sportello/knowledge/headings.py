@@ -1,4 +1,8 @@
-"""What a section answers: its heading, a question (the knowledge base is written so)."""
+"""What a section answers: its heading, a question (the knowledge base is written so).
+
+A document may give each heading an English twin (a comment line under the heading): the words
+of an English question then meet words of their own language in the section's English lexical
+index (sportello.knowledge.keyword_index), not only the glossary's Italian terms."""
 
 from __future__ import annotations
 
@@ -15,6 +19,19 @@ def section_question(chunk: Chunk) -> str:
     if not heading.endswith("?") and heading != chunk.title:
         heading = f"{chunk.title}: {heading}"
     return heading
+
+
+def english_question(title: str, heading: str, title_en: str, heading_en: str) -> str:
+    """The English of `section_question` from the twins of the title and of the section's own
+    heading: "" when the document does not give the one it needs."""
+    own = heading.split(" › ")[-1].strip()
+    if not own:
+        return title_en
+    if not heading_en:
+        return ""
+    if not own.endswith("?") and title_en:
+        return f"{title_en}: {heading_en}"
+    return heading_en
 
 
 def section_questions(chunks: Iterable[Chunk]) -> set[str]:

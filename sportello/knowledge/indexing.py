@@ -26,7 +26,7 @@ from sportello.knowledge.vector_store import ChromaVectorStore
 logger = logging.getLogger(__name__)
 
 # Bump when chunking changes in a way that must re-embed every document.
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 Progress = Callable[[str], None]
 # (store name, texts embedded, texts missing) while the heading and sentence vectors are written.
 StoreProgress = Callable[[str, int, int], None]

@@ -1,4 +1,9 @@
-"""Lexical index: BM25 (bm25s) over Italian-stemmed tokens, persisted beside the dense index."""
+"""Lexical index: BM25 (bm25s) over Italian-stemmed tokens, persisted beside the dense index.
+
+Two rankings over the same chunks: the chunks' text, and for English questions the text with
+the section's English question (a heading's twin, see sportello.knowledge.headings), so an
+English question's own words count, not only the glossary's Italian terms. Italian questions
+read the first, unchanged by the twins."""
 
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ _PHRASES = [
 
 
 # Bump when tokenize() changes: a persisted index built with another version is rebuilt.
-TOKENIZER_VERSION = "2"
+TOKENIZER_VERSION = "3"
 # Modal and light verbs carry no topic ("deve", "può", "vuole", "fare"): treated as stop words.
 _LIGHT_VERBS = """deve devo devono dobbiamo dovete dovrebbe dovremmo puo posso possono possiamo
 potete potrebbe potremmo vuole voglio vogliono vogliamo volete vorrei vorremmo fare fa fanno
@@ -65,6 +70,12 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def _bm25_of(corpus: list[list[str]]) -> bm25s.BM25:
+    bm25 = bm25s.BM25(k1=1.2, b=0.75)
+    bm25.index(corpus, show_progress=False)
+    return bm25
+
+
 def swap_in(tmp: Path, path: Path) -> None:
     """Put the folder `tmp` in place of `path` with renames, so a reader sees one or the other."""
     old = path.with_name(path.name + ".old")
@@ -82,6 +93,7 @@ class KeywordIndex:
         self.path = path
         self._lock = threading.Lock()
         self._bm25: bm25s.BM25 | None = None
+        self._bm25_en: bm25s.BM25 | None = None  # with the English twins (English questions)
         self._chunks: list[Chunk] = []
         self._by_id: dict[str, int] = {}
         self._topics: np.ndarray = np.array([], dtype=object)
@@ -99,19 +111,25 @@ class KeywordIndex:
     def rebuild(self, chunks: Sequence[Chunk]) -> None:
         """Index `chunks` from scratch and persist the result atomically."""
         chunks = sorted(chunks, key=lambda c: (c.doc_id, c.position))
-        bm25 = None
+        bm25 = bm25_en = None
         doc_freq: Counter[str] = Counter()
         if chunks:
-            bm25 = bm25s.BM25(k1=1.2, b=0.75)
             corpus = [tokenize(c.embedding_text()) or ["_"] for c in chunks]
-            bm25.index(corpus, show_progress=False)
+            bm25 = _bm25_of(corpus)
             for tokens in corpus:
                 doc_freq.update(set(tokens))
+            if any(c.question_en for c in chunks):
+                bm25_en = _bm25_of(
+                    [
+                        tokens + tokenize(c.question_en)
+                        for tokens, c in zip(corpus, chunks, strict=True)
+                    ]
+                )
         stems = [frozenset(t) if t != ["_"] else frozenset() for t in corpus] if chunks else []
         generation = uuid.uuid4().hex
         with self._file_lock(exclusive=True):
-            self._write_and_swap(bm25, chunks, generation, doc_freq, stems)
-        self._install(bm25, chunks, generation, doc_freq, stems)
+            self._write_and_swap(bm25, bm25_en, chunks, generation, doc_freq, stems)
+        self._install(bm25, bm25_en, chunks, generation, doc_freq, stems)
 
     @contextmanager
     def _file_lock(self, *, exclusive: bool) -> Iterator[None]:
@@ -125,6 +143,7 @@ class KeywordIndex:
     def _write_and_swap(
         self,
         bm25: bm25s.BM25 | None,
+        bm25_en: bm25s.BM25 | None,
         chunks: Sequence[Chunk],
         generation: str,
         doc_freq: Counter[str],
@@ -135,6 +154,8 @@ class KeywordIndex:
         tmp.mkdir(parents=True)
         if bm25 is not None:
             bm25.save(str(tmp / "bm25"))
+        if bm25_en is not None:
+            bm25_en.save(str(tmp / "bm25_en"))
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
             for c in chunks:
                 record = asdict(c)
@@ -168,6 +189,8 @@ class KeywordIndex:
                     record["sources"] = tuple(record["sources"])
                     chunks.append(Chunk(**record))
             bm25 = bm25s.BM25.load(str(self.path / "bm25")) if chunks else None
+            english = self.path / "bm25_en"
+            bm25_en = bm25s.BM25.load(str(english)) if chunks and english.exists() else None
             doc_freq = Counter(json.loads((self.path / "doc_freq.json").read_text()))
             stems_file = self.path / "stems.txt"
             stems = (
@@ -175,7 +198,7 @@ class KeywordIndex:
                 if stems_file.exists()
                 else [frozenset(tokenize(c.embedding_text())) for c in chunks]  # older index
             )
-        self._install(bm25, chunks, generation, doc_freq, stems)
+        self._install(bm25, bm25_en, chunks, generation, doc_freq, stems)
         return True
 
     def refresh_if_changed(self, every_s: float = 2.0) -> None:
@@ -207,6 +230,7 @@ class KeywordIndex:
     def _install(
         self,
         bm25: bm25s.BM25 | None,
+        bm25_en: bm25s.BM25 | None,
         chunks: list[Chunk],
         generation: str,
         doc_freq: Counter[str],
@@ -216,6 +240,7 @@ class KeywordIndex:
             self._stems = dict(zip((c.id for c in chunks), stems, strict=True))
             self._doc_freq = doc_freq
             self._bm25 = bm25
+            self._bm25_en = bm25_en
             self._chunks = chunks
             self._by_id = {c.id: i for i, c in enumerate(chunks)}
             self._sections = {}
@@ -253,12 +278,17 @@ class KeywordIndex:
         index = self._by_id.get(chunk_id)
         return self._chunks[index] if index is not None else None
 
-    def search(self, query: str, n: int, topic: Topic | None = None) -> list[tuple[Chunk, float]]:
-        """Top `n` chunks by BM25 score (only those sharing at least one term with the query)."""
+    def search(
+        self, query: str, n: int, topic: Topic | None = None, *, english: bool = False
+    ) -> list[tuple[Chunk, float]]:
+        """Top `n` chunks by BM25 score (only those sharing at least one term with the query);
+        `english`: ranked on the texts with their sections' English questions, when there are."""
         self.refresh_if_changed()
         tokens = tokenize(query)
         with self._lock:
             bm25, chunks, topics = self._bm25, self._chunks, self._topics
+            if english and self._bm25_en is not None:
+                bm25 = self._bm25_en
         if bm25 is None or not tokens:
             return []
         ids = bm25.get_tokens_ids(tokens)

@@ -125,10 +125,12 @@ class Retriever:
         topic: Topic | None = None,
         *,
         embedded: Embedded | None = None,
+        language: str = "it",
     ) -> list[RetrievedChunk]:
-        """The best `k` chunks for `query`; `embedded` is its vector when already known."""
+        """The best `k` chunks for `query`; `embedded` is its vector when already known;
+        `language` the question's (an English one is also matched on the English headings)."""
         k = k or self.default_k
-        dense_hits, lexical_hits, vector = self._lists(query, topic, embedded)
+        dense_hits, lexical_hits, vector = self._lists(query, topic, embedded, language)
         if not dense_hits and not lexical_hits:
             return []
         return self.fuse(dense_hits=dense_hits, lexical_hits=lexical_hits, k=k, question=vector)
@@ -141,7 +143,11 @@ class Retriever:
         return dense_hits, lexical_hits
 
     def _lists(
-        self, query: str, topic: Topic | None = None, known: Embedded | None = None
+        self,
+        query: str,
+        topic: Topic | None = None,
+        known: Embedded | None = None,
+        language: str = "it",
     ) -> tuple[list[tuple[str, float]], list[tuple[str, float]], np.ndarray | None]:
         """Both candidate lists and the query's vector: the query is embedded once (here, or
         by `embed` before), and everything after it works on these."""
@@ -154,7 +160,9 @@ class Retriever:
         t1 = time.perf_counter()
         dense = self.vectors.query(vector, self.candidates_per_index, topic)
         t2 = time.perf_counter()
-        lexical = self.keywords.search(expand(query), self.candidates_per_index, topic)
+        lexical = self.keywords.search(
+            expand(query), self.candidates_per_index, topic, english=language == "en"
+        )
         t3 = time.perf_counter()
         self.last_timings = {
             "embed_ms": embedded.ms,

@@ -74,6 +74,7 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
         "position": chunk.position,
         "topic": chunk.topic.value if chunk.topic else "",
         "sources": json.dumps(list(chunk.sources)),
+        "question_en": chunk.question_en,
     }
 
 
@@ -88,6 +89,7 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         position=int(meta.get("position") or 0),
         topic=Topic(topic) if topic else None,
         sources=tuple(json.loads(str(meta.get("sources") or "[]"))),
+        question_en=str(meta.get("question_en") or ""),
     )
 
 

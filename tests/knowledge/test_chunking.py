@@ -55,3 +55,25 @@ def test_sentence_splitter_keeps_legal_abbreviations() -> None:
         "Prima voce senza punto",
         "Seconda voce.",
     ]
+
+
+def test_english_twins_of_headings_are_read_never_indexed(embedder: Embedder) -> None:
+    text = (
+        "# Guida\n<!-- en: Guide -->\n\nIntro.\n\n"
+        "## Chi deposita?\n<!-- en: Who files? -->\n\nIl presidente.\n\n"
+        "## Riferimenti\n<!-- en: References -->\n\nArt. 48.\n\n"
+        "## Senza gemello?\n\nTesto.\n<!-- en: not right after a heading: dropped, not read -->\n"
+    )
+    sections = split_sections(doc(text))
+    assert [(s.path, s.heading_en, s.title_en) for s in sections] == [
+        ((), "", "Guide"),
+        (("Chi deposita?",), "Who files?", "Guide"),
+        (("Riferimenti",), "References", "Guide"),
+        (("Senza gemello?",), "", "Guide"),
+    ]
+    assert all("<!--" not in s.text for s in sections)
+    chunks = chunk_document(doc(text), embedder.count_tokens, max_tokens=120, overlap_tokens=0)
+    # A question heading's twin alone; a label after the title's twin, as in Italian; the
+    # introduction is asked by the title; no twin, no English question.
+    assert [c.question_en for c in chunks] == ["Guide", "Who files?", "Guide: References", ""]
+    assert all("<!--" not in c.embedding_text() for c in chunks)

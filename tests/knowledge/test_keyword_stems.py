@@ -62,3 +62,32 @@ def test_an_index_stored_without_stems_computes_them_at_load(tmp_path: Path) -> 
     index = KeywordIndex(tmp_path / "bm25")
     assert index.load()
     assert index.stems(CHUNKS[1]) == frozenset(tokenize(CHUNKS[1].embedding_text()))
+
+
+def test_english_questions_also_meet_the_english_twins_italian_ones_never(
+    tmp_path: Path,
+) -> None:
+    """The twin's words rank the chunk for an English question; an Italian question's scores,
+    and the stems the coverage signal reads, are those of the text alone."""
+    twinned = [
+        CHUNKS[0],
+        Chunk(**{**CHUNKS[1].__dict__, "question_en": "Do volunteers need insurance?"}),
+    ]
+    plain = KeywordIndex(tmp_path / "plain")
+    plain.rebuild(CHUNKS)
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild(twinned)
+    assert index.search("insurance for volunteers", 2) == []  # Italian text: no shared word
+    found = index.search("insurance for volunteers", 2, english=True)
+    assert [c.id for c, _ in found] == ["doc#1"]
+    assert index.stems(twinned[1]) == frozenset(tokenize(CHUNKS[1].embedding_text()))
+    italian = "volontari assicurati"
+    assert [s for _, s in index.search(italian, 2)] == [s for _, s in plain.search(italian, 2)]
+    # A new process reads both rankings from disk.
+    loaded = KeywordIndex(tmp_path / "bm25")
+    assert loaded.load()
+    assert [c.id for c, _ in loaded.search("insurance for volunteers", 2, english=True)] == [
+        "doc#1"
+    ]
+    # An index without twins serves English questions from the text alone.
+    assert plain.search("insurance for volunteers", 2, english=True) == []

@@ -39,6 +39,19 @@ def test_front_matter(path: Path) -> None:
     assert 350 <= words <= 1600, f"{words} words"
 
 
+@pytest.mark.parametrize("path", KB_FILES, ids=lambda p: p.relative_to(KB_DIR).as_posix())
+def test_every_heading_has_its_english_twin(path: Path) -> None:
+    """An English question is compared with each section's question in English too
+    (sportello.knowledge.headings): a heading without its twin is found only across languages."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"#{1,2} ", line):
+            twin = lines[number + 1] if number + 1 < len(lines) else ""
+            assert re.fullmatch(r"<!-- en: \S.*\S -->", twin), f"line {number + 1}: {line}"
+            is_question = line.rstrip().endswith("?")
+            assert twin.endswith("? -->") or not is_question, f"{twin} should ask {line}"
+
+
 # Fact recall within the top 5 chunks on the golden holdout's answerable questions (with their
 # history, the follow-ups are not self-contained: only the self-contained ones count here).
 HOLDOUT_RECALL_AT_5 = 0.88  # measured 0.934 by the ranking work (issue 13 note)
