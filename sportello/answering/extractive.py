@@ -32,7 +32,7 @@ import numpy as np
 from sportello.answering.plan import Block, Plan, Section
 from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Citation
-from sportello.knowledge.discourse import asks_yes_no, enumerations
+from sportello.knowledge.discourse import asks_definition, asks_yes_no, enumerations
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
 from sportello.knowledge.headings import section_question
@@ -110,6 +110,7 @@ class ExtractiveComposer:
         heading_bar: float = 0.88,
         yes_no_bar: float = 0.92,
         opening_bonus: float = 0.1,
+        definition_bonus: float = 0.2,
         max_added: int = 4,
         min_new_other: float = 0.1,
         same_question: float = 0.08,
@@ -131,6 +132,7 @@ class ExtractiveComposer:
         self.heading_bar = heading_bar  # heading similarity above which the section's opening leads
         self.yes_no_bar = yes_no_bar  # heading similarity a "Sì, …" lead needs
         self.opening_bonus = opening_bonus  # for the opening of a section that asks this
+        self.definition_bonus = definition_bonus  # a definition's section, when one is asked
         self.max_added = max_added  # sentences added after the lead
         self.min_new_other = min_new_other  # share of the question another section must add
         self.lead_sentences = lead_sentences  # the lead section's opening sentences read on…
@@ -158,7 +160,11 @@ class ExtractiveComposer:
         the caller has it (else `embedder` embeds it), for heading and English sentence scores."""
         # English questions reach the Italian text through the embedding alone, so the fused
         # ranking is weaker for them: their composer reads further down it.
-        sections = self._sections(hits, self.sections if language == "it" else len(hits))
+        # So does a question for a definition: the introduction that gives it often ranks below
+        # sections that use the term.
+        definition = asks_definition(query)
+        depth = self.sections if language == "it" and not definition else len(hits)
+        sections = self._sections(hits, depth)
         if not sections:
             return Composition([], ())
         stems = set(tokenize(expand(query)))
@@ -175,6 +181,7 @@ class ExtractiveComposer:
                 section.heading_sim
                 + self.heading_weight * section.heading_cover
                 + self.rank_weight / (1 + section.hit_index)
+                + (self.definition_bonus if definition and section.defines else 0.0)
             )
         order = sorted(range(len(sections)), key=lambda i: -sections[i].score)
         semantic = language != "it" and question is not None
@@ -226,6 +233,7 @@ class ExtractiveComposer:
                     heading_tokens=text.heading_tokens,
                     heading_stems=text.heading_stems,
                     instructions=text.instructions,
+                    defines=not hit.chunk.heading or asks_definition(text.heading),
                 )
             )
         return out

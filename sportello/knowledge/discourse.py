@@ -267,6 +267,39 @@ def asks_yes_no(question: str) -> bool:
     return False
 
 
+# What a question for a definition opens with: "cos'è", "che cosa sono", "cosa si intende per",
+# "cosa significa", "what is a", "what does … mean" ("what is the …" asks for a deadline or
+# a limit as often as for a definition: not read as one); a participle after "cos'è"
+# ("cos'è cambiato", "cosa è successo") asks about an event instead.
+_DEFINITION = re.compile(
+    r"^(?:(?:che )?cos(?:a)? (?:e|sono|significa|vuol dire|si intende)|"
+    r"cosa (?:e|sono) (?:un|una|uno|il|lo|la|i|gli|le|l)\b|"
+    r"what (?:is|s) an?|what does \w+(?: \w+){0,4} mean|what do (?:you|we) mean)\b(?! \w+(?:at|it|ut)[oiae]\b| success)"
+)
+
+
+def asks_definition(question: str) -> bool:
+    """Whether `question` asks what something is: a clause of its last question opens
+    (after fillers such as "ciao", "ma") with "cos'è", "che cosa sono", "cosa si intende per",
+    "what is"… The answer is a definition, which a document's introduction or a "Che cos'è…?"
+    section gives, not a neighbouring section that mentions the same subject."""
+    text = normalise(question).replace("'", " ")
+    sentences = re.findall(r"[^.!?]+\?", text) or [text]
+    for clause in re.split(r"[,;:()]", sentences[-1]):
+        words = re.findall(r"[a-z]+", clause)
+        while words and words[0] in _FILLERS:
+            words = words[1:]
+        text = " ".join(words)
+        found = _DEFINITION.match(text)
+        # The thing defined follows: "cos'è e a cosa serve?" asks about something said before.
+        rest = text[found.end() :].split() if found else []
+        if found and found.group(0).endswith("mean") and found.group(0).split()[2] != "it":
+            return True  # "what does ETS mean": the thing defined sits inside
+        if rest and rest[0] not in _FILLERS and rest[0] not in _WH_WORDS and rest[0] != "o":
+            return True
+    return False
+
+
 def announced_count(sentence: str) -> int | None:
     """How many items `sentence` announces ("a tre condizioni", "i 4 casi"), or None."""
     text = normalise(sentence)

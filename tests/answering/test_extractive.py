@@ -18,6 +18,7 @@ from sportello.config import Settings
 from sportello.knowledge.discourse import (
     announced_count,
     answers_yes_no,
+    asks_definition,
     asks_yes_no,
     enumeration_end,
     opens_with_reference,
@@ -401,6 +402,76 @@ def test_a_question_no_yes_or_no_answers_never_gets_one_as_its_lead(tmp_path: Pa
 )
 def test_which_questions_a_yes_or_no_can_answer(question: str, yes_no: bool) -> None:
     assert asks_yes_no(question) is yes_no
+
+
+@pytest.mark.parametrize(
+    ("question", "definition"),
+    [
+        ("cos'è il registro dei volontari?", True),
+        ("ciao, che cosa sono i libri sociali?", True),
+        ("cosa si intende per raccolta pubblica occasionale?", True),
+        ("What is an APS?", True),
+        ("What does ETS mean?", True),
+        ("cos'è cambiato con la riforma?", False),  # an event, not a thing
+        ("ci chiedono il timesheet. cos'è e cosa serve oltre a quello?", False),  # said before
+        ("What is the deadline for the accounts?", False),
+        ("come si tiene il registro dei volontari?", False),
+    ],
+)
+def test_which_questions_ask_for_a_definition(question: str, definition: bool) -> None:
+    assert asks_definition(question) is definition
+
+
+def test_a_definition_leads_with_the_introduction_not_a_neighbouring_section(
+    tmp_path: Path,
+) -> None:
+    """Asked what the register is, the reply defines it (the introduction) rather than opening
+    with what is written in it, though retrieval ranked that section first."""
+    title = "Il registro dei volontari"
+    intro = Chunk(
+        **{
+            **chunk(
+                0,
+                "",
+                ["Il registro dei volontari è il libro in cui l'ente iscrive chi fa volontariato."],
+                doc="registro",
+            ).__dict__,
+            "title": title,
+        }
+    )
+    contents = Chunk(
+        **{
+            **chunk(
+                1,
+                "Cosa si scrive nel registro dei volontari?",
+                ["Nel registro dei volontari si scrivono nome, cognome e data di inizio."],
+                doc="registro",
+            ).__dict__,
+            "title": title,
+        }
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([intro, contents])
+    question = "cos'è il registro dei volontari?"
+    plain = ExtractiveComposer(index, definition_bonus=0.0)
+    result = plain.compose(question, hits(contents, intro), embedder=WordEmbedder())
+    assert texts(result)[0].startswith("Nel registro"), "the case this test is for"
+    result = ExtractiveComposer(index).compose(
+        question, hits(contents, intro), embedder=WordEmbedder()
+    )
+    assert texts(result)[0].startswith("Il registro dei volontari è"), render(result)
+    # Asked what to write, the same sections answer as before.
+    result = ExtractiveComposer(index).compose(
+        "cosa si scrive nel registro dei volontari?", hits(contents, intro), embedder=WordEmbedder()
+    )
+    assert texts(result)[0].startswith("Nel registro"), render(result)
+
+
+def test_real_reply_to_what_is_defines_it(assistant: Assistant) -> None:
+    reply = assistant.reply([], "cos'è il bilancio sociale?")
+    assert reply.action is Action.ANSWER
+    lead = reply.text.split("\n\n")[0]
+    assert re.match(r"Il bilancio sociale è un documento", lead), reply.text
 
 
 def test_real_reply_does_not_lead_with_another_headings_yes(assistant: Assistant) -> None:
