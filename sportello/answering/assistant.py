@@ -117,7 +117,7 @@ class Assistant:
             return self._fixed(
                 Action.REFUSE, verdict.message_key, language, verdict.reason, values=verdict.values
             )
-        resolved = context.resolve(text, history)
+        resolved = context.resolve(context.without_greeting(text), history)
         # A follow-up is voted on as retrieval will read it (the earlier question with it), so
         # one embedding still serves both steps.
         embedded = self.retriever.embed(resolved.query)  # one embedding serves both steps

@@ -24,6 +24,26 @@ _CONNECTIVE = re.compile(
     re.IGNORECASE,
 )
 
+# A salutation in front of a question carries no intent ("ciao, cos'è il bilancio sociale?"):
+# left on, its weight in a short message reads as "vague" to the intent step.
+_GREETING = re.compile(
+    r"^\s*(?:(?:ciao|salve|buongiorno|buonasera|buondì|buondi|ehi|hey|hi|hello|good "
+    r"(?:morning|afternoon|evening))\b(?:\s+(?:a\s+tutti|a\s+voi|ragazzi|sportello|everyone|there)\b)?"
+    r"\s*[,!.:;-]*\s*)+",
+    re.IGNORECASE,
+)
+_GREETING_KEEPS = 3  # words that must remain for the rest to stand as the question
+
+
+def without_greeting(text: str) -> str:
+    """`text` without the salutation it opens with, when a question of its own remains;
+    a greeting alone ("ciao", "salve, avrei una domanda") is left as it is."""
+    rest = _GREETING.sub("", text, count=1)
+    if rest == text or len(rest.split()) < _GREETING_KEEPS:
+        return text
+    return rest
+
+
 ENTITIES = [
     ("odv", r"\bodv\b|organizzazion\w* di volontariato"),
     ("aps", r"\baps\b|associazion\w* di promozione sociale"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sportello.answering.context import resolve
+import pytest
+
+from sportello.answering.context import resolve, without_greeting
 from sportello.answering.schemas import Turn
 
 
@@ -53,3 +55,22 @@ def test_a_conversation_goes_on_after_an_escalation() -> None:
     question = "Serve il notaio per iscrivere l'associazione al RUNTS?"
     resolved = resolve("e quanto tempo ci vuole?", conversation(question, action="escalate"))
     assert resolved.follow_up and resolved.query.startswith(question)
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("ciao, cos'è il bilancio sociale?", "cos'è il bilancio sociale?"),
+        ("Ciao a tutti! quanti soci servono per una aps?", "quanti soci servono per una aps?"),
+        ("Hi there, what is an APS?", "what is an APS?"),
+        ("buongiorno, e per le APS?", "e per le APS?"),  # then resolved as a follow-up
+        # A greeting alone, or with too little after it, stays what it is (vague).
+        ("ciao", "ciao"),
+        ("salve, aiuto", "salve, aiuto"),
+        # Words that merely start like a greeting are words.
+        ("ciaone come va", "ciaone come va"),
+        ("Salvezza dei dati: come si fa?", "Salvezza dei dati: come si fa?"),
+    ],
+)
+def test_a_greeting_in_front_of_a_question_is_set_aside(text: str, question: str) -> None:
+    assert without_greeting(text) == question

@@ -467,8 +467,10 @@ def test_a_definition_leads_with_the_introduction_not_a_neighbouring_section(
     assert texts(result)[0].startswith("Nel registro"), render(result)
 
 
-def test_real_reply_to_what_is_defines_it(assistant: Assistant) -> None:
-    reply = assistant.reply([], "cos'è il bilancio sociale?")
+@pytest.mark.parametrize("greeting", ["", "ciao, "])
+def test_real_reply_to_what_is_defines_it(assistant: Assistant, greeting: str) -> None:
+    """A definition leads; a salutation in front changes nothing (it used to read as vague)."""
+    reply = assistant.reply([], f"{greeting}cos'è il bilancio sociale?")
     assert reply.action is Action.ANSWER
     lead = reply.text.split("\n\n")[0]
     assert re.match(r"Il bilancio sociale è un documento", lead), reply.text
