@@ -110,6 +110,7 @@ class ExtractiveComposer:
         heading_bar: float = 0.88,
         yes_no_bar: float = 0.92,
         opening_bonus: float = 0.1,
+        asked_opening_bonus: float = 0.4,
         definition_bonus: float = 0.2,
         max_added: int = 4,
         min_new_other: float = 0.1,
@@ -132,6 +133,7 @@ class ExtractiveComposer:
         self.heading_bar = heading_bar  # heading similarity above which the section's opening leads
         self.yes_no_bar = yes_no_bar  # heading similarity a "Sì, …" lead needs
         self.opening_bonus = opening_bonus  # for the opening of a section that asks this
+        self.asked_opening_bonus = asked_opening_bonus  # …more when it asks this very question
         self.definition_bonus = definition_bonus  # a definition's section, when one is asked
         self.max_added = max_added  # sentences added after the lead
         self.min_new_other = min_new_other  # share of the question another section must add

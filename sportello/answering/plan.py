@@ -165,6 +165,11 @@ class Plan:
             score += 0.1
         if position == 0:
             score += self.c.opening_bonus if opening_bonus else 0.05
+            if not self.semantic and section.heading_sim >= self.c.yes_no_bar:
+                # The heading asks this very question, and the knowledge base answers a
+                # heading in its section's first sentences (tests/knowledge/test_section_leads):
+                # the opening leads, not a later sentence that shares more of the words.
+                score += self.c.asked_opening_bonus
             if (
                 self.yes_no
                 and section.heading_sim >= self.c.yes_no_bar

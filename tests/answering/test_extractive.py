@@ -404,6 +404,28 @@ def test_which_questions_a_yes_or_no_can_answer(question: str, yes_no: bool) -> 
     assert asks_yes_no(question) is yes_no
 
 
+def test_a_heading_asking_this_very_question_leads_with_its_opening(tmp_path: Path) -> None:
+    """The KB answers a heading in its first sentences; a later sentence of the same section
+    that shares more of the question's words (here "soci") does not lead in front of it."""
+    section = chunk(
+        0,
+        "Quanti soci servono per costituire un circolo?",
+        [
+            "Un circolo si costituisce con almeno sette persone fisiche.",
+            "Lo statuto del circolo dice quanti soci servono per costituire le sezioni locali.",
+        ],
+        doc="soci",
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([section])
+    question = "quanti soci servono per costituire un circolo?"
+    plain = ExtractiveComposer(index, asked_opening_bonus=0.0)
+    result = plain.compose(question, hits(section), embedder=WordEmbedder())
+    assert texts(result)[0].startswith("Lo statuto"), "the case this test is for"
+    result = ExtractiveComposer(index).compose(question, hits(section), embedder=WordEmbedder())
+    assert texts(result)[0].startswith("Un circolo si costituisce"), render(result)
+
+
 @pytest.mark.parametrize(
     ("question", "definition"),
     [
