@@ -117,13 +117,14 @@ class Assistant:
             return self._fixed(
                 Action.REFUSE, verdict.message_key, language, verdict.reason, values=verdict.values
             )
-        resolved = context.resolve(context.without_greeting(text), history)
+        asked = context.without_greeting(text)  # "ciao, …": the question, not the salutation
+        resolved = context.resolve(asked, history)
         # A follow-up is voted on as retrieval will read it (the earlier question with it), so
         # one embedding still serves both steps.
         embedded = self.retriever.embed(resolved.query)  # one embedding serves both steps
         found = self._intent(resolved.query, embedded.vector)
         hits = self.retriever.search(resolved.query, SEARCH_K, embedded=embedded, language=language)
-        if resolved.query != text and self.intents.classify(text).intent is Intent.WANTS_PERSON:
+        if resolved.query != asked and self.intents.classify(asked).intent is Intent.WANTS_PERSON:
             # Asking for a person stands on its own words, whatever was asked before.
             return self._escalate("escalate_requested", "requested", text, language, hits)
         evidence = decision.evidence(

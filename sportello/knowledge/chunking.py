@@ -27,9 +27,9 @@ class Section:
 def split_sections(document: Document) -> list[Section]:
     """Sections of a Markdown-structured text, each with the heading path that leads to it.
 
-    A heading may be followed by a comment line giving its English twin (the KB's headings
-    are questions; an English question is compared with them too): the line is read into the
-    section and never into its text. Such a comment anywhere else is dropped as well."""
+    A heading may be followed by a comment line giving its English twin (the same question in
+    English, indexed for English questions, see sportello.knowledge.headings): the line is read
+    into the section and never into its text. Such a comment anywhere else is dropped too."""
     stack: list[tuple[int, str]] = []
     sections: list[Section] = []
     buffer: list[str] = []

@@ -289,10 +289,10 @@ def asks_definition(question: str) -> bool:
         words = re.findall(r"[a-z]+", clause)
         while words and words[0] in _FILLERS:
             words = words[1:]
-        text = " ".join(words)
-        found = _DEFINITION.match(text)
+        opening = " ".join(words)
+        found = _DEFINITION.match(opening)
         # The thing defined follows: "cos'è e a cosa serve?" asks about something said before.
-        rest = text[found.end() :].split() if found else []
+        rest = opening[found.end() :].split() if found else []
         if found and found.group(0).endswith("mean") and found.group(0).split()[2] != "it":
             return True  # "what does ETS mean": the thing defined sits inside
         if rest and rest[0] not in _FILLERS and rest[0] not in _WH_WORDS and rest[0] != "o":

@@ -43,7 +43,8 @@ _PHRASES = [
 ]
 
 
-# Bump when tokenize() changes: a persisted index built with another version is rebuilt.
+# Bump when tokenize() or the persisted layout changes (3: the English ranking, bm25_en): a
+# persisted index built with another version is rebuilt.
 TOKENIZER_VERSION = "3"
 # Modal and light verbs carry no topic ("deve", "può", "vuole", "fare"): treated as stop words.
 _LIGHT_VERBS = """deve devo devono dobbiamo dovete dovrebbe dovremmo puo posso possono possiamo
