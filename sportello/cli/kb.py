@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from sportello.answering.language import detect_language
 from sportello.cli.common import clock, database, database_label, edge, fail, settings
 from sportello.clock import local_today
 from sportello.knowledge import queries
@@ -201,7 +202,7 @@ def search(
         raise fail("L'indice è vuoto: esegui prima `sportello kb ingest`.")
     questions = [question] if question else [line.strip() for line in sys.stdin if line.strip()]
     for q in questions:
-        hits = kb.retriever.search(q, k, topic)
+        hits = kb.retriever.search(q, k, topic, language=detect_language(q))
         if as_json:
             results = [
                 {

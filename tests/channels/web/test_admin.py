@@ -139,6 +139,10 @@ def test_try_a_question_shows_scores_and_the_reply(web: Web) -> None:
     page = client.get("/admin/try", params={"q": "Come si iscrive un ente al 5 per mille?"})
     assert "Fuso (denso + BM25)" in page.text and "La risposta che darebbe il bot" in page.text
     assert client.get("/admin/try", params={"q": "x", "topic": "boh"}).status_code == 400
+    # An English question is ranked as the assistant ranks it: its words meet the English
+    # twins of the headings ("sign up" is in no Italian text).
+    english = client.get("/api/admin/try", params={"q": "How do we sign up?"}).json()
+    assert any(hit["lexical_score"] is not None for hit in english["hits"]), english["hits"]
 
 
 def test_gaps_grouped_into_themes_and_csv(web: Web) -> None:

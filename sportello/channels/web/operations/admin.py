@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sportello.accounts.service import Principal
 from sportello.answering import queries as answering_queries
 from sportello.answering.intents import Intent
+from sportello.answering.language import detect_language
 from sportello.channels.web.jobs import IndexWork
 from sportello.clock import local_today
 from sportello.conversations import gaps as gaps_mod
@@ -189,7 +190,10 @@ def try_question(svc: Services, question: str, topic: str | None = None) -> TryV
     if not question:
         return TryView(question="", hits=[], reply=None)
     chosen = Topic(topic) if topic else None
-    hits = svc.knowledge.retriever.search(question, TRY_K, chosen)
+    # Ranked as the assistant ranks it: an English question also reads the English ranking.
+    hits = svc.knowledge.retriever.search(
+        question, TRY_K, chosen, language=detect_language(question)
+    )
     reply = svc.assistant.reply([], question)
     return TryView(
         question=question,
