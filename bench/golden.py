@@ -92,8 +92,9 @@ class LexicalRetriever(Retriever):
         topic: Topic | None = None,
         *,
         embedded: Embedded | None = None,  # noqa: ARG002 - BM25 alone reads no vector
+        language: str = "it",
     ) -> list[RetrievedChunk]:
-        _, lexical = self.candidates(query, topic)
+        _, lexical = self.candidates(query, topic, language=language)
         return self.fuse(dense_hits=[], lexical_hits=lexical, k=k or self.default_k)
 
 

@@ -136,10 +136,10 @@ class Retriever:
         return self.fuse(dense_hits=dense_hits, lexical_hits=lexical_hits, k=k, question=vector)
 
     def candidates(
-        self, query: str, topic: Topic | None = None
+        self, query: str, topic: Topic | None = None, *, language: str = "it"
     ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
         """(chunk id, score) candidates of each index, best first: dense, then BM25."""
-        dense_hits, lexical_hits, _ = self._lists(query, topic)
+        dense_hits, lexical_hits, _ = self._lists(query, topic, language=language)
         return dense_hits, lexical_hits
 
     def _lists(
