@@ -63,6 +63,7 @@ class SectionText:
     stems: tuple[frozenset[str], ...]
     spans: tuple[tuple[int, int], ...]
     instructions: tuple[bool, ...]
+    asks_definition: bool  # the heading asks what something is ("Che cos'è…?")
 
 
 @lru_cache(maxsize=_SECTION_CACHE)
@@ -88,6 +89,7 @@ def read_section(heading: str, parts: tuple[str, ...]) -> SectionText:
         stems=tuple(frozenset(tokenize(s)) for s in sentences),
         spans=tuple(enumerations(sentences)),
         instructions=tuple(is_instruction(s) for s in sentences),
+        asks_definition=asks_definition(heading),
     )
 
 
@@ -235,7 +237,7 @@ class ExtractiveComposer:
                     heading_tokens=text.heading_tokens,
                     heading_stems=text.heading_stems,
                     instructions=text.instructions,
-                    defines=not hit.chunk.heading or asks_definition(text.heading),
+                    defines=not hit.chunk.heading or text.asks_definition,
                 )
             )
         return out
