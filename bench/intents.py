@@ -85,22 +85,17 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
         turns = history_turns(assistant, item.get("history") or [])
         language = detect_language(text)
         verdict = guards.check(text, settings.max_message_chars)
-        resolved = context.resolve(text, turns)
-        # As the assistant votes: a follow-up with the earlier question it resolves to.
-        vector = assistant.retriever.embedder.embed_query(resolved.query.strip())
+        # As the assistant reads it: the question without its greeting, a follow-up with the
+        # earlier question it resolves to; one embedding serves the vote and retrieval.
+        resolved = context.resolve(context.without_greeting(text), turns)
+        embedded = assistant.retriever.embed(resolved.query)
+        vector = embedded.vector
         confidence, signals = 0.0, (0.0, 0.0, 0.0, False)
         if verdict is None:
-            hits = assistant.retriever.search(resolved.query, SEARCH_K)
-            found = decision.evidence(
-                resolved.query,
-                hits,
-                settings.dense_floor(language),
-                settings.confidence_dense_span,
-                settings.confidence_lexical_full,
-                assistant.retriever.keywords.idf,
-                assistant.retriever.keywords.stems,
-                english_lexical=settings.english_lexical(language),
+            hits = assistant.retriever.search(
+                resolved.query, SEARCH_K, embedded=embedded, language=language
             )
+            found = assistant.evidence(resolved.query, hits, language)
             confidence = found.confidence
             signals = (found.top_dense, found.coverage, found.top_lexical, language == "en")
         cases.append(

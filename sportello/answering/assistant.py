@@ -127,16 +127,7 @@ class Assistant:
         if resolved.query != asked and self.intents.classify(asked).intent is Intent.WANTS_PERSON:
             # Asking for a person stands on its own words, whatever was asked before.
             return self._escalate("escalate_requested", "requested", text, language, hits)
-        evidence = decision.evidence(
-            resolved.query,
-            hits,
-            self.settings.dense_floor(language),
-            self.settings.confidence_dense_span,
-            self.settings.confidence_lexical_full,
-            self.retriever.keywords.idf,
-            self.retriever.keywords.stems,
-            english_lexical=self.settings.english_lexical(language),
-        )
+        evidence = self.evidence(resolved.query, hits, language)
         # The action model weighs the intents against the evidence of the whole question.
         action, intent = decision.act(
             found,
@@ -164,6 +155,20 @@ class Assistant:
                 "escalate_low_confidence", "low_confidence", query, language, hits, confidence
             )
         return Grounds(resolved.query, hits, evidence.confidence, embedded.vector)
+
+    def evidence(self, query: str, hits: list[RetrievedChunk], language: str) -> decision.Evidence:
+        """The retrieval evidence behind answering `query` from `hits` (the calibration
+        script reads it too, so what it measures is what the assistant weighs)."""
+        return decision.evidence(
+            query,
+            hits,
+            self.settings.dense_floor(language),
+            self.settings.confidence_dense_span,
+            self.settings.confidence_lexical_full,
+            self.retriever.keywords.idf,
+            self.retriever.keywords.stems,
+            english_lexical=self.settings.english_lexical(language),
+        )
 
     def _intent(self, text: str, vector: np.ndarray) -> IntentResult:
         """The intent step on the message's query vector (the one retrieval uses too): the
