@@ -35,7 +35,7 @@ from sportello.answering.schemas import Citation
 from sportello.knowledge.discourse import asks_definition, asks_yes_no, enumerations
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
-from sportello.knowledge.headings import section_question
+from sportello.knowledge.headings import lists_references, section_question
 from sportello.knowledge.keyword_index import KeywordIndex, tokenize
 from sportello.knowledge.retrieval import RetrievedChunk
 from sportello.knowledge.sentences import split_sentences
@@ -220,7 +220,7 @@ class ExtractiveComposer:
         seen: set[tuple[str, str]] = set()
         for hit_index, hit in enumerate(hits[:depth]):
             key = (hit.chunk.doc_id, hit.chunk.heading)
-            if key in seen:
+            if key in seen or lists_references(hit.chunk):
                 continue
             seen.add(key)
             parts = tuple(part.text for part in self.keywords.section(hit.chunk))

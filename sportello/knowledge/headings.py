@@ -34,5 +34,17 @@ def english_question(title: str, heading: str, title_en: str, heading_en: str) -
     return heading_en
 
 
+# Headings of the sections that list a document's laws and sources (the KB's convention).
+_REFERENCE_HEADINGS = ("riferimenti", "fonti", "normativa di riferimento")
+
+
+def lists_references(chunk: Chunk) -> bool:
+    """Whether the chunk's section lists the laws and sources behind its document ("Riferimenti
+    normativi"): it is indexed, so a question naming a law finds the document, but a list of
+    references answers no question by itself."""
+    own = chunk.heading.split(" › ")[-1].strip().lower()
+    return own.startswith(_REFERENCE_HEADINGS)
+
+
 def section_questions(chunks: Iterable[Chunk]) -> set[str]:
     return {section_question(c) for c in chunks}

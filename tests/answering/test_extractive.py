@@ -262,6 +262,25 @@ def test_no_opening_line_and_numbered_sources(tmp_path: Path) -> None:
         assert f"[{citation.number}]" in text
 
 
+def test_a_list_of_legal_references_is_never_quoted(tmp_path: Path) -> None:
+    references = chunk(
+        9,
+        "Riferimenti normativi",
+        [
+            "D.Lgs. 117/2017, art. 48, comma 3, sul deposito del rendiconto al registro.",
+            "DM 106/2020.",
+        ],
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([*CHUNKS, references])
+    result = ExtractiveComposer(index).compose(  # type: ignore[arg-type]
+        "Quale norma dice entro quando si deposita il rendiconto al registro?",
+        hits(references, DEPOSIT),
+    )
+    assert texts(result)[0].startswith("Il rendiconto si deposita al registro entro 180 giorni")
+    assert references.id not in {c.chunk_id for c in result.citations}
+
+
 def test_a_reference_comes_with_the_sentence_it_leans_on(tmp_path: Path) -> None:
     result = composer(tmp_path).compose(
         "Quanti altri enti associati può avere al massimo un circolo?", hits(FOUNDERS, DEPOSIT)
