@@ -180,7 +180,14 @@ class ExtractiveComposer:
             section.heading_cover = sum(weights[s] for s in stems & set(section.heading_tokens))
             section.heading_cover /= total
             if question is not None and embedder is not None:
-                section.heading_sim = float(self._vector(embedder, section.heading) @ question)
+                # An English question is compared with the heading's English twin: the same
+                # language, so the same scale as an Italian question against the heading.
+                heading = (
+                    section.heading_en
+                    if language == "en" and section.heading_en
+                    else section.heading
+                )
+                section.heading_sim = float(self._vector(embedder, heading) @ question)
             section.score = (
                 section.heading_sim
                 + self.heading_weight * section.heading_cover
@@ -238,6 +245,7 @@ class ExtractiveComposer:
                     heading_stems=text.heading_stems,
                     instructions=text.instructions,
                     defines=not hit.chunk.heading or text.asks_definition,
+                    heading_en=hit.chunk.question_en,
                 )
             )
         return out

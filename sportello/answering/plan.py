@@ -40,6 +40,7 @@ class Section:
     heading_stems: frozenset[str]
     instructions: Sequence[bool]  # per sentence: an order to the assistant (quarantine)
     defines: bool = False  # a document's introduction, or a heading asking what something is
+    heading_en: str = ""  # the heading's English twin ("" when the document gives none)
     heading_sim: float = 0.0
     heading_cover: float = 0.0
     score: float = 0.0

@@ -47,4 +47,6 @@ def lists_references(chunk: Chunk) -> bool:
 
 
 def section_questions(chunks: Iterable[Chunk]) -> set[str]:
-    return {section_question(c) for c in chunks}
+    """The questions the chunks' sections answer, in Italian and, where the document gives
+    them, in English (an English question is compared with the English one)."""
+    return {section_question(c) for c in chunks} | {c.question_en for c in chunks if c.question_en}

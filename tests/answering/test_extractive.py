@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -352,6 +353,19 @@ def test_english_questions_are_scored_by_meaning(tmp_path: Path) -> None:
         embedder=embedder,
     )
     assert any("180 giorni" in t for t in texts(result))
+
+
+def test_an_english_question_is_matched_on_the_headings_english_twins(tmp_path: Path) -> None:
+    # No English word means anything Italian to this embedder: only the twins can match.
+    signer = replace(SIGNER, question_en="Who signs the filing?")
+    deposit = replace(DEPOSIT, question_en="By when is the statement filed?")
+    result = composer(tmp_path).compose(
+        "Who signs the filing?",
+        hits(deposit, signer),
+        language="en",
+        embedder=WordEmbedder(),
+    )
+    assert texts(result)[0].startswith("Il deposito lo fa il legale rappresentante")
 
 
 def test_no_hits_no_sentences(tmp_path: Path) -> None:
