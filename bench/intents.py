@@ -62,7 +62,8 @@ class Case:
     guard: bool  # a rule refused it
     follow_up: bool
     confidence: float
-    evidence: tuple[float, float, float, bool]  # top dense, coverage, top BM25, in English
+    # top dense, coverage, top BM25, in English, best similarity to the hits' English headings
+    evidence: tuple[float, float, float, bool, float | None]
 
 
 def history_turns(assistant: Assistant, earlier: list[str]) -> list[Turn]:
@@ -90,14 +91,20 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
         resolved = context.resolve(context.without_greeting(text), turns)
         embedded = assistant.retriever.embed(resolved.query)
         vector = embedded.vector
-        confidence, signals = 0.0, (0.0, 0.0, 0.0, False)
+        confidence, signals = 0.0, (0.0, 0.0, 0.0, False, None)
         if verdict is None:
             hits = assistant.retriever.search(
                 resolved.query, SEARCH_K, embedded=embedded, language=language
             )
-            found = assistant.evidence(resolved.query, hits, language)
+            found = assistant.evidence(resolved.query, hits, vector, language)
             confidence = found.confidence
-            signals = (found.top_dense, found.coverage, found.top_lexical, language == "en")
+            signals = (
+                found.top_dense,
+                found.coverage,
+                found.top_lexical,
+                language == "en",
+                found.english_heading,
+            )
         cases.append(
             Case(
                 item["id"],
@@ -137,7 +144,7 @@ def english_floor(
     ]
 
     def passes(case: Case, floor: float) -> bool:
-        dense, coverage, lexical, _ = case.evidence
+        dense, coverage, lexical, _, heading = case.evidence
         confidence = decision.confidence_of(
             dense,
             coverage,
@@ -146,6 +153,8 @@ def english_floor(
             settings.confidence_dense_span,
             settings.confidence_lexical_full,
             english_lexical=settings.confidence_lexical_en,
+            english_heading=heading,
+            heading_weight=settings.confidence_heading_en,
         )
         return confidence >= settings.answer_threshold
 

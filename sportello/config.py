@@ -187,7 +187,7 @@ class Settings(BaseSettings):
         0.78, description="Dense similarity that counts as no evidence (confidence 0)."
     )
     confidence_dense_floor_en: float = Field(
-        0.792,
+        0.818,
         description=(
             "The same floor for a question in English, whose confidence is the dense signal "
             "plus the English lexical bonus: set where the golden set's tune split loses "
@@ -201,6 +201,14 @@ class Settings(BaseSettings):
         description=(
             "Dense-similarity units added to an English question's similarity at full BM25 "
             "evidence (its glossary terms found in the documents)."
+        ),
+    )
+    confidence_heading_en: float = Field(
+        0.5,
+        ge=0,
+        description=(
+            "Weight of an English question's similarity to the English twins of its hits' "
+            "headings, averaged with its dense similarity to the Italian texts."
         ),
     )
     confidence_dense_span: float = Field(

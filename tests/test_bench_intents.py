@@ -20,7 +20,7 @@ def case(id_: str, expected: str, dense: float, lexical: float = 0.0) -> Case:
         guard=False,
         follow_up=False,
         confidence=0.0,
-        evidence=(dense, 0.0, lexical, True),
+        evidence=(dense, 0.0, lexical, True, None),
     )
 
 

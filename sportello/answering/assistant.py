@@ -127,7 +127,7 @@ class Assistant:
         if resolved.query != asked and self.intents.classify(asked).intent is Intent.WANTS_PERSON:
             # Asking for a person stands on its own words, whatever was asked before.
             return self._escalate("escalate_requested", "requested", text, language, hits)
-        evidence = self.evidence(resolved.query, hits, language)
+        evidence = self.evidence(resolved.query, hits, embedded.vector, language)
         # The action model weighs the intents against the evidence of the whole question.
         action, intent = decision.act(
             found,
@@ -156,9 +156,13 @@ class Assistant:
             )
         return Grounds(resolved.query, hits, evidence.confidence, embedded.vector)
 
-    def evidence(self, query: str, hits: list[RetrievedChunk], language: str) -> decision.Evidence:
-        """The retrieval evidence behind answering `query` from `hits` (the calibration
-        script reads it too, so what it measures is what the assistant weighs)."""
+    def evidence(
+        self, query: str, hits: list[RetrievedChunk], vector: np.ndarray, language: str
+    ) -> decision.Evidence:
+        """The retrieval evidence behind answering `query` (its vector `vector`) from `hits`
+        (the calibration script reads it too, so what it measures is what the assistant
+        weighs)."""
+        english = language == "en"
         return decision.evidence(
             query,
             hits,
@@ -168,6 +172,10 @@ class Assistant:
             self.retriever.keywords.idf,
             self.retriever.keywords.stems,
             english_lexical=self.settings.english_lexical(language),
+            english_heading=(
+                self.retriever.english_heading_similarity(hits, vector) if english else None
+            ),
+            heading_weight=self.settings.confidence_heading_en,
         )
 
     def _intent(self, text: str, vector: np.ndarray) -> IntentResult:

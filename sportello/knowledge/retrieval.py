@@ -178,6 +178,20 @@ class Retriever:
             vector,
         )
 
+    def english_heading_similarity(
+        self, hits: list[RetrievedChunk], question: np.ndarray, top: int = 5
+    ) -> float | None:
+        """The best similarity between an English question and the English twins of the
+        headings of its first `top` hits: a comparison in the question's own language, where
+        the question-to-text similarity crosses from English to Italian. None when no hit's
+        section has a twin (or there is no heading store)."""
+        if self.headings is None:
+            return None
+        twins = [h.chunk.question_en for h in hits[:top] if h.chunk.question_en]
+        if not twins:
+            return None
+        return max(float(v @ question) for v in self.headings.vectors(twins, self.embedder))
+
     def dense_search(self, query: str, k: int) -> list[RetrievedChunk]:
         hits = self.vectors.query(self.embedder.embed_query(query), k)
         return self.fuse(

@@ -135,3 +135,24 @@ def test_an_english_confidence_reads_similarity_and_lexical_evidence_not_coverag
     # Italian reads all three signals.
     italian = decision.confidence_of(0.85, 0.5, 5.0, **scale)
     assert italian == pytest.approx(0.4 * 0.5 + 0.3 * 0.5 + 0.3 * 0.5, abs=1e-4)
+
+
+def test_an_english_confidence_averages_in_the_english_headings_similarity() -> None:
+    """An English question also meets the English twins of its hits' headings: that
+    same-language similarity is averaged with the cross-language one, by its weight."""
+    scale = {"dense_floor": 0.80, "dense_span": 0.12, "lexical_full": 10.0}
+
+    def english(heading: float | None) -> float:
+        return decision.confidence_of(
+            0.82,
+            0.0,
+            0.0,
+            **scale,
+            english_lexical=0.04,
+            english_heading=heading,
+            heading_weight=0.5,
+        )
+
+    assert english(None) == pytest.approx((0.82 - 0.80) / 0.12, abs=1e-4)
+    assert english(0.95) == pytest.approx(((0.82 + 0.5 * 0.95) / 1.5 - 0.80) / 0.12, abs=1e-4)
+    assert english(0.95) > english(None) > english(0.70)
