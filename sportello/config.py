@@ -190,7 +190,8 @@ class Settings(BaseSettings):
         0.818,
         description=(
             "The same floor for a question in English, whose confidence is the dense signal "
-            "plus the English lexical bonus: set where the golden set's tune split loses "
+            "(averaged with its similarity to the English headings) plus the English lexical "
+            "bonus: set where the golden set's tune split loses "
             "least, counting an answered question the knowledge base does not cover twice "
             "and an escalated one it covers once (`python -m bench.intents` prints it)."
         ),

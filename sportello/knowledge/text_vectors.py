@@ -142,7 +142,8 @@ def chunk_sentences(chunks: Iterable[Chunk]) -> set[str]:
 
 
 def heading_vectors(data_dir: Path, model: str) -> TextVectors:
-    """Section questions embedded as queries: headings are questions, compared with a question."""
+    """Section questions embedded as queries (with their English twins, for English questions):
+    headings are questions, compared with a question."""
     return TextVectors(data_dir / "headings", model, section_questions, as_queries=True)
 
 
