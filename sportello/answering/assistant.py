@@ -23,6 +23,7 @@ from sportello.answering.prompts import Prompts
 from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Action, Reply, Turn
 from sportello.config import Settings
+from sportello.knowledge.headings import own_heading
 from sportello.knowledge.retrieval import RetrievedChunk, Retriever
 from sportello.knowledge.text_vectors import TextVectors
 
@@ -300,7 +301,7 @@ class Assistant:
         out: list[str] = []
         used_headings = {h.chunk.heading for h in hits if h.chunk.id in used_chunks}
         for hit in hits:
-            heading = hit.chunk.heading.split(" › ")[-1].strip()
+            heading = own_heading(hit.chunk.heading)
             if (
                 not heading.endswith("?")
                 or hit.chunk.heading in used_headings

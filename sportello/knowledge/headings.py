@@ -11,11 +11,16 @@ from collections.abc import Iterable
 from sportello.knowledge.documents import Chunk
 
 
+def own_heading(heading: str) -> str:
+    """A section's own heading from a chunk's breadcrumb ("Titolo › Domanda?" → "Domanda?")."""
+    return heading.split(" › ")[-1].strip()
+
+
 def section_question(chunk: Chunk) -> str:
     """What a chunk's section answers: its own heading (the KB's headings are questions), with
     the document title before a heading that is not a question ("Riferimenti" says nothing
     alone), or the title for the introduction."""
-    heading = chunk.heading.split(" › ")[-1].strip() or chunk.title
+    heading = own_heading(chunk.heading) or chunk.title
     if not heading.endswith("?") and heading != chunk.title:
         heading = f"{chunk.title}: {heading}"
     return heading
@@ -24,7 +29,7 @@ def section_question(chunk: Chunk) -> str:
 def english_question(title: str, heading: str, title_en: str, heading_en: str) -> str:
     """The English of `section_question` from the twins of the title and of the section's own
     heading: "" when the document does not give the one it needs."""
-    own = heading.split(" › ")[-1].strip()
+    own = own_heading(heading)
     if not own:
         return title_en
     if not heading_en:
@@ -42,8 +47,7 @@ def lists_references(chunk: Chunk) -> bool:
     """Whether the chunk's section lists the laws and sources behind its document ("Riferimenti
     normativi"): it is indexed, so a question naming a law finds the document, but a list of
     references answers no question by itself."""
-    own = chunk.heading.split(" › ")[-1].strip().lower()
-    return own.startswith(_REFERENCE_HEADINGS)
+    return own_heading(chunk.heading).lower().startswith(_REFERENCE_HEADINGS)
 
 
 def section_questions(chunks: Iterable[Chunk]) -> set[str]:
