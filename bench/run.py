@@ -94,6 +94,12 @@ CONFIGS = {
         "SPORTELLO_EMBEDDING_THREADS": "2",
         "SPORTELLO_EMBEDDING_CACHE_SIZE": "1024",
     },
+    "compose, dense search by the Chroma server": {
+        "WEB_CONCURRENCY": "2",
+        "SPORTELLO_EMBEDDING_THREADS": "1",
+        "SPORTELLO_EMBEDDING_CACHE_SIZE": "1024",
+        "SPORTELLO_DENSE_IN_MEMORY_MAX": "0",
+    },
 }
 
 

@@ -72,6 +72,15 @@ class Settings(BaseSettings):
         None, description="Embedded Chroma folder; empty means data_dir/chroma."
     )
     chroma_collection: str = Field("sportello_kb", description="Chroma collection name.")
+    dense_in_memory_max: int = Field(
+        100_000,
+        ge=0,
+        description=(
+            "Up to this many chunks, dense search runs in each process over the vectors read "
+            "from Chroma (exact, no round trip; ~1.5 kB per chunk); above it, or 0, Chroma's "
+            "own index answers."
+        ),
+    )
 
     # --- knowledge base ------------------------------------------------------------------------
     kb_dir: Path = Field(PROJECT_ROOT / "knowledge_base", description="Curated documents folder.")

@@ -58,6 +58,7 @@ def build_knowledge(
         settings.chroma_collection,
         embedder.name,
         check_embedder=check_embedder,
+        in_memory_max=settings.dense_in_memory_max,
     )
     keywords = KeywordIndex(settings.bm25_path())
     if not keywords.load() and vectors.count():
@@ -84,6 +85,7 @@ def build_knowledge(
     # Written by the indexer before the keyword index it publishes with, so reloaded first.
     keywords.on_new_generation[:0] = [headings.reload, sentences.reload]
     vectors.published = keywords.published
+    vectors.generation = lambda: keywords.generation
     vectors.before_query = keywords.refresh_if_changed
     retriever = Retriever(
         embedder,

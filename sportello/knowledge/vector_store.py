@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from chromadb.errors import NotFoundError
 
 from sportello.config import ConfigError, Settings
 from sportello.knowledge.documents import Chunk, Topic
+from sportello.knowledge.vector_snapshot import VectorSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -100,14 +102,32 @@ class ChromaVectorStore:
     (`<base>.live`) names in its metadata, or `<base>` itself before the first rebuild. A
     rebuild fills a new collection (`<base>.g<id>`) while every process keeps answering from
     the live one, then moves the pointer: no reader ever sees an empty or half index.
+
+    Searches run in process over a `VectorSnapshot` of the live collection while it holds at
+    most `in_memory_max` chunks (above that, or with 0, Chroma's own index answers). The
+    snapshot is read again when `generation` (the published ingest's stamp, set by
+    build_knowledge) changes, or, for a store with no `generation`, after its own writes.
     """
 
     def __init__(
-        self, client: Any, collection: str, embedder_name: str, *, check_embedder: bool = True
+        self,
+        client: Any,
+        collection: str,
+        embedder_name: str,
+        *,
+        check_embedder: bool = True,
+        in_memory_max: int = 0,
     ) -> None:
         self._client = client
         self._base = collection
         self._embedder_name = embedder_name
+        self._in_memory_max = in_memory_max
+        # The snapshot searched in process and the key it was read under (see `_current_snapshot`).
+        self._snapshot: tuple[tuple[str, str | int], VectorSnapshot | None] | None = None
+        self._snapshot_lock = threading.Lock()
+        self._writes = 0
+        # The stamp of the published ingest: the snapshot follows it, not single writes.
+        self.generation: Callable[[], str] | None = None
         # The live collection a rebuild in progress replaces (None: no rebuild going on).
         self._replacing: str | None = None
         # Dense hits outside the published snapshot (chunks written by an ingest still running
@@ -150,6 +170,7 @@ class ChromaVectorStore:
         """Read the live collection through `client` from now on (another process changed it
         or published a rebuilt one)."""
         self._client = client
+        self._writes += 1
         if self._replacing is None:
             self._collection = self._open_collection()
 
@@ -158,6 +179,7 @@ class ChromaVectorStore:
         share one); the live one keeps serving every other process until `finish_rebuild`."""
         self._replacing = self._live_name()
         self._embedder_name = embedder_name
+        self._writes += 1
         self._collection = self._open_collection(f"{self._base}.g{uuid.uuid4().hex[:12]}")
         logger.info("rebuilding the dense index into %s", self.collection_name)
 
@@ -172,6 +194,7 @@ class ChromaVectorStore:
         )
         pointer.modify(metadata={"live": new})
         self._replacing = None
+        self._writes += 1
         for found in self._client.list_collections():
             name = str(getattr(found, "name", found))
             ours = name == self._base or name.startswith(f"{self._base}.g")
@@ -185,6 +208,7 @@ class ChromaVectorStore:
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if not chunks:
             return
+        self._writes += 1
         for start in range(0, len(chunks), 1000):
             part = chunks[start : start + 1000]
             self._collection.upsert(
@@ -195,6 +219,7 @@ class ChromaVectorStore:
             )
 
     def delete_document(self, doc_id: str) -> None:
+        self._writes += 1
         self._collection.delete(where={"doc_id": doc_id})
 
     def replace_document(self, doc_id: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
@@ -204,6 +229,7 @@ class ChromaVectorStore:
         self.upsert(chunks, vectors)
         stale = old - {c.id for c in chunks}
         if stale:
+            self._writes += 1
             self._collection.delete(ids=sorted(stale))
 
     def query(self, vector: np.ndarray, n: int, topic: Topic | None = None) -> list[DenseHit]:
@@ -211,6 +237,11 @@ class ChromaVectorStore:
         # server that check was a second HTTP round trip on every search (~40% of dense time).
         if self.before_query is not None:
             self.before_query()
+        snapshot = self._current_snapshot()
+        if snapshot is not None:
+            found = snapshot.search(vector, n, topic)
+            hits = [DenseHit(i, s) for i, s in found]
+            return [h for h in hits if self.published(h.chunk_id)] if self.published else hits
         query = {
             "query_embeddings": [vector.tolist()],
             "n_results": n,
@@ -230,6 +261,47 @@ class ChromaVectorStore:
         if self.published is not None:
             hits = [h for h in hits if self.published(h.chunk_id)]
         return hits
+
+    @property
+    def in_process_size(self) -> int | None:
+        """How many vectors the last search ran over in process; None when Chroma answered
+        (or before the first search)."""
+        held = self._snapshot
+        return None if held is None or held[1] is None else len(held[1])
+
+    def _current_snapshot(self) -> VectorSnapshot | None:
+        """The in-process snapshot to search, read again when its key changed; None when
+        searches go to Chroma (in-process search off, or the collection is too large)."""
+        if self._in_memory_max <= 0:
+            return None
+        # While a rebuild fills a new collection, the live one keeps serving.
+        name = self._replacing or self.collection_name
+        key = (name, self.generation() if self.generation is not None else self._writes)
+        held = self._snapshot
+        if held is not None and held[0] == key:
+            return held[1]
+        with self._snapshot_lock:
+            held = self._snapshot
+            if held is not None and held[0] == key:
+                return held[1]
+            try:
+                snapshot = self._read_snapshot()
+            except NotFoundError:
+                logger.info("Chroma collection gone: reopening the live one")
+                self._collection = self._open_collection()
+                snapshot = self._read_snapshot()
+            self._snapshot = (key, snapshot)
+        if snapshot is not None:
+            logger.info("dense search in process over %d vectors of %s", len(snapshot), name)
+        return snapshot
+
+    def _read_snapshot(self) -> VectorSnapshot | None:
+        serving = self._collection
+        if self._replacing is not None:
+            serving = self._client.get_collection(self._replacing, embedding_function=None)
+        if serving.count() > self._in_memory_max:
+            return None
+        return VectorSnapshot.read(serving)
 
     def get(self, ids: Sequence[str]) -> dict[str, Chunk]:
         if not ids:
