@@ -115,14 +115,21 @@ def stores_cpu_seconds(chroma_url: str) -> float:
     return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds spent so far by the server process and its workers."""
-    total = 0.0
+def process_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU seconds spent so far by the server process and by each worker."""
+    spent = {}
     root = psutil.Process(pid)
     for proc in [root, *root.children(recursive=True)]:
         try:
             times = proc.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        total += times.user + times.system
-    return total
+        spent[proc.pid] = times.user + times.system
+    return spent
+
+
+def busiest_share(before: dict[int, float], after: dict[int, float]) -> float:
+    """The busiest process's share of the CPU the processes spent between two readings
+    (1 / workers when the load is even; 1.0 when one worker did everything)."""
+    spent = [after[pid] - before.get(pid, 0.0) for pid in after]
+    return max(spent) / sum(spent) if spent and sum(spent) > 0 else 0.0

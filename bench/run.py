@@ -321,7 +321,13 @@ def bench_http(
     n20: int,
 ) -> dict[str, float]:
     """Start the compose `web` command with `overrides`, load it, read its peak memory."""
-    from bench.load import cpu_seconds, peak_rss_mb, run_load, stores_cpu_seconds
+    from bench.load import (
+        busiest_share,
+        peak_rss_mb,
+        process_cpu_seconds,
+        run_load,
+        stores_cpu_seconds,
+    )
     from bench.servers import app_env, web_server
 
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
@@ -337,11 +343,12 @@ def bench_http(
         run_load(url, pool[-10:], 1, 10)  # warm-up (pool tail: not reused below)
         one = run_load(url, pool[:n1], 1, n1)
         chroma_url = base_env.get("SPORTELLO_CHROMA_URL", "")
-        server_cpu = cpu_seconds(proc.pid)
+        by_process = process_cpu_seconds(proc.pid)
         stores_cpu = stores_cpu_seconds(chroma_url)
         client_cpu = time.process_time()
         twenty = run_load(url, pool[n1:], 20, n20 // 20)
-        server_cpu = cpu_seconds(proc.pid) - server_cpu
+        after = process_cpu_seconds(proc.pid)
+        server_cpu = sum(after.values()) - sum(by_process.values())
         stores_cpu = stores_cpu_seconds(chroma_url) - stores_cpu
         client_cpu = time.process_time() - client_cpu
         replies = max(1, len(twenty.latencies_ms))
@@ -353,6 +360,10 @@ def bench_http(
         figures["cpu_ms_per_reply_stores_20"] = stores_cpu * 1e3 / replies
         figures["cpu_ms_per_reply_client_20"] = client_cpu * 1e3 / replies
         figures["cpu_ms_per_reply_all_20"] = (server_cpu + stores_cpu + client_cpu) * 1e3 / replies
+        # uvicorn's workers share one listening socket and each of the 20 clients keeps its
+        # connection: whichever worker accepts first serves that client for the whole run, so
+        # the load can be uneven (0.5 = even with 2 workers, 1.0 = one worker did everything).
+        figures["busiest_worker_cpu_share_20"] = busiest_share(by_process, after)
         figures["replies_per_s_ceiling"] = cores * 1e3 / figures["cpu_ms_per_reply_web_20"]
         figures["replies_per_s_ceiling_all"] = cores * 1e3 / figures["cpu_ms_per_reply_all_20"]
         figures["replies_per_s_20_of_ceiling"] = (

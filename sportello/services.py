@@ -38,6 +38,17 @@ class Services:
     knowledge: KnowledgeBase
     assistant: Assistant
 
+    def warm_up(self) -> int:
+        """Run the model and both indexes once, and read every section the composer quotes
+        from, so their lazy setup is not paid by the first volunteers after a start (each
+        channel's process calls it before serving). Returns the sections read."""
+        knowledge = self.knowledge
+        vector = knowledge.embedder.embed_query("avvio")
+        knowledge.keywords.search("associazione", 1)
+        if knowledge.vectors.count():
+            knowledge.vectors.query(vector, 1)
+        return self.assistant.extractive.warm()
+
 
 def build_assistant(
     settings: Settings, knowledge: KnowledgeBase, sessions: sessionmaker[Session] | None = None

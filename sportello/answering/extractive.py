@@ -33,6 +33,7 @@ from sportello.answering.plan import Block, Plan, Section
 from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Citation
 from sportello.knowledge.discourse import asks_definition, asks_yes_no, enumerations
+from sportello.knowledge.documents import Chunk
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
 from sportello.knowledge.headings import lists_references, section_question
@@ -220,7 +221,25 @@ class ExtractiveComposer:
         blocks = plan.build(order)
         return _composition(blocks, sections, hits)
 
+    def warm(self) -> int:
+        """Read every section of the loaded index into the section cache (a second or less
+        for the whole knowledge base), so the first replies after a start do not pay for it.
+        Returns the number of sections read."""
+        read: set[tuple[str, str]] = set()
+        for chunk in self.keywords.chunks:
+            if len(read) == _SECTION_CACHE:  # more would push the first ones out again
+                break
+            if (chunk.doc_id, chunk.heading) not in read:
+                read.add((chunk.doc_id, chunk.heading))
+                self._read(chunk)
+        return len(read)
+
     # -- helpers ------------------------------------------------------------------------------
+    def _read(self, chunk: Chunk) -> SectionText:
+        """The section `chunk` belongs to, read (or found in the cache)."""
+        parts = tuple(part.text for part in self.keywords.section(chunk))
+        return read_section(section_question(chunk), parts)
+
     def _sections(self, hits: list[RetrievedChunk], depth: int) -> list[Section]:
         """The sections of the top hits, best-ranked first, each with its de-duplicated sentences."""
         out: list[Section] = []
@@ -230,8 +249,7 @@ class ExtractiveComposer:
             if key in seen or lists_references(hit.chunk):
                 continue
             seen.add(key)
-            parts = tuple(part.text for part in self.keywords.section(hit.chunk))
-            text = read_section(section_question(hit.chunk), parts)
+            text = self._read(hit.chunk)
             if not text.sentences:
                 continue
             out.append(

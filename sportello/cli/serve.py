@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
 
         async def main() -> None:
             services = build_services(cfg)
+            await asyncio.to_thread(services.warm_up)
             async with (
                 running_reminders(services.sessions, cfg, services.clock),
                 limits.pruning(services),

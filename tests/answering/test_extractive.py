@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sportello.answering.assistant import Assistant
-from sportello.answering.extractive import ExtractiveComposer, render
+from sportello.answering.extractive import ExtractiveComposer, read_section, render
 from sportello.answering.schemas import Action
 from sportello.config import Settings
 from sportello.knowledge.discourse import (
@@ -539,3 +539,18 @@ def test_real_reply_does_not_lead_with_another_headings_yes(assistant: Assistant
     lead = reply.text.split("\n\n")[0]
     assert not (answers_yes_no(lead) and lead.lstrip().lower().startswith("sì")), reply.text
     assert re.search(r"solidariet|requisit|non basta", lead, re.IGNORECASE), reply.text
+
+
+def test_warm_reads_every_section_once_and_replies_stay_the_same(tmp_path: Path) -> None:
+    """The start-up warm-up (Services.warm_up) puts every section in the read cache; a reply
+    composed after it finds them there and is the reply a cold composer gives."""
+    question = "Entro quando va depositato il rendiconto al registro?"
+    cold = composer(tmp_path / "cold").compose(question, hits(DEPOSIT, SIGNER, FOUNDERS))
+    read_section.cache_clear()
+    warmed = composer(tmp_path / "warm")
+    sections = {(c.doc_id, c.heading) for c in CHUNKS}
+    assert warmed.warm() == len(sections)
+    assert read_section.cache_info().misses == len(sections)
+    again = warmed.compose(question, hits(DEPOSIT, SIGNER, FOUNDERS))
+    assert read_section.cache_info().misses == len(sections), "no section read twice"
+    assert again == cold

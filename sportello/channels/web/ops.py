@@ -1,8 +1,9 @@
 """Operations endpoints and plumbing: /readyz, /metrics, request ids, timing, warm-up.
 
 `install(app)` adds the router, the request middleware and a lifespan step that runs once the
-services are built: it warms the embedding model and the indexes (the first volunteer must not
-pay for loading them) and attaches the metrics hooks. /healthz (alive) lives in api/kb.py.
+services are built: it warms the model, the indexes and the composer's sections
+(`Services.warm_up`: the first volunteers must not pay for loading them) and attaches the
+metrics hooks. /healthz (alive) lives in api/kb.py.
 """
 
 from __future__ import annotations
@@ -48,18 +49,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics.watch_sessions(svc.sessions)
     svc.knowledge.retriever.observer = metrics.observe_retrieval
     started = time.perf_counter()
-    await asyncio.to_thread(warm_up, svc)
-    logger.info("warmed up in %.0f ms", (time.perf_counter() - started) * 1e3)
+    sections = await asyncio.to_thread(svc.warm_up)
+    logger.info(
+        "warmed up in %.0f ms (%d sections)", (time.perf_counter() - started) * 1e3, sections
+    )
     yield
-
-
-def warm_up(svc: Services) -> None:
-    """Run the model and both indexes once so their lazy setup is not paid by a volunteer."""
-    knowledge = svc.knowledge
-    vector = knowledge.embedder.embed_query("avvio")
-    knowledge.keywords.search("associazione", 1)
-    if knowledge.vectors.count():
-        knowledge.vectors.query(vector, 1)
 
 
 router = APIRouter(tags=["health"], lifespan=_lifespan)
