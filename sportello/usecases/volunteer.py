@@ -25,7 +25,7 @@ from sportello.desk.handover import ActionKind, Appointment, HandoverAction, Ste
 from sportello.errors import ErrorCode, SportelloError
 from sportello.privacy.erasure import Erasure, erase_person
 from sportello.services import Services
-from sportello.usecases import console, views
+from sportello.usecases import console, limits, views
 from sportello.usecases.results import (
     AssistantReply,
     Cancelled,
@@ -94,21 +94,30 @@ def _expert_reply(
     return console.reply_from_chat(svc, who.ref, code, text) if code else None
 
 
-def _take(svc: Services, who: Volunteer, text: str) -> HandoverStep | Asked:
-    """Transaction 1: the thread and its last turns (one query); a step of the hand-over in
-    progress or a message for the expert's ticket is handled here, else the question is
-    stored, committed before the assistant starts (a crash then loses nothing)."""
+def _take(
+    svc: Services, who: Volunteer, text: str, admission: limits.Admission | None
+) -> HandoverStep | Asked:
+    """Transaction 1: with an `admission`, the message counted against the rate limit first
+    (refused: the count is committed, nothing else is written, RateLimited is raised); the
+    thread and its last turns (one query); a step of the hand-over in progress or a message
+    for the expert's ticket is handled here, else the question is stored, committed before
+    the assistant starts (a crash then loses nothing)."""
     with svc.sessions.begin() as session:
-        thread = exchange.open_thread(session=session, channel=who.channel, external_ref=who.ref)
-        result = handover.handle_text(
-            thread.conversation, text, session=session, settings=svc.settings, now=svc.clock.now()
-        )
-        if result is not None:
-            if result.relayed:  # a message for the expert: tell them (by e-mail, if they asked)
-                conversation_id, now = thread.conversation.id, svc.clock.now()
-                tickets.volunteer_wrote(conversation_id, text, session=session, now=now)
-            return _finish(session, thread.conversation, result)
-        return exchange.record_question(session=session, thread=thread, text=text)
+        refusal = limits.count(svc, who, admission, session=session) if admission else None
+        if refusal is None:
+            thread = exchange.open_thread(
+                session=session, channel=who.channel, external_ref=who.ref
+            )
+            now = svc.clock.now()
+            result = handover.handle_text(
+                thread.conversation, text, session=session, settings=svc.settings, now=now
+            )
+            if result is not None:
+                if result.relayed:  # a message for the expert: tell them (by e-mail, if asked)
+                    tickets.volunteer_wrote(thread.conversation.id, text, session=session, now=now)
+                return _finish(session, thread.conversation, result)
+            return exchange.record_question(session=session, thread=thread, text=text)
+    raise limits.refused(who, refusal)
 
 
 def _store(svc: Services, asked: Asked, reply: Reply) -> list[Result]:
@@ -136,15 +145,17 @@ def receive_text(
     *,
     replied_to: str | None = None,
     thinking: Callable[[], object] | None = None,
+    admission: limits.Admission | None = None,
 ) -> list[Result]:
     """Free text from the person: the results to show, in order. `thinking` is called when
     the assistant starts working (a channel may show "typing…" then). The reply is computed
-    between two short transactions, holding none."""
+    between two short transactions, holding none. With `admission` the message is counted
+    against the rate limit in the first of them (a channel that counted it already omits it)."""
     text = clean_text(svc, text)
     replied = _expert_reply(svc, who, text, replied_to)
     if replied is not None:
         return [replied]
-    taken = _take(svc, who, text)
+    taken = _take(svc, who, text, admission)
     if isinstance(taken, HandoverStep):
         return [taken]
     if thinking is not None:
@@ -152,11 +163,18 @@ def receive_text(
     return _store(svc, taken, svc.assistant.reply(taken.history, text))
 
 
-def receive_text_stream(svc: Services, who: Volunteer, text: str) -> Iterator[str | Result]:
+def receive_text_stream(
+    svc: Services, who: Volunteer, text: str, *, admission: limits.Admission | None = None
+) -> Iterator[str | Result]:
     """Like `receive_text`, yielding the reply's text pieces (a preview) before the results;
-    the stored reply's text is what counts."""
+    the stored reply's text is what counts. The text is checked, counted and stored here,
+    before the first piece: a refusal (RateLimited, a bad text) is raised by this call, so a
+    channel can answer it before its stream starts."""
     text = clean_text(svc, text)
-    taken = _take(svc, who, text)
+    return _streamed(svc, text, _take(svc, who, text, admission))
+
+
+def _streamed(svc: Services, text: str, taken: HandoverStep | Asked) -> Iterator[str | Result]:
     if isinstance(taken, HandoverStep):
         yield taken
         return

@@ -26,7 +26,7 @@ from sportello.desk.handover import Step
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
 from sportello.services import Services, build_assistant
-from sportello.usecases import volunteer
+from sportello.usecases import limits, volunteer
 from sportello.usecases.results import Answer, Escalation, HandoverStep, Volunteer
 from tests.conftest import KB_DIR, NOW, make_settings
 
@@ -182,3 +182,34 @@ def test_the_question_is_stored_before_the_assistant_runs(
     with svc.sessions.begin() as session:
         rows = session.execute(select(Message.role, Message.text)).all()
     assert [tuple(r) for r in rows] == [(Role.USER, QUESTION)]
+
+
+def test_the_rate_limit_counts_in_the_questions_transaction(
+    engine: Engine, kb: KnowledgeBase, db_settings: Settings, counted: Statements
+) -> None:
+    """A web message's count (browser and address) runs in the transaction that stores the
+    question: still two transactions. A refused one commits its count and nothing else."""
+    svc = services(engine, kb, db_settings)
+    svc.settings = svc.settings.model_copy(
+        update={"rate_limit_messages": 2, "rate_limit_ip_messages": 0}
+    )
+    who, admission = Volunteer(Channel.WEB, "web:counted"), limits.Admission(ip="192.0.2.7")
+    volunteer.receive_text(svc, who, QUESTION, admission=admission)
+    counted.reset()
+    second = volunteer.receive_text(svc, who, FOLLOW_UP, admission=admission)
+    assert isinstance(second[0], Answer)
+    assert counted.transactions == 2
+    assert counted.verbs()[-3:] == ["SELECT", "INSERT", "INSERT"]  # after the count's own
+
+    counted.reset()
+    with pytest.raises(limits.RateLimited) as refused:
+        volunteer.receive_text(svc, who, "Un'altra domanda?", admission=admission)
+    assert refused.value.first and refused.value.retry_after >= 1
+    assert counted.transactions == 1
+    with pytest.raises(limits.RateLimited) as again:  # the refusal was committed: said once
+        list(volunteer.receive_text_stream(svc, who, "E un'altra?", admission=admission))
+    assert not again.value.first
+    assert svc.assistant.held == [0, 0]  # type: ignore[attr-defined]
+    with svc.sessions.begin() as session:
+        texts = session.scalars(select(Message.text).where(Message.role == Role.USER)).all()
+    assert texts == [QUESTION, FOLLOW_UP]

@@ -17,6 +17,7 @@ from sportello.usecases.results import Booked, HandoverAction, HandoverStep
 
 router = APIRouter(include_in_schema=False)
 Volunteer = Depends(security.volunteer_guard)
+Sender = Depends(security.message_guard)  # the use case counts the message (rate limit)
 
 
 def chat_page(request: Request, context: dict[str, object] | None = None) -> Response:
@@ -61,9 +62,14 @@ def _to_chat(anchor: str = "composer", notice: str = "") -> RedirectResponse:
 
 
 @router.post("/chat")
-def ask(request: Request, text: str = Form(...), ref: str = Volunteer) -> Response:
+def ask(request: Request, text: str = Form(...), ref: str = Sender) -> Response:
     """Ask without JavaScript: the reply is on the page we redirect to."""
-    results = volunteer.receive_text(security.services(request), ops.volunteer(ref), text)
+    results = volunteer.receive_text(
+        security.services(request),
+        ops.volunteer(ref),
+        text,
+        admission=security.admission(request),  # counted where the question is stored
+    )
     steps = [r for r in results if isinstance(r, HandoverStep)]
     return _to_chat(_anchor(steps[-1]) if steps else "composer")
 

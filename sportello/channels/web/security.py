@@ -232,11 +232,22 @@ def chat_ref(request: Request, token: str) -> str:
 
 
 async def volunteer_guard(request: Request) -> str:
-    """The browser's reference for its own conversation; changes need the chat's CSRF token.
+    """The browser's reference for its own conversation; changes need the chat's CSRF token
+    and count against the rate limit (every message, vote and button, as on Telegram).
 
     A request without the cookie is refused rather than given a new one: minting cookies only
     on a page view means a forged cross-site request cannot replace someone's conversation.
     """
+    ref = await message_guard(request)
+    if request.method in UNSAFE_METHODS:
+        who = Volunteer(Channel.WEB, ref)
+        await asyncio.to_thread(limits.admit, services(request), who, ip=admission(request).ip)
+    return ref
+
+
+async def message_guard(request: Request) -> str:
+    """`volunteer_guard` for a route that hands the message to a use case counting it in its
+    own transaction (`admission(request)`): the same checks, no separate count."""
     token = chat_token(request)
     if token is None:
         raise SportelloError(ErrorCode.FORBIDDEN, "chat_session_missing")
@@ -244,8 +255,9 @@ async def volunteer_guard(request: Request) -> str:
         await submitted_csrf(request), chat_csrf(token)
     ):
         raise SportelloError(ErrorCode.FORBIDDEN, "form_expired")
-    ref = chat_ref(request, token)
-    if request.method in UNSAFE_METHODS:  # every message, vote and button counts, as on Telegram
-        ip = request.client.host if request.client else None
-        await asyncio.to_thread(limits.admit, services(request), Volunteer(Channel.WEB, ref), ip=ip)
-    return ref
+    return chat_ref(request, token)
+
+
+def admission(request: Request) -> limits.Admission:
+    """What the rate limit counts a web message against: the browser and its address."""
+    return limits.Admission(ip=request.client.host if request.client else None)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -28,6 +29,9 @@ from sportello.usecases.views import MessageView
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 Volunteer = Depends(security.volunteer_guard)
+# A question is counted against the rate limit by the use case, in the transaction that
+# stores it (one unit of work, not two).
+Sender = Depends(security.message_guard)
 
 
 class ChatSession(BaseModel):
@@ -110,13 +114,19 @@ def _message_html(request: Request, message: MessageView, offer_expert: bool) ->
     response_model=Answer,
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE when asked"}},
 )
-async def ask(request: Request, body: Question, ref: str = Volunteer) -> Response:
+async def ask(request: Request, body: Question, ref: str = Sender) -> Response:
     """Ask a question. With `Accept: text/event-stream` the reply streams as events
     `delta` ({text}) then `done` ({message, html, offer_expert}); `handover` when the text
     belonged to a hand-over step; `error` ({error, detail}) if it failed."""
-    svc, who = security.services(request), ops.volunteer(ref)
+    svc, who, admission = (
+        security.services(request),
+        ops.volunteer(ref),
+        security.admission(request),
+    )
     if "text/event-stream" not in request.headers.get("accept", ""):
-        results = await asyncio.to_thread(volunteer.receive_text, svc, who, body.text)
+        results = await asyncio.to_thread(
+            partial(volunteer.receive_text, svc, who, body.text, admission=admission)
+        )
         answer = Answer()
         for result in results:
             if isinstance(result, AssistantReply):
@@ -125,11 +135,13 @@ async def ask(request: Request, body: Question, ref: str = Volunteer) -> Respons
             elif isinstance(result, HandoverStep):
                 answer.handover = ops.handover_view(result, svc.settings.email_enabled)
         return _json(answer)
-    volunteer.clean_text(svc, body.text)  # refuse before the stream starts (a plain 400)
+    # Checked, counted and stored before the stream starts: a refusal is a plain 400 or 429.
+    stream = await asyncio.to_thread(
+        partial(volunteer.receive_text_stream, svc, who, body.text, admission=admission)
+    )
 
     async def events() -> AsyncIterator[str]:
         try:
-            stream = volunteer.receive_text_stream(svc, who, body.text)
             async for item in iterate_in_threadpool(stream):
                 if isinstance(item, HandoverStep):
                     view = ops.handover_view(item, svc.settings.email_enabled)
