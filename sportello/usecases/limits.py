@@ -23,7 +23,7 @@ PRUNE_EVERY_S = 600.0
 @dataclass(frozen=True)
 class Admission:
     """Ask a use case to count the message itself, in its own transaction (one unit of work
-    instead of two), against `who`'s allowance and, on the web, against its IP address's."""
+    instead of two), against the volunteer's allowance and, on the web, its IP address's."""
 
     ip: str | None = None
 
