@@ -190,8 +190,14 @@ class Plan:
         if answers_yes_no(sentence):
             return None  # a yes/no reply belongs under its own heading
         block = self._block(index, position, lead=False)
-        if block is None or any((index, p) in self.taken for p in range(block.start, block.end)):
+        if block is None:
             return None
+        whole = block
+        block = self._continuation(block)
+        if block is None:
+            return None
+        # It leans on a sentence already in the answer: it goes on with that sentence's fact.
+        continues = block.start > whole.start
         if self.chars + self._length(block) > self.c.max_chars:
             return None
         if self._repeats(index, position):
@@ -217,7 +223,12 @@ class Plan:
         else:
             # The lead section is about the question; another section only when it adds a
             # question word, the number asked for, or answers a neighbouring heading.
-            if not (same or opening or new >= self.c.min_new_other or (number and new > 0)):
+            if not (
+                same
+                or opening
+                or new >= self.c.min_new_other
+                or (number and (new > 0 or continues))
+            ):
                 return None
             gain = new + 0.5 * cover + 0.1 * number + 0.1 * (same or opening) - 0.5 * max(gap, 0)
         gain -= 0.02 * (block.end - block.start - 1)  # a long block must earn its length
@@ -262,6 +273,19 @@ class Plan:
         if len(" ".join(text)) > limit:
             return None  # an enumeration too long to quote whole is left out
         return Block(index, start, end)
+
+    def _continuation(self, block: Block) -> Block | None:
+        """The part of `block` not taken yet, when what is taken is its opening run: a
+        sentence leaning on one already in the answer ("Questo margine…" after the sentence
+        that sets the margin) follows it there. Any other overlap: None."""
+        start = block.start
+        while start < block.end and (block.section, start) in self.taken:
+            start += 1
+        if start == block.end or any(
+            (block.section, p) in self.taken for p in range(start, block.end)
+        ):
+            return None
+        return block if start == block.start else Block(block.section, start, block.end)
 
     def _repeats(self, index: int, position: int) -> bool:
         """Whether the sentence is `similar` to one already taken."""

@@ -310,6 +310,38 @@ def test_a_yes_no_reply_leads_only_under_a_heading_that_asks_the_same(tmp_path: 
     assert len(texts(result)) >= 2, "a bare yes comes with its explanation"
 
 
+def test_a_reference_follows_its_sentence_taken_from_another_section(tmp_path: Path) -> None:
+    rule = chunk(
+        7,
+        "Quando un'attività è non commerciale?",
+        [
+            "Un'attività è non commerciale se i corrispettivi non superano i costi effettivi.",
+            "Nei costi effettivi contano anche i costi indiretti.",
+        ],
+        doc="attivita",
+    )
+    margin = chunk(
+        8,
+        "Cos'è il margine tollerato?",
+        [
+            "Le entrate possono superare le spese del 6% al massimo senza perdere la qualifica.",
+            "Questo margine vale per non più di 3 periodi d'imposta consecutivi.",
+        ],
+        doc="margine",
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([*CHUNKS, rule, margin])
+    result = ExtractiveComposer(index).compose(  # type: ignore[arg-type]
+        "Un'attività resta non commerciale se le entrate superano le spese? Di quanto e per quanto?",
+        hits(rule, DEPOSIT, margin),
+    )
+    lines = texts(result)
+    assert "superare le spese del 6%" in " ".join(lines)
+    # The duration leans on the sentence with the margin: it comes right after it.
+    follows = lines.index(margin.text.split("\n\n")[0]) + 1
+    assert lines[follows].startswith("Questo margine vale per non più di 3 periodi")
+
+
 def test_an_enumeration_comes_whole(tmp_path: Path) -> None:
     result = composer(tmp_path).compose(
         "Qual è la seconda condizione per detrarre la donazione?", hits(CONDITIONS, DEPOSIT)
