@@ -86,9 +86,10 @@ def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ign
         turns = history_turns(assistant, item.get("history") or [])
         language = detect_language(text)
         verdict = guards.check(text, settings.max_message_chars)
-        # As the assistant reads it: the question without its greeting, a follow-up with the
-        # earlier question it resolves to; one embedding serves the vote and retrieval.
-        resolved = context.resolve(context.without_greeting(text), turns)
+        # As the assistant reads it: the question without its greeting and shorthand, a
+        # follow-up with the earlier question it resolves to; one embedding serves the vote
+        # and retrieval.
+        resolved = context.resolve(context.as_asked(text), turns)
         embedded = assistant.retriever.embed(resolved.query)
         vector = embedded.vector
         confidence, signals = 0.0, (0.0, 0.0, 0.0, False, None)

@@ -118,7 +118,7 @@ class Assistant:
             return self._fixed(
                 Action.REFUSE, verdict.message_key, language, verdict.reason, values=verdict.values
             )
-        asked = context.without_greeting(text)  # "ciao, …": the question, not the salutation
+        asked = context.as_asked(text)  # "ciao, nn …": "non …", without the salutation
         resolved = context.resolve(asked, history)
         # A follow-up is voted on as retrieval will read it (the earlier question with it), so
         # one embedding still serves both steps.

@@ -44,6 +44,48 @@ def without_greeting(text: str) -> str:
     return rest
 
 
+# Chat shorthand with one reading, spelled out before anything reads the message: left as is,
+# "nn" and "x" are rare words to the lexical side (they count against the coverage of a
+# question) and noise to the embedding. Texting conventions of Italian, not phrasings of any
+# question; "5x1000" keeps its x (a letter or digit touches it).
+_SHORTHAND = {
+    "x": "per",
+    "nn": "non",
+    "cmq": "comunque",
+    "xké": "perché",
+    "xkè": "perché",
+    "xke": "perché",
+    "xché": "perché",
+    "xchè": "perché",
+    "xche": "perché",
+    "xò": "però",
+    "ke": "che",
+    "ki": "chi",
+    "sn": "sono",
+    "anke": "anche",
+    "qnd": "quando",
+    "qdo": "quando",
+    "mlt": "molto",
+    "dv": "dove",
+}
+_SHORTHAND_RE = re.compile(
+    r"(?<![\w'’])("
+    + "|".join(sorted(map(re.escape, _SHORTHAND), key=len, reverse=True))
+    + r")(?![\w'’])",
+    re.IGNORECASE,
+)
+
+
+def spelled_out(text: str) -> str:
+    """`text` with chat shorthand ("nn", "x", "cmq", "xké"…) written as the words it stands for."""
+    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()], text)
+
+
+def as_asked(text: str) -> str:
+    """The question as every step reads it: without its salutation, shorthand spelled out."""
+    return spelled_out(without_greeting(text))
+
+
 ENTITIES = [
     ("odv", r"\bodv\b|organizzazion\w* di volontariato"),
     ("aps", r"\baps\b|associazion\w* di promozione sociale"),
@@ -85,7 +127,7 @@ def _previous_question(history: list[Turn]) -> tuple[str, str | None] | None:
             return None
         for earlier in range(index - 1, -1, -1):
             if history[earlier].role == "user":
-                return history[earlier].text, turn.topic
+                return spelled_out(history[earlier].text), turn.topic
         return None
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sportello.answering.context import resolve, without_greeting
+from sportello.answering.context import resolve, spelled_out, without_greeting
 from sportello.answering.schemas import Turn
 
 
@@ -74,3 +74,27 @@ def test_a_conversation_goes_on_after_an_escalation() -> None:
 )
 def test_a_greeting_in_front_of_a_question_is_set_aside(text: str, question: str) -> None:
     assert without_greeting(text) == question
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [
+        ("serve x forza la pec?", "serve per forza la pec?"),
+        ("nn siamo iscritti, cmq xké serve?", "non siamo iscritti, comunque perché serve?"),
+        ("X le APS vale lo stesso?", "per le APS vale lo stesso?"),
+        # Not shorthand: a letter or a digit touches it, or it is a word of the field.
+        ("il 5x1000 arriva ad agosto", "il 5x1000 arriva ad agosto"),
+        ("siamo una asd", "siamo una asd"),
+        ("l'x del modulo", "l'x del modulo"),
+    ],
+)
+def test_chat_shorthand_is_spelled_out(text: str, spelled: str) -> None:
+    assert spelled_out(text) == spelled
+
+
+def test_a_follow_up_reads_the_earlier_question_spelled_out() -> None:
+    history = [
+        Turn(role="user", text="serve x forza il notaio x una odv?"),
+        Turn(role="assistant", text="…", topic="riforma", action="answer"),
+    ]
+    assert resolve("e x le aps?", history).query.startswith("serve per forza il notaio per")
