@@ -48,6 +48,10 @@ _ASKS_NUMBER = re.compile(
     r"minim|massim|tempi|anni)\w*",
     re.IGNORECASE,
 )
+_ASKS_LIST = re.compile(
+    r"\bquali\b|\belenc\w*|\bwhich\b|\bwhat are\b",
+    re.IGNORECASE,
+)
 _VECTOR_CACHE = 8192  # heading and sentence vectors kept (a few MB); the KB has fewer texts
 _SECTION_CACHE = 4096  # sections read (the KB has under a thousand; re-indexed ones age out)
 
@@ -217,6 +221,7 @@ class ExtractiveComposer:
             bool(_ASKS_NUMBER.search(query)),
             semantic,
             yes_no=asks_yes_no(query),
+            wants_list=bool(_ASKS_LIST.search(query)),
         )
         blocks = plan.build(order)
         return _composition(blocks, sections, hits)

@@ -68,6 +68,7 @@ class Plan:
         wants_number: bool,
         semantic: bool,
         yes_no: bool = True,
+        wants_list: bool = False,
     ) -> None:
         self.c = composer
         self.sections = sections
@@ -76,6 +77,7 @@ class Plan:
         self.wants_number = wants_number
         self.semantic = semantic
         self.yes_no = yes_no  # a "Sì, …" or "No, …" can answer the question (not "come…?")
+        self.wants_list = wants_list  # "quali sono…?": the items of a list are the answer
         self.covered: set[str] = set()
         self.taken: set[tuple[int, int]] = set()
         self._taken_order: list[tuple[int, int]] = []  # `taken` as it grew
@@ -198,6 +200,12 @@ class Plan:
             return None
         # It leans on a sentence already in the answer: it goes on with that sentence's fact.
         continues = block.start > whole.start
+        # A list asked for, announced right after a sentence already in the answer.
+        listed = (
+            self.wants_list
+            and any(start == block.start for start, _ in section.spans)
+            and (index, block.start - 1) in self.taken
+        )
         if self.chars + self._length(block) > self.c.max_chars:
             return None
         if self._repeats(index, position):
@@ -228,6 +236,7 @@ class Plan:
                 or opening
                 or new >= self.c.min_new_other
                 or (number and (new > 0 or continues))
+                or listed
             ):
                 return None
             gain = new + 0.5 * cover + 0.1 * number + 0.1 * (same or opening) - 0.5 * max(gap, 0)

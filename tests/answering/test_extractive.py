@@ -342,6 +342,43 @@ def test_a_reference_follows_its_sentence_taken_from_another_section(tmp_path: P
     assert lines[follows].startswith("Questo margine vale per non più di 3 periodi")
 
 
+def test_a_list_asked_for_comes_after_the_sentence_that_announces_it(tmp_path: Path) -> None:
+    intro = chunk(
+        7,
+        "Che cos'è il registro?",
+        [
+            "Il registro raccoglie gli enti del settore ed è diviso in 3 sezioni.",
+            "Ogni ente sta in una sola sezione.",
+        ],
+        doc="registro",
+    )
+    parts = chunk(
+        8,
+        "Come è organizzato l'archivio?",
+        [
+            "Per legge le parti del registro sono 3, numerate in ordine.",
+            "Le sezioni sono queste:",
+            "la sezione dei circoli;",
+            "la sezione delle fondazioni;",
+            "la sezione degli altri enti.",
+            "Il ministero può aggiungerne altre.",
+        ],
+        doc="sezioni",
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([*CHUNKS, intro, parts])
+    compose = ExtractiveComposer(index).compose  # type: ignore[arg-type]
+    lines = texts(
+        compose("In quante sezioni è diviso il registro e quali sono?", hits(intro, parts))
+    )
+    start = lines.index("Le sezioni sono queste:")
+    assert lines[start - 1] == "Per legge le parti del registro sono 3, numerate in ordine."
+    assert lines[start + 1 : start + 4] == parts.text.split("\n\n")[2:5], "the list, whole"
+    # Asked only how many, the list stays out.
+    lines = texts(compose("In quante sezioni è diviso il registro?", hits(intro, parts)))
+    assert "Le sezioni sono queste:" not in lines
+
+
 def test_an_enumeration_comes_whole(tmp_path: Path) -> None:
     result = composer(tmp_path).compose(
         "Qual è la seconda condizione per detrarre la donazione?", hits(CONDITIONS, DEPOSIT)
