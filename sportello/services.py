@@ -45,8 +45,7 @@ class Services:
         knowledge = self.knowledge
         vector = knowledge.embedder.embed_query("avvio")
         knowledge.keywords.search("associazione", 1)
-        if knowledge.vectors.count():
-            knowledge.vectors.query(vector, 1)
+        knowledge.vectors.query(vector, 1)  # an empty collection answers no hits
         return self.assistant.extractive.warm()
 
 

@@ -143,6 +143,11 @@ class ChromaVectorStore:
                 f"'{stored}', not '{embedder_name}': run `sportello kb ingest --rebuild`."
             )
 
+    def _changed(self) -> None:
+        """Count a write (or a switch of collection): without a `generation`, the in-process
+        snapshot is read again after any of them."""
+        self._writes += 1
+
     @property
     def collection_name(self) -> str:
         """The collection searches and writes go to now."""
@@ -170,7 +175,7 @@ class ChromaVectorStore:
         """Read the live collection through `client` from now on (another process changed it
         or published a rebuilt one)."""
         self._client = client
-        self._writes += 1
+        self._changed()
         if self._replacing is None:
             self._collection = self._open_collection()
 
@@ -179,7 +184,7 @@ class ChromaVectorStore:
         share one); the live one keeps serving every other process until `finish_rebuild`."""
         self._replacing = self._live_name()
         self._embedder_name = embedder_name
-        self._writes += 1
+        self._changed()
         self._collection = self._open_collection(f"{self._base}.g{uuid.uuid4().hex[:12]}")
         logger.info("rebuilding the dense index into %s", self.collection_name)
 
@@ -194,7 +199,7 @@ class ChromaVectorStore:
         )
         pointer.modify(metadata={"live": new})
         self._replacing = None
-        self._writes += 1
+        self._changed()
         for found in self._client.list_collections():
             name = str(getattr(found, "name", found))
             ours = name == self._base or name.startswith(f"{self._base}.g")
@@ -208,7 +213,7 @@ class ChromaVectorStore:
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if not chunks:
             return
-        self._writes += 1
+        self._changed()
         for start in range(0, len(chunks), 1000):
             part = chunks[start : start + 1000]
             self._collection.upsert(
@@ -219,7 +224,7 @@ class ChromaVectorStore:
             )
 
     def delete_document(self, doc_id: str) -> None:
-        self._writes += 1
+        self._changed()
         self._collection.delete(where={"doc_id": doc_id})
 
     def replace_document(self, doc_id: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
@@ -229,7 +234,7 @@ class ChromaVectorStore:
         self.upsert(chunks, vectors)
         stale = old - {c.id for c in chunks}
         if stale:
-            self._writes += 1
+            self._changed()
             self._collection.delete(ids=sorted(stale))
 
     def query(self, vector: np.ndarray, n: int, topic: Topic | None = None) -> list[DenseHit]:
