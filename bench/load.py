@@ -128,6 +128,22 @@ def process_cpu_seconds(pid: int) -> dict[int, float]:
     return spent
 
 
+def loop_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds spent so far by the event-loop threads of the server process
+    and its workers (each process's main thread): the HTTP layer's async part (uvicorn, the
+    middleware, routing, dependencies, validation, JSON, the request log line and metrics).
+    The use case runs in executor threads and the sync endpoints in AnyIO's: not counted."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            threads = proc.threads()
+        except psutil.NoSuchProcess:
+            continue
+        total += sum(t.user_time + t.system_time for t in threads if t.id == proc.pid)
+    return total
+
+
 def busiest_share(before: dict[int, float], after: dict[int, float]) -> float:
     """The busiest process's share of the CPU the processes spent between two readings
     (1 / workers when the load is even; 1.0 when one worker did everything)."""
