@@ -26,8 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from sportello.answering.assistant import Assistant
-from sportello.answering.context import resolve
-from sportello.answering.schemas import Turn
+from sportello.answering.context import as_asked, resolve
 from sportello.config import PROJECT_ROOT, Settings
 from sportello.knowledge.documents import Topic
 from sportello.knowledge.metrics import BUDGETS, facts_in, ranking_quality
@@ -68,8 +67,16 @@ def load_golden(paths: Iterable[Path]) -> list[Item]:
     return items
 
 
-def history(item: Item) -> list[Turn]:
-    return [Turn(role="user", text=str(t)) for t in item.get("history") or []]  # type: ignore[attr-defined]
+def earlier(item: Item) -> list[str]:
+    """The user messages a follow-up was asked after (sent first, in its conversation)."""
+    return [str(t) for t in item.get("history") or []]  # type: ignore[attr-defined]
+
+
+def read_query(assistant: Assistant, item: Item) -> str:
+    """The question as the assistant searches for it: without greeting and shorthand, and a
+    follow-up resolved against the conversation it was asked in."""
+    asked = as_asked(str(item["question"]))
+    return resolve(asked, assistant.replay(earlier(item))).query
 
 
 def facts(item: Item) -> list[str]:
@@ -119,7 +126,7 @@ def replies(assistant: Assistant, items: Sequence[Item]) -> list[dict[str, objec
     out = []
     for item in items:
         started = time.perf_counter()
-        reply = assistant.reply(history(item), str(item["question"]))
+        reply = assistant.reply(assistant.replay(earlier(item)), str(item["question"]))
         out.append(
             {
                 "action": str(reply.action.value),
@@ -189,15 +196,16 @@ def sweep(
 
 # -- retrieval -------------------------------------------------------------------------------------
 def rankings(
-    retriever: Retriever, items: Sequence[Item]
+    assistant: Assistant, items: Sequence[Item]
 ) -> tuple[dict[str, list[list[str]]], list[float]]:
     """Ranked chunk texts per item for each ranker, from one embedding per question; and the
     latency (ms) of the retriever's own search on each question."""
     out: dict[str, list[list[str]]] = {"ours": [], "rrf": [], "dense": [], "bm25": []}
     latencies = []
+    retriever = assistant.retriever
+    queries = [read_query(assistant, item) for item in items]
     retriever.search("avvio")  # the first search loads the HNSW index: not a volunteer's wait
-    for item in items:
-        query = resolve(str(item["question"]), history(item)).query
+    for query in queries:
         started = time.perf_counter()
         dense, lexical = retriever.candidates(query)
         question = retriever.embedder.embed_query(query)  # cached: the candidates embedded it
@@ -221,10 +229,10 @@ def _order(scores: dict[str, float]) -> list[str]:
     return [cid for cid, _ in sorted(scores.items(), key=lambda item: -item[1])]
 
 
-def retrieval_table(retriever: Retriever, items: Sequence[Item]) -> dict[str, float]:
+def retrieval_table(assistant: Assistant, items: Sequence[Item]) -> dict[str, float]:
     """`<ranker>_recall_<budget>c`, `<ranker>_recall5`, `<ranker>_mrr` over the answer items."""
     answerable = [i for i in items if i["expected_action"] == "answer" and facts(i)]
-    ranked, latencies = rankings(retriever, answerable)
+    ranked, latencies = rankings(assistant, answerable)
     figures: dict[str, float] = {"retrieval_n": float(len(answerable))}
     for name, texts in ranked.items():
         quality = ranking_quality(list(zip(map(facts, answerable), texts, strict=True)), BUDGETS)
@@ -267,7 +275,7 @@ def run_golden(
         figures = score(part, records)
         peer_records = peer_runs[peer_threshold] if split == "tune" else replies(peer, part)
         figures.update({f"bm25peer_{k}": v for k, v in score(part, peer_records).items()})
-        figures.update(retrieval_table(kb.retriever, part))
+        figures.update(retrieval_table(ours, part))
         for name, values in sweeps.items():
             for value, row in sweep(settings, kb, part, name, values, records).items():
                 figures.update({f"sweep_{name}_{value:g}_{k}": v for k, v in row.items()})

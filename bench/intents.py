@@ -30,7 +30,6 @@ from sportello.answering.decision import ACTIONS, CALIBRATION_FILE, Calibration
 from sportello.answering.intents import IntentResult
 from sportello.answering.language import detect_language
 from sportello.answering.linear import train
-from sportello.answering.schemas import Turn
 from sportello.config import Settings
 from sportello.knowledge.service import build_knowledge
 from sportello.services import build_assistant
@@ -66,24 +65,12 @@ class Case:
     evidence: tuple[float, float, float, bool, float | None]
 
 
-def history_turns(assistant: Assistant, earlier: list[str]) -> list[Turn]:
-    """Replay the earlier user turns through the assistant, as the conversation went."""
-    turns: list[Turn] = []
-    for text in earlier:
-        reply = assistant.reply(turns, text)
-        turns += [
-            Turn("user", text),
-            Turn("assistant", reply.text, topic=reply.topic, action=reply.action.value),
-        ]
-    return turns
-
-
 def measure(assistant: Assistant, items: list[dict]) -> list[Case]:  # type: ignore[type-arg]
     settings = assistant.settings
     cases = []
     for item in items:
         text = item["question"]
-        turns = history_turns(assistant, item.get("history") or [])
+        turns = assistant.replay(item.get("history") or [])
         language = detect_language(text)
         verdict = guards.check(text, settings.max_message_chars)
         # As the assistant reads it: the question without its greeting and shorthand, a

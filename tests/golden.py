@@ -8,7 +8,6 @@ from typing import Any
 
 from sportello.answering.assistant import Assistant
 from sportello.answering.schemas import Action, Reply
-from sportello.cli.answer import replay
 from tests.conftest import EVAL_DIR
 
 GOLDEN_FILE = EVAL_DIR / "golden.jsonl"
@@ -27,7 +26,7 @@ def golden(split: str | None = None, action: str | None = None) -> list[dict[str
 
 def ask(assistant: Assistant, item: dict[str, Any]) -> Reply:
     """The reply to an item, its `history` turns sent first (as `sportello eval` does)."""
-    return assistant.reply(replay(assistant, item.get("history") or []), item["question"])
+    return assistant.reply(assistant.replay(item.get("history") or []), item["question"])
 
 
 def has_facts(item: dict[str, Any], reply: Reply) -> bool:

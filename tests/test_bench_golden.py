@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.golden import GOLDEN_FILE, load_golden, run_golden
+from bench.golden import GOLDEN_FILE, load_golden, read_query, replies, run_golden
+from sportello.answering.context import as_asked
+from sportello.services import build_assistant
+from tests.golden import ask
 
 
 def test_the_golden_section_gives_every_figure_for_both_splits(
@@ -26,3 +29,17 @@ def test_the_golden_section_gives_every_figure_for_both_splits(
             assert 0.0 <= results[f"golden_{split}_{key}"] <= 1.0, key
         assert f"golden_{split}_sweep_answer_threshold_0.5_fact_hit" in results
     assert results["golden_bm25peer_answer_threshold"] > 0
+
+
+def test_a_follow_up_is_asked_in_the_conversation_it_follows(
+    real_kb_settings: Any, real_kb: Any
+) -> None:
+    """The bench scores a follow-up as `sportello eval` and the tests do: its earlier messages
+    sent first and answered, so it resolves against the question before it."""
+    follow_ups = [i for i in load_golden([GOLDEN_FILE]) if i.get("history")][:3]
+    assistant = build_assistant(real_kb_settings, real_kb)
+    for item, record in zip(follow_ups, replies(assistant, follow_ups), strict=True):
+        assert record["text"] == ask(assistant, item).full_text(), item["id"]
+        # Resolved against the question before it (without the earlier turns' replies the
+        # follow-up was searched for alone).
+        assert read_query(assistant, item) != as_asked(item["question"]), item["id"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -70,6 +70,21 @@ class Assistant:
                 final = item
         assert final is not None
         return final
+
+    def replay(self, earlier: Sequence[str]) -> list[Turn]:
+        """The conversation after sending the user messages `earlier` one by one, each turn
+        stored as the conversation stores it (the reply's text, topic and action): how an
+        evaluation asks a follow-up in the conversation it follows."""
+        history: list[Turn] = []
+        for text in earlier:
+            reply = self.reply(history, text)
+            history += [
+                Turn(role="user", text=text),
+                Turn(
+                    role="assistant", text=reply.text, topic=reply.topic, action=reply.action.value
+                ),
+            ]
+        return history
 
     def stream(self, history: list[Turn], text: str) -> Iterator[str | Reply]:
         """Pieces of the reply text as they are ready, then the complete Reply."""

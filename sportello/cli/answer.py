@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 
 from sportello.answering.assistant import Assistant
-from sportello.answering.schemas import Turn
 from sportello.cli.common import fail, settings
 from sportello.knowledge.service import build_knowledge
 from sportello.services import build_assistant
@@ -78,7 +77,7 @@ def register(app: typer.Typer) -> None:
             questions = [q for q in questions if q.get("split") == split]
         results = []
         for q in questions:
-            history = replay(assistant, q.get("history") or [])
+            history = assistant.replay(q.get("history") or [])
             started = time.perf_counter()
             reply = assistant.reply(history, q["question"])
             latency = (time.perf_counter() - started) * 1e3
@@ -120,23 +119,6 @@ def read_questions(file: Path) -> list[dict]:  # type: ignore[type-arg]
             raise fail(f"{where}: 'history' deve essere un elenco di messaggi (testi)")
         questions.append(item)
     return questions
-
-
-def replay(assistant: Assistant, turns: list[str]) -> list[Turn]:
-    """The conversation after sending `turns` (earlier user messages) one by one."""
-    history: list[Turn] = []
-    for text in turns:
-        reply = assistant.reply(history, text)
-        history += [
-            Turn(role="user", text=text),
-            Turn(
-                role="assistant",
-                text=reply.text,  # as the conversation stores it (citations apart)
-                topic=reply.topic,
-                action=reply.action.value,
-            ),
-        ]
-    return history
 
 
 def summarise(questions: list[dict], results: list[dict]) -> dict[str, object]:  # type: ignore[type-arg]
