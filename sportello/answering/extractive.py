@@ -48,10 +48,8 @@ _ASKS_NUMBER = re.compile(
     r"minim|massim|tempi|anni)\w*",
     re.IGNORECASE,
 )
-_ASKS_LIST = re.compile(
-    r"\bquali\b|\belenc\w*|\bwhich\b|\bwhat are\b",
-    re.IGNORECASE,
-)
+# A list asked for (Italian: English questions are composed by meaning, not by these rules).
+_ASKS_LIST = re.compile(r"\bquali\b|\belenc\w*", re.IGNORECASE)
 _VECTOR_CACHE = 8192  # heading and sentence vectors kept (a few MB); the KB has fewer texts
 _SECTION_CACHE = 4096  # sections read (the KB has under a thousand; re-indexed ones age out)
 
