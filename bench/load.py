@@ -81,11 +81,16 @@ def run_load(base: str, questions: list[str], clients: int, per_client: int) -> 
     return asyncio.run(_run(base, questions, clients, per_client))
 
 
+def _server_processes(pid: int) -> list[psutil.Process]:
+    """The server process and its workers."""
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
 def peak_rss_mb(pid: int) -> tuple[float, float]:
     """(largest, total) peak resident memory of the server process and its workers, in MB."""
     peaks = []
-    root = psutil.Process(pid)
-    for proc in [root, *root.children(recursive=True)]:
+    for proc in _server_processes(pid):
         status = Path(f"/proc/{proc.pid}/status")
         try:
             found = re.search(r"^VmHWM:\s+(\d+) kB", status.read_text(), re.M)
@@ -118,8 +123,7 @@ def stores_cpu_seconds(chroma_url: str) -> float:
 def process_cpu_seconds(pid: int) -> dict[int, float]:
     """User + system CPU seconds spent so far by the server process and by each worker."""
     spent = {}
-    root = psutil.Process(pid)
-    for proc in [root, *root.children(recursive=True)]:
+    for proc in _server_processes(pid):
         try:
             times = proc.cpu_times()
         except psutil.NoSuchProcess:
@@ -134,8 +138,7 @@ def loop_cpu_seconds(pid: int) -> float:
     middleware, routing, dependencies, validation, JSON, the request log line and metrics).
     The use case runs in executor threads and the sync endpoints in AnyIO's: not counted."""
     total = 0.0
-    root = psutil.Process(pid)
-    for proc in [root, *root.children(recursive=True)]:
+    for proc in _server_processes(pid):
         try:
             threads = proc.threads()
         except psutil.NoSuchProcess:

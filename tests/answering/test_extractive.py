@@ -109,9 +109,10 @@ def hits(*chunks: Chunk) -> list[RetrievedChunk]:
     return [RetrievedChunk(chunk=c, fused_score=1 / (i + 1)) for i, c in enumerate(chunks)]
 
 
-def composer(tmp_path: Path, **options: float) -> ExtractiveComposer:
+def composer(tmp_path: Path, *extra: Chunk, **options: float) -> ExtractiveComposer:
+    """A composer over CHUNKS and `extra` (their BM25 index gives the question words' IDF)."""
     index = KeywordIndex(tmp_path / "bm25")
-    index.rebuild(CHUNKS)
+    index.rebuild([*CHUNKS, *extra])
     return ExtractiveComposer(index, **options)  # type: ignore[arg-type]
 
 
@@ -272,9 +273,7 @@ def test_a_list_of_legal_references_is_never_quoted(tmp_path: Path) -> None:
             "DM 106/2020.",
         ],
     )
-    index = KeywordIndex(tmp_path / "bm25")
-    index.rebuild([*CHUNKS, references])
-    result = ExtractiveComposer(index).compose(  # type: ignore[arg-type]
+    result = composer(tmp_path, references).compose(
         "Quale norma dice entro quando si deposita il rendiconto al registro?",
         hits(references, DEPOSIT),
     )
@@ -329,9 +328,7 @@ def test_a_reference_follows_its_sentence_taken_from_another_section(tmp_path: P
         ],
         doc="margine",
     )
-    index = KeywordIndex(tmp_path / "bm25")
-    index.rebuild([*CHUNKS, rule, margin])
-    result = ExtractiveComposer(index).compose(  # type: ignore[arg-type]
+    result = composer(tmp_path, rule, margin).compose(
         "Un'attività resta non commerciale se le entrate superano le spese? Di quanto e per quanto?",
         hits(rule, DEPOSIT, margin),
     )
@@ -365,9 +362,7 @@ def test_a_list_asked_for_comes_after_the_sentence_that_announces_it(tmp_path: P
         ],
         doc="sezioni",
     )
-    index = KeywordIndex(tmp_path / "bm25")
-    index.rebuild([*CHUNKS, intro, parts])
-    compose = ExtractiveComposer(index).compose  # type: ignore[arg-type]
+    compose = composer(tmp_path, intro, parts).compose
     lines = texts(
         compose("In quante sezioni è diviso il registro e quali sono?", hits(intro, parts))
     )
