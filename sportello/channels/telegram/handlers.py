@@ -119,23 +119,27 @@ def callback_parts(update: Update) -> tuple[str, list[str]]:
 
 
 async def guard(update: Update, context: BotContext) -> None:
-    """Drop an update handled before, and slow down a chat that writes too fast."""
-    fresh = await asyncio.to_thread(updates.claim_update, context.services, update.update_id)
-    if not fresh:
-        logger.info("update %s already handled: not answering twice", update.update_id)
-        raise ApplicationHandlerStop
+    """Drop an update handled before, and slow down a chat that writes too fast (both in one
+    transaction)."""
     chat = update.effective_chat
-    if chat is None:
-        return
     try:
-        await asyncio.to_thread(limits.admit, context.services, updates.volunteer(str(chat.id)))
-        return
+        fresh = await asyncio.to_thread(
+            updates.claim_update,
+            context.services,
+            update.update_id,
+            str(chat.id) if chat is not None else None,
+        )
     except limits.RateLimited as refused:
         if update.callback_query is not None:
             await update.callback_query.answer()
-        if refused.first:  # said once per window: answering every message would feed the flood
+        # Said once per window (answering every message would feed the flood); only an update
+        # with a chat is counted, so `chat` is there.
+        if refused.first and chat is not None:
             await context.bot.send_message(chat.id, escape(refused.detail))
-    raise ApplicationHandlerStop
+        raise ApplicationHandlerStop from None
+    if not fresh:
+        logger.info("update %s already handled: not answering twice", update.update_id)
+        raise ApplicationHandlerStop
 
 
 # --- commands ----------------------------------------------------------------------------------
