@@ -127,7 +127,7 @@ def _previous_question(history: list[Turn]) -> tuple[str, str | None] | None:
             return None
         for earlier in range(index - 1, -1, -1):
             if history[earlier].role == "user":
-                return spelled_out(history[earlier].text), turn.topic
+                return as_asked(history[earlier].text), turn.topic
         return None
     return None
 

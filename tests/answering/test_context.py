@@ -92,9 +92,10 @@ def test_chat_shorthand_is_spelled_out(text: str, spelled: str) -> None:
     assert spelled_out(text) == spelled
 
 
-def test_a_follow_up_reads_the_earlier_question_spelled_out() -> None:
+def test_a_follow_up_reads_the_earlier_question_as_asked() -> None:
+    """Spelled out and without its salutation: the earlier question as every step read it."""
     history = [
-        Turn(role="user", text="serve x forza il notaio x una odv?"),
+        Turn(role="user", text="buongiorno a tutti, serve x forza il notaio x una odv?"),
         Turn(role="assistant", text="…", topic="riforma", action="answer"),
     ]
     assert resolve("e x le aps?", history).query.startswith("serve per forza il notaio per")
