@@ -16,6 +16,13 @@ from sportello.knowledge.keyword_index import tokenize
         ("Who can approve the annual accounts?", {"bilancio", "rendiconto"}),
         ("Do donors get a tax deduction for cash gifts?", {"detrazione", "contanti"}),
         ("Since when has the register been operational?", {"operativo"}),
+        # The field's words for documents, procedures and people (written for this test).
+        ("Which accounting standard do we follow for our accounts?", {"principio", "OIC"}),
+        ("Must a small charity file an income tax return?", {"dichiarazione", "redditi"}),
+        ("Can an expelled member challenge the decision?", {"esclusione", "ricorso"}),
+        ("Who must attend when the raffle prizes are drawn?", {"estrazione"}),
+        ("Is a crowdfunding target binding once the campaign starts?", {"obiettivo"}),
+        ("Can teenagers volunteer with us?", {"minorenni"}),
     ],
 )
 def test_english_questions_gain_the_italian_terms(question: str, terms: set[str]) -> None:
@@ -29,6 +36,7 @@ def test_english_questions_gain_the_italian_terms(question: str, terms: set[str]
         # Italian words that are English words too ("due", "fine") must not pull English senses.
         "alla fine dell'anno facciamo due assemblee, va bene?",
         "il presidente ha firmato il verbale",
+        "ci cancellano dal registro se non depositiamo il bilancio?",
     ],
 )
 def test_italian_questions_keep_their_words(question: str) -> None:
