@@ -148,9 +148,6 @@ def test_the_lawful_examples_load_and_are_not_the_evaluation_set() -> None:
                 assert question not in {t.lower() for t in lawful}, question
 
 
-@pytest.mark.xfail(
-    reason="the check does not yet separate these pairs (notes/out/intents2.md)", strict=False
-)
 @pytest.mark.parametrize(("lawful", "wrong"), LAWFUL_AND_NOT)
 def test_the_wrongdoing_check_tells_the_lawful_question_apart(
     assistant: Assistant, lawful: str, wrong: str
