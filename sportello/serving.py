@@ -16,6 +16,7 @@ Where SO_REUSEPORT does not balance (not Linux), uvicorn's shared-socket supervi
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
@@ -30,7 +31,7 @@ from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import uvicorn
 
@@ -123,6 +124,32 @@ def serve_here(app: FastAPI, address: Address) -> None:
     uvicorn.Server(server_config(app, address)).run(sockets=[sock])
 
 
+def exec_supervisor(address: Address, workers: int) -> NoReturn:
+    """Check that `address` is free, then replace this process with `python -m
+    sportello.serving` serving `workers` workers: the supervisor then carries only uvicorn and
+    this module, not the command line's imports (the knowledge and answering stacks)."""
+    bind(address, reuse_port=False).close()  # a taken port is reported by the caller
+    sys.stdout.flush()
+    sys.stderr.flush()
+    args = [address.host, str(address.port), str(workers)]
+    os.execv(sys.executable, [sys.executable, "-m", "sportello.serving", *args])
+
+
+def main(argv: list[str]) -> None:
+    """`python -m sportello.serving HOST PORT WORKERS` (what exec_supervisor runs)."""
+    from sportello.config import get_settings
+    from sportello.logging_setup import configure_logging
+
+    host, port, workers = argv
+    configure_logging(get_settings())
+    try:
+        serve_workers(Address(host, int(port)), int(workers))
+    except PortUnavailable as exc:
+        sys.exit(port_message(exc))
+    except WorkerFailed as exc:
+        sys.exit(worker_message(exc))
+
+
 def serve_workers(address: Address, workers: int) -> None:
     """`workers` processes serving APP on `address` until SIGINT or SIGTERM. Raises
     PortUnavailable when the address is taken, WorkerFailed when a worker cannot start."""
@@ -137,12 +164,36 @@ def serve_workers(address: Address, workers: int) -> None:
 
         config = server_config(APP, address)
         config.workers = workers
-        Multiprocess(config, sockets=[bind(address, reuse_port=False)]).run()
+        sock = bind(address, reuse_port=False)
+        sock.set_inheritable(True)  # as uvicorn's own bind_socket() leaves it for its workers
+        Multiprocess(config, sockets=[sock]).run()
         return
     # A socket without SO_REUSEPORT cannot join a listener's group: this finds the port taken
     # (by another program, or by another `sportello serve` our workers would otherwise join).
     bind(address, reuse_port=False).close()
     Supervisor(address, workers).run()
+
+
+# -- what the operator reads (Italian, like the rest of the command line) ------------------------
+_BIND_ERRORS = {
+    errno.EADDRINUSE: "la porta è già in uso (un altro `sportello serve`?); scegline un'altra "
+    "con --port o SPORTELLO_PORT",
+    errno.EACCES: "permesso negato (le porte sotto 1024 richiedono privilegi); scegli un'altra "
+    "porta con --port o SPORTELLO_PORT",
+    errno.EADDRNOTAVAIL: "l'indirizzo non è di questa macchina; controlla --host o SPORTELLO_HOST",
+}
+
+
+def port_message(error: PortUnavailable) -> str:
+    why = _BIND_ERRORS.get(error.errno or 0, error.reason)
+    return f"Impossibile mettersi in ascolto su {error.address}: {why}."
+
+
+def worker_message(error: WorkerFailed) -> str:
+    return (
+        f"Un worker si è fermato prima di partire (codice di uscita {error.exitcode}): il "
+        "motivo è nelle righe di log qui sopra; gli altri worker sono stati fermati."
+    )
 
 
 # -- the workers ------------------------------------------------------------------------------------
@@ -269,3 +320,11 @@ class Supervisor:
                 logger.error("worker [%s] still running: killing it", child.process.pid)
                 child.process.kill()
                 child.process.join()
+
+
+if __name__ == "__main__":
+    # Run the module's functions from `sportello.serving` itself, not from this `__main__` copy:
+    # the workers unpickle their target and arguments by that name.
+    from sportello.serving import main as serving_main
+
+    serving_main(sys.argv[1:])

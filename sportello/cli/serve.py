@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-import errno
-from typing import TYPE_CHECKING
-
 import typer
 
 from sportello.cli.common import fail, settings
-
-if TYPE_CHECKING:
-    from sportello.serving import PortUnavailable
-
-_BIND_ERRORS = {
-    errno.EADDRINUSE: "la porta è già in uso (un altro `sportello serve`?); scegline un'altra "
-    "con --port o SPORTELLO_PORT",
-    errno.EACCES: "permesso negato (le porte sotto 1024 richiedono privilegi); scegli un'altra "
-    "porta con --port o SPORTELLO_PORT",
-    errno.EADDRNOTAVAIL: "l'indirizzo non è di questa macchina; controlla --host o SPORTELLO_HOST",
-}
-
-
-def _why(error: PortUnavailable) -> str:
-    return _BIND_ERRORS.get(error.errno or 0, error.reason)
 
 
 def register(app: typer.Typer) -> None:
@@ -62,14 +44,11 @@ def register(app: typer.Typer) -> None:
             if workers == 1:
                 serving.serve_here(create_app(cfg), address)
             else:
-                serving.serve_workers(address, workers)
+                # The supervisor needs none of this process's imports (~200 MB): it replaces
+                # this process (same pid, so SIGTERM still reaches it).
+                serving.exec_supervisor(address, workers)
         except serving.PortUnavailable as exc:
-            raise fail(f"Impossibile mettersi in ascolto su {address}: {_why(exc)}.") from None
-        except serving.WorkerFailed as exc:
-            raise fail(
-                f"Un worker si è fermato prima di partire (codice di uscita {exc.exitcode}): "
-                "il motivo è nelle righe di log qui sopra; gli altri worker sono stati fermati."
-            ) from None
+            raise fail(serving.port_message(exc)) from None
 
     @app.command()
     def bot() -> None:
