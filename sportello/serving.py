@@ -12,6 +12,8 @@ children, SIGTERM/SIGINT forwarded as SIGTERM for a graceful shutdown, a worker 
 it started serving replaced. A worker that stops before it ever served (a wrong setting, a
 backend down, the port taken) stops everything instead: it would fail the same way again.
 Where SO_REUSEPORT does not balance (not Linux), uvicorn's shared-socket supervisor runs.
+`sportello serve --workers N` makes its checks, then execs `python -m sportello.serving` for
+the supervisor, which so weighs 40 MB instead of the command line's 226 MB.
 """
 
 from __future__ import annotations
