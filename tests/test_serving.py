@@ -79,7 +79,10 @@ def listening_sockets(pid: int, port: int) -> set[str]:
     found = set()
     for conn in psutil.Process(pid).net_connections(kind="tcp"):
         if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.fd >= 0:
-            found.add(os.readlink(f"/proc/{pid}/fd/{conn.fd}"))
+            try:
+                found.add(os.readlink(f"/proc/{pid}/fd/{conn.fd}"))
+            except FileNotFoundError as gone:  # it exited meanwhile (a worker just killed)
+                raise psutil.NoSuchProcess(pid) from gone
     return found
 
 
