@@ -1,4 +1,4 @@
-"""Reply latency through HTTP: volunteers asking /api/chat/messages on a real uvicorn server.
+"""Reply latency through HTTP: volunteers asking /api/chat/messages on the real web server.
 
 Each simulated volunteer is an httpx client with its own chat cookie (a new chat every few
 questions, as people come and go), asking its questions one after the other; N of them run at
@@ -82,7 +82,8 @@ def run_load(base: str, questions: list[str], clients: int, per_client: int) -> 
 
 
 def _server_processes(pid: int) -> list[psutil.Process]:
-    """The server process and its workers."""
+    """The server process (the supervisor of `sportello serve`) and its children: the workers,
+    and multiprocessing's resource tracker (a few MB, no CPU under load)."""
     root = psutil.Process(pid)
     return [root, *root.children(recursive=True)]
 

@@ -367,9 +367,10 @@ def bench_http(
         figures["cpu_ms_per_reply_stores_20"] = stores_cpu * 1e3 / replies
         figures["cpu_ms_per_reply_client_20"] = client_cpu * 1e3 / replies
         figures["cpu_ms_per_reply_all_20"] = (server_cpu + stores_cpu + client_cpu) * 1e3 / replies
-        # uvicorn's workers share one listening socket and each of the 20 clients keeps its
-        # connection: whichever worker accepts first serves that client for the whole run, so
-        # the load can be uneven (0.5 = even with 2 workers, 1.0 = one worker did everything).
+        # Each of the 20 clients keeps its connection, so one worker serves it for the whole
+        # run: with a socket per worker (SO_REUSEPORT, `sportello serve`) the kernel hashes the
+        # connections among them; with uvicorn's shared socket the quickest to accept took
+        # almost all (0.5 = even with 2 workers, 1.0 = one worker did everything).
         figures["busiest_worker_cpu_share_20"] = busiest_share(by_process, after)
         figures["replies_per_s_ceiling"] = cores * 1e3 / figures["cpu_ms_per_reply_web_20"]
         figures["replies_per_s_ceiling_all"] = cores * 1e3 / figures["cpu_ms_per_reply_all_20"]
@@ -562,7 +563,8 @@ def main() -> None:
     results["bench_seconds"] = time.perf_counter() - started
     notes += [
         f"database: {'PostgreSQL' if db_url else 'SQLite'}; Chroma: `chroma run` server on "
-        "loopback; web: the compose `web` command (uvicorn) on loopback.",
+        "loopback; web: the compose `web` command (`sportello serve`, a SO_REUSEPORT socket "
+        "per worker) on loopback.",
         f"{len(questions)} answerable questions for quality (fact-recall@5 / MRR) from "
         f"{', '.join(p.name for p in (args.questions or default_questions()))}; the HTTP "
         f"runs ask {int(results.get('http_distinct_questions', 0))} distinct questions (those "

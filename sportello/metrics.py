@@ -5,10 +5,11 @@ counted from what a committed transaction stored (SQLAlchemy session events), so
 is counted the same way and a rolled-back attempt is not; retrieval latency comes from the
 Retriever's observer callback; the outbox backlog is read from the database at scrape time.
 
-Several uvicorn workers: set PROMETHEUS_MULTIPROC_DIR (an empty folder, emptied before the
-workers start) in the environment of the web process. Each worker then writes its samples
-there and any worker answering /metrics adds up all of them. Without it, a scrape sees only
-the worker that answered it.
+Several workers (`sportello serve --workers N`): set PROMETHEUS_MULTIPROC_DIR (an empty
+folder, emptied before the workers start) in the environment of the web process. Each worker
+then writes its samples there and any worker answering /metrics adds up all of them; a worker
+that died and was replaced keeps its counts there (counters and histograms only: no live
+gauge to retire). Without it, a scrape sees only the worker that answered it.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sportello.__main__",
             "sportello.models",  # every domain's ORM models, for Alembic's metadata
             "sportello.preflight",  # start-up checks of the settings and the backends
+            "sportello.serving",  # `sportello serve`'s server and worker processes
             "sportello.db.migrations",  # Alembic's scripts
         ),
     ),

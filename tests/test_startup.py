@@ -4,6 +4,7 @@ named in one line, no traceback; the data folder does not follow the current dir
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,35 @@ def test_the_command_line_reports_configuration_errors_in_one_line(tmp_path: Pat
     )
     one_line_error(down, "Chroma non raggiungibile", "SPORTELLO_CHROMA_URL")
     assert "segreta" not in down.stderr
+
+
+def test_serve_reports_a_taken_port_in_one_line(tmp_path: Path) -> None:
+    """Whether one process or workers would bind it, a port in use stops `sportello serve`
+    before anything starts (the workers' SO_REUSEPORT sockets must not join another
+    program's, or another `sportello serve`'s, listener)."""
+    data = str(tmp_path / "data")
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for workers in ("1", "2"):
+            refused = run(
+                ["serve", "--port", port, "--workers", workers], tmp_path, SPORTELLO_DATA_DIR=data
+            )
+            one_line_error(refused, f"127.0.0.1:{port}", "già in uso")
+            assert refused.returncode == 1
+
+
+def test_serve_refuses_several_workers_polling_telegram(tmp_path: Path) -> None:
+    refused = run(
+        ["serve"],
+        tmp_path,
+        SPORTELLO_DATA_DIR=str(tmp_path / "data"),
+        SPORTELLO_TELEGRAM_TOKEN="123456:ABCdef",
+        WEB_CONCURRENCY="2",
+    )
+    one_line_error(refused, "sportello bot", "SPORTELLO_TELEGRAM_TOKEN")
 
 
 def test_web_worker_factory_stops_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

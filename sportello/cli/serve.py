@@ -14,10 +14,17 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(
             None, min=1, max=65535, help="Port (default from settings: 8000)."
         ),
+        workers: int = typer.Option(
+            1,
+            min=1,
+            envvar="WEB_CONCURRENCY",
+            help="Worker processes, each listening on its own SO_REUSEPORT socket so the "
+            "kernel spreads connections among them (default from WEB_CONCURRENCY, else 1).",
+        ),
     ) -> None:
-        """Run the web app on HOST:PORT."""
-        import uvicorn
-
+        """Run the web app on HOST:PORT: proxy headers trusted from FORWARDED_ALLOW_IPS, no
+        access log, 20 s graceful shutdown on SIGTERM."""
+        from sportello import serving
         from sportello.app import create_app
         from sportello.logging_setup import configure_logging
         from sportello.preflight import check_backends
@@ -25,7 +32,23 @@ def register(app: typer.Typer) -> None:
         cfg = settings()
         configure_logging(cfg)
         check_backends(cfg)
-        uvicorn.run(create_app(cfg), host=host or cfg.host, port=port or cfg.port, log_config=None)
+        if workers > 1 and cfg.telegram_token.get_secret_value() and not cfg.telegram_webhook_url:
+            raise fail(
+                "Con più worker il bot in long polling partirebbe in ognuno (Telegram ne accetta "
+                "uno per token): avvia il bot a parte con `sportello bot` e lascia vuoto "
+                "SPORTELLO_TELEGRAM_TOKEN per il web, oppure usa un webhook "
+                "(SPORTELLO_TELEGRAM_WEBHOOK_URL)."
+            )
+        address = serving.Address(host or cfg.host, port or cfg.port)
+        try:
+            if workers == 1:
+                serving.serve_here(create_app(cfg), address)
+            else:
+                # The supervisor needs none of this process's imports (~200 MB): it replaces
+                # this process (same pid, so SIGTERM still reaches it).
+                serving.exec_supervisor(address, workers)
+        except serving.PortUnavailable as exc:
+            raise fail(serving.port_message(exc)) from None
 
     @app.command()
     def bot() -> None:

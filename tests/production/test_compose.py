@@ -39,7 +39,8 @@ def test_services_commands_and_health_checks() -> None:
     )
     assert services["migrate"]["restart"] == "no"
     web = services["web"]
-    assert web["command"][:3] == ["uvicorn", "sportello.asgi:create", "--factory"]
+    # Workers from $WEB_CONCURRENCY, each on its own SO_REUSEPORT socket (sportello/serving.py).
+    assert web["command"] == ["sportello", "serve", "--host", "0.0.0.0", "--port", "8000"]
     assert "/readyz" in " ".join(web["healthcheck"]["test"])
     assert web["environment"]["PROMETHEUS_MULTIPROC_DIR"] in web["tmpfs"]
     assert "WEB_CONCURRENCY" in web["environment"]

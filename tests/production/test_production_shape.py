@@ -2,9 +2,10 @@
 
 Every command is the one docker-compose.yml runs (bench/servers.py reads them from the file):
 the `migrate` one-shot prepares a fresh PostgreSQL database and ingests into the Chroma
-server; two `web` processes (uvicorn, the compose flags, two workers in the first) serve
-with data folders of their own, so all they share is PostgreSQL and Chroma. A volunteer opens
-a ticket through one process; an expert logs in and claims it through the other.
+server; two `web` processes (`sportello serve`, two workers in the first, each on a socket of
+its own) serve with data folders of their own, so all they share is PostgreSQL and Chroma. A
+volunteer opens a ticket through one process; an expert logs in and claims it through the
+other.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 from bench.servers import app_env, chroma_server, run_migrate, web_server
 from tests.conftest import KB_DIR, create_pg_database, drop_pg_database
+from tests.test_serving import listening_workers, port_of, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -121,9 +123,16 @@ def test_two_processes_share_one_database_and_one_chroma(tmp_path: Path, databas
         )
 
         with (
-            web_server(envs[0], tmp_path, logs / "web-a.log") as (a, _),
+            web_server(envs[0], tmp_path, logs / "web-a.log") as (a, server_a),
             web_server(envs[1], tmp_path, logs / "web-b.log") as (b, _),
         ):
+            # WEB_CONCURRENCY=2: two workers, each listening on a socket of its own.
+            two = wait_until(
+                lambda: listening_workers(server_a.pid, port_of(a)), within=120, count=2
+            )
+            first, second = two.values()
+            assert not first & second, two
+
             for base in (a, b):
                 ready = httpx.get(f"{base}/readyz", timeout=10).json()
                 assert ready["status"] == "ready", ready
