@@ -31,4 +31,4 @@ RUN useradd --create-home --uid 10001 sportello \
 USER sportello
 
 EXPOSE 8000
-CMD ["uvicorn", "sportello.asgi:create", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["sportello", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -69,6 +69,8 @@ def test_dockerfile_and_dockerignore() -> None:
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
     assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in dockerfile
+    # The image's default command is the compose web service's: workers on their own sockets.
+    assert 'CMD ["sportello", "serve", "--host", "0.0.0.0", "--port", "8000"]' in dockerfile
     ignored = (PROJECT_ROOT / ".dockerignore").read_text().split()
     assert {".venv", "data", ".git", ".env"} <= set(ignored)
 
