@@ -69,6 +69,23 @@ def batch_curve(
     return figures
 
 
+def query_cpu(embedder: Embedder, questions: Sequence[str], cores: int) -> dict[str, float]:
+    """What the query embeddings of `questions` cost alone: CPU milliseconds per question
+    (every thread of this process, each question once, no cache), and the replies/s the
+    machine's `cores` could give if a reply did nothing but embed its question: the part of
+    the ceiling that is the model's arithmetic, whatever the rest of the reply costs."""
+    embedder.embed_query(questions[0])  # warm-up
+    started = time.process_time()
+    for question in questions:
+        embedder.embed_query(question)
+    cpu_ms = (time.process_time() - started) * 1e3 / len(questions)
+    return {
+        "emb_cpu_ms_per_query_20": cpu_ms,
+        "emb_tokens_per_query_20": _tokens(embedder, questions) / len(questions),
+        "replies_per_s_ceiling_embedding": cores * 1e3 / cpu_ms,
+    }
+
+
 def raw_vs_pipeline(
     embedder: Embedder,
     chunk_texts: Sequence[str],

@@ -25,7 +25,6 @@ def register(app: typer.Typer) -> None:
         """Run the web app on HOST:PORT: proxy headers trusted from FORWARDED_ALLOW_IPS, no
         access log, 20 s graceful shutdown on SIGTERM."""
         from sportello import serving
-        from sportello.app import create_app
         from sportello.logging_setup import configure_logging
         from sportello.preflight import check_backends
 
@@ -42,6 +41,8 @@ def register(app: typer.Typer) -> None:
         address = serving.Address(host or cfg.host, port or cfg.port)
         try:
             if workers == 1:
+                from sportello.app import create_app
+
                 serving.serve_here(create_app(cfg), address)
             else:
                 # The supervisor needs none of this process's imports (~200 MB): it replaces
