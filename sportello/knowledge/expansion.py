@@ -88,7 +88,7 @@ _ENGLISH: list[tuple[str, str]] = [
     (r"\bco-?design\w*|\bco-?planning", "coprogettazione coprogrammazione"),
     (r"\bgrants?\b|\bcalls? for proposals", "contributi bando"),
     (
-        r"\bdissol(?:ve|ution)|\bwind(?:ing)? up|\bclos(?:e|ing) down",
+        r"\bdissol(?:ve|ution)|\bwind(?:ing)? up|\bwound up|\bclos(?:e|es|ed|ing) down",
         "scioglimento devoluzione patrimonio",
     ),
     (r"\bassets?\b", "patrimonio beni"),
