@@ -70,7 +70,18 @@ ACTION_OF = {
 
 # Lawful paths a wrongdoing refusal may offer (message key `refuse_wrongdoing_<name>`).
 LAWFUL_PATHS = frozenset(
-    {"receipts", "cash", "minutes", "members", "competitor", "pay", "income", "controls"}
+    {
+        "receipts",
+        "cash",
+        "minutes",
+        "members",
+        "competitor",
+        "pay",
+        "income",
+        "controls",
+        "grants",
+        "volunteers",
+    }
 )
 
 
