@@ -68,7 +68,7 @@ ACTION_OF = {
     Intent.VAGUE: "clarify",
 }
 
-# Lawful paths a wrongdoing refusal may offer (message key `refuse_wrongdoing_<name>`).
+# Lawful paths a wrongdoing refusal may offer (message key `lawful_<name>`).
 LAWFUL_PATHS = frozenset(
     {
         "receipts",
