@@ -91,7 +91,7 @@ _YES_NO = re.compile(
     r"^(?:si|no|non sempre|non necessariamente|non per forza|dipende|certo|certamente|"
     r"esatto|esattamente|in genere si|in genere no|di solito si|di solito no|di norma si|"
     r"di norma no|in linea di massima|solo in parte|in parte|nella maggior parte dei casi)"
-    r"(?=\s*[,.:;!—–-]|\s+(?:se|solo|purche|a meno|quando|ma|perche|da|dal|dalla)\b|$)"
+    r"(?=\s*[,.:;!—–-]|\s+(?:se|solo|purche|a meno|quando|ma|perche|da|dal|dall|dalla|dallo|dai|dagli|dalle)\b|$)"
 )
 # One to three words, then the yes or no that closes the opening clause.
 _QUALIFIED_YES_NO = re.compile(r"^(?:[a-z']+\s+){1,3}(?:si|no)(?=\s*[,.:;!—–-]|$)")

@@ -200,6 +200,10 @@ def test_yes_no_replies_and_announced_counts() -> None:
     assert answers_yes_no("Sì, se svolge l'incarico gratuitamente.")
     assert answers_yes_no("No.") and answers_yes_no("No: il divieto è assoluto.")
     assert answers_yes_no("Dipende dal tipo di associazione.")
+    # Whatever form the preposition takes ("dall'", "dallo", "dai", "dagli", "dalle").
+    assert answers_yes_no("Dipende dall'affiliazione della APS.")
+    assert answers_yes_no("Dipende dallo statuto: la legge non lo dice.")
+    assert answers_yes_no("Dipende dagli accordi presi con il comune.")
     assert not answers_yes_no("Si può presentare la domanda online.")
     assert not answers_yes_no("Non è obbligatorio iscriversi.")
     # A yes or no qualified by a few words is still the reply to a yes/no question.
