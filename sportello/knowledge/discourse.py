@@ -77,7 +77,11 @@ _NEAR_START = re.compile(
     # "Per gli altri ETS…": others than the ones just named (not the legal category).
     r"(?:gli|le) altr[ie](?! enti del terzo settore)|"
     # A contrast after the subject ("Il consenso serve invece…") is with the sentence before.
-    r"invece|tuttavia|pero|viceversa)\b"
+    r"invece|tuttavia|pero|viceversa|"
+    # A definite article and a count: things already counted ("I due limiti sono
+    # alternativi", "Basta rispettare uno dei due limiti", "Le tre condizioni valgono…").
+    r"(?:i|gli|le|dei|degli|delle|ai|agli|alle|nei|negli|nelle|sui|sugli|sulle)\s+"
+    r"(?:due|tre|quattro|cinque|sei|sette|otto|nove|dieci))\b"
 )
 _NEAR_START_WORDS = 5
 # A short opening clause, then a connective set off by commas: "Per le ODV, invece, …",

@@ -173,6 +173,10 @@ def texts(result: object) -> list[str]:
         "Per le fondazioni, invece, il limite è più alto.",
         "Nel 2026, inoltre, cambia il regime IVA.",
         "Per gli altri enti la regola è diversa.",
+        # Things already counted: a definite article with a count.
+        "I due limiti sono alternativi.",
+        "Basta rispettare uno dei due limiti.",
+        "Le tre condizioni valgono insieme.",
     ],
 )
 def test_sentences_that_lean_on_the_one_before(sentence: str) -> None:
@@ -190,6 +194,8 @@ def test_sentences_that_lean_on_the_one_before(sentence: str) -> None:
         "Quello che conta è la sede legale.",
         "Sì, se svolge l'incarico gratuitamente.",
         "Le tariffe cambiano ogni anno, quindi prima dell'evento chiedi il preventivo.",
+        "Il RUNTS è diviso in 7 sezioni.",
+        "Un ente può scegliere tra due regimi fiscali.",
     ],
 )
 def test_sentences_that_stand_alone(sentence: str) -> None:
