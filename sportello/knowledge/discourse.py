@@ -67,6 +67,11 @@ _NOT_REFERENCES: tuple[str, ...] = (
     "quelli che",
     "quelle che",
 )
+_COUNT_WORDS = {
+    "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7, "otto": 8,
+    "nove": 9, "dieci": 10,
+}  # fmt: skip
+_COUNT = "|".join(_COUNT_WORDS)  # "due|tre|…|dieci", for the patterns below
 # Words that, within the opening few words, make the subject a thing named before or the
 # sentence a contrast with it: "Il numero di questi altri enti…", "Entro tale termine…",
 # "Nello stesso anno…", "Il consenso serve invece…".
@@ -80,8 +85,7 @@ _NEAR_START = re.compile(
     r"invece|tuttavia|pero|viceversa|"
     # A definite article and a count: things already counted ("I due limiti sono
     # alternativi", "Basta rispettare uno dei due limiti", "Le tre condizioni valgono…").
-    r"(?:i|gli|le|dei|degli|delle|ai|agli|alle|nei|negli|nelle|sui|sugli|sulle)\s+"
-    r"(?:due|tre|quattro|cinque|sei|sette|otto|nove|dieci))\b"
+    rf"(?:i|gli|le|dei|degli|delle|ai|agli|alle|nei|negli|nelle|sui|sugli|sulle)\s+(?:{_COUNT}))\b"
 )
 _NEAR_START_WORDS = 5
 # A short opening clause, then a connective set off by commas: "Per le ODV, invece, …",
@@ -95,14 +99,11 @@ _YES_NO = re.compile(
     r"^(?:si|no|non sempre|non necessariamente|non per forza|dipende|certo|certamente|"
     r"esatto|esattamente|in genere si|in genere no|di solito si|di solito no|di norma si|"
     r"di norma no|in linea di massima|solo in parte|in parte|nella maggior parte dei casi)"
-    r"(?=\s*[,.:;!—–-]|\s+(?:se|solo|purche|a meno|quando|ma|perche|da|dal|dall|dalla|dallo|dai|dagli|dalle)\b|$)"
+    r"(?=\s*[,.:;!—–-]|\s+(?:se|solo|purche|a meno|quando|ma|perche|"
+    r"da|dal|dall|dalla|dallo|dai|dagli|dalle)\b|$)"
 )
 # One to three words, then the yes or no that closes the opening clause.
 _QUALIFIED_YES_NO = re.compile(r"^(?:[a-z']+\s+){1,3}(?:si|no)(?=\s*[,.:;!—–-]|$)")
-_COUNT_WORDS = {
-    "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7, "otto": 8,
-    "nove": 9, "dieci": 10,
-}  # fmt: skip
 # Plural nouns that measure a quantity rather than announce items ("tre anni", "sette soci").
 _QUANTITY_WORDS = """anni mesi giorni settimane ore minuti euro per mille associati soci persone
 volontari lavoratori dipendenti membri consiglieri componenti fondatori enti regioni province
@@ -110,7 +111,7 @@ esercizi bilanci volte punti percentuali milioni mila terzi quinti decimi dei de
 dalle dagli nelle negli sulle sugli tra fra che le gli i e"""
 _QUANTITIES = frozenset(_QUANTITY_WORDS.split())
 _ANNOUNCED = re.compile(
-    r"\b(due|tre|quattro|cinque|sei|sette|otto|nove|dieci|[2-9])\s+"
+    rf"\b({_COUNT}|[2-9])\s+"
     r"(?:(?:grandi|diverse|diversi|principali|possibili|nuove|nuovi|altre|altri)\s+)?"
     r"([a-z]+[ie])\b"
 )
