@@ -11,6 +11,7 @@ from sportello.answering.schemas import Action, Reply
 from tests.conftest import EVAL_DIR
 
 GOLDEN_FILE = EVAL_DIR / "golden.jsonl"
+PAIRS_FILE = EVAL_DIR / "action_pairs.jsonl"
 
 
 def golden(split: str | None = None, action: str | None = None) -> list[dict[str, Any]]:
@@ -22,6 +23,12 @@ def golden(split: str | None = None, action: str | None = None) -> list[dict[str
         if (split is None or q["split"] == split)
         and (action is None or q["expected_action"] == action)
     ]
+
+
+def action_pairs(split: str) -> list[dict[str, Any]]:
+    """Items of eval/action_pairs.jsonl (actions only, no facts) of one split."""
+    items = [json.loads(line) for line in PAIRS_FILE.read_text("utf-8").splitlines() if line]
+    return [q for q in items if q["split"] == split]
 
 
 def ask(assistant: Assistant, item: dict[str, Any]) -> Reply:
