@@ -178,7 +178,29 @@ def action(case: Case, found: IntentResult, settings: Settings, calibration: Cal
         settings.answer_threshold,
         follow_up=case.follow_up,
         calibration=calibration,
+        floor=settings.answer_floor("en" if case.evidence[3] else "it"),
     )[0]
+
+
+def italian_floor_sweep(
+    cases: list[Case], found: list[IntentResult], settings: Settings, calibration: Calibration
+) -> str:
+    """The Italian answer floor against action accuracy on the Italian items of `cases` (no
+    rule refused them; the action model as fitted): Italian answer items escalated, and
+    Italian items of any other action answered, at each floor (the model itself reads the
+    confidence from answer_threshold either way)."""
+    italian = [i for i, c in enumerate(cases) if not c.evidence[3] and not c.guard]
+    lines = [f"floor  accuracy on {len(italian)}  answers escalated  others answered"]
+    for floor in np.round(np.arange(0.40, settings.answer_threshold + 0.001, 0.01), 2):
+        probe = settings.model_copy(update={"answer_floor_it": float(floor)})
+        got = {i: action(cases[i], found[i], probe, calibration) for i in italian}
+        correct = sum(got[i] == cases[i].expected for i in got)
+        escalated = sum(got[i] != "answer" and cases[i].expected == "answer" for i in got)
+        answered = sum(got[i] == "answer" and cases[i].expected != "answer" for i in got)
+        lines.append(
+            f"{floor:5.2f}  {correct / len(italian):14.3f}  {escalated:17d}  {answered:15d}"
+        )
+    return "\n".join(lines)
 
 
 def confusion(expected: list[str], got: list[str]) -> str:
@@ -386,6 +408,11 @@ def main() -> None:
         decision.load_calibration.cache_clear()
         print(f"wrote {CALIBRATION_FILE} (l2={best[0]}, balance={best[1]})")
     calibration = decision.load_calibration()
+    print(
+        f"\nItalian answer floor on tune (setting {settings.answer_floor_it}; English keeps "
+        f"{settings.answer_threshold}):"
+    )
+    print(italian_floor_sweep(tune_cases, tune_found, settings, calibration))
     report = [("tune (cross-validated, first draw)", tune, cv[best])]
     for name, part in (("tune (fitted model)", tune), ("holdout", holdout)):
         if not part:

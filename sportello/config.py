@@ -182,7 +182,27 @@ class Settings(BaseSettings):
         4000, ge=100, description="Longest message the assistant accepts, in characters."
     )
     answer_threshold: float = Field(
-        0.55, ge=0, le=1, description="Confidence below which the assistant escalates."
+        0.55,
+        ge=0,
+        le=1,
+        description=(
+            "Confidence below which the assistant escalates a question in English, and from "
+            "which the action model measures the evidence."
+        ),
+    )
+    answer_floor_it: float = Field(
+        0.50,
+        ge=0,
+        le=1,
+        description=(
+            "Confidence below which a question in Italian is never answered; between it and "
+            "answer_threshold the action model decides, weighing the evidence with the intents. "
+            "Set on the golden set's tune split (`python -m bench.intents` prints the sweep): "
+            "the Italian questions there that the knowledge base does not cover are few, and "
+            "the action model escalates them above this floor too. English keeps "
+            "answer_threshold, its confidence being scaled on English questions the knowledge "
+            "base does not cover (confidence_dense_floor_en)."
+        ),
     )
     intent_k: int = Field(
         5, ge=1, le=20, description="Nearest examples per intent averaged by the intent vote."
@@ -430,6 +450,12 @@ class Settings(BaseSettings):
     def english_lexical(self, language: str) -> float | None:
         """The English lexical bonus for a question in `language` (None: not English)."""
         return self.confidence_lexical_en if language == "en" else None
+
+    def answer_floor(self, language: str) -> float:
+        """The confidence below which a question in `language` is never answered."""
+        if language == "en":
+            return self.answer_threshold
+        return min(self.answer_floor_it, self.answer_threshold)
 
     def dense_floor(self, language: str) -> float:
         """The dense floor of the confidence for a question in `language`."""

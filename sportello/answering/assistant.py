@@ -150,6 +150,7 @@ class Assistant:
             evidence.confidence,
             self.settings.answer_threshold,
             follow_up=resolved.follow_up,
+            floor=self.settings.answer_floor(language),
         )
         confidence, query = evidence.confidence, resolved.query
         if action == "clarify":

@@ -165,10 +165,12 @@ def act(
     *,
     follow_up: bool = False,
     calibration: Calibration | None = None,
+    floor: float | None = None,
 ) -> tuple[str, Intent]:
     """The action and the intent behind it: the action model picks the action; the most
     probable intent of that action says which reply (wrongdoing or off-topic refusal, a
-    person asked for or a personal case). An escalation whose intents trail "in scope", a
+    person asked for or a personal case). An answer below `floor` (default: the answer
+    threshold the evidence is measured from), an escalation whose intents trail "in scope", a
     refusal whose intents trail it while the wrongdoing checks are below even odds, or a
     wrongdoing refusal the checks do not carry, is a question the knowledge base does not
     answer well enough: escalated (IN_SCOPE)."""
@@ -177,10 +179,10 @@ def act(
     action = ACTIONS[int(calibration.model.proba(x / calibration.scale)[0].argmax())]
     own = [i for i in Intent if ACTION_OF[i] == action]
     intent = max(own, key=lambda i: found.proba.get(i, 0.0))
-    if action == "answer" and confidence < answer_threshold:
-        # The setting's contract: below the answer threshold the assistant does not answer,
-        # whatever the intents say (a question the knowledge base does not cover reads as in
-        # scope, and the nearest documents would answer another question).
+    if action == "answer" and confidence < (answer_threshold if floor is None else floor):
+        # The setting's contract: below the floor the assistant does not answer, whatever the
+        # intents say (a question the knowledge base does not cover reads as in scope, and the
+        # nearest documents would answer another question).
         return "escalate", Intent.IN_SCOPE
     trails = found.proba.get(intent, 0.0) < found.proba.get(Intent.IN_SCOPE, 0.0)
     doubtful = found.wrongdoing_odds < 0.5

@@ -8,6 +8,7 @@ import pytest
 from sportello.answering import decision
 from sportello.answering.intents import Intent, IntentResult
 from sportello.answering.linear import Linear
+from sportello.config import Settings
 
 N_FEATURES = len(Intent) * 3 + 5
 
@@ -64,6 +65,31 @@ def test_no_answer_below_the_answer_threshold() -> None:
         Intent.IN_SCOPE,
     )
     assert decision.act(found, 0.55, 0.55, calibration=always("answer"))[0] == "answer"
+
+
+def test_a_lower_floor_lets_the_action_model_decide_between_it_and_the_threshold() -> None:
+    """The Italian floor (Settings.answer_floor): between it and the threshold the action
+    model's answer stands; below it, never; English keeps the threshold."""
+    found = result(in_scope=0.9)
+    settings = Settings(_env_file=None)
+    floor = settings.answer_floor("it")
+    assert floor < settings.answer_threshold == settings.answer_floor("en")
+    between = (floor + settings.answer_threshold) / 2
+    assert decision.act(found, between, 0.55, calibration=always("answer"), floor=floor) == (
+        "answer",
+        Intent.IN_SCOPE,
+    )
+    assert decision.act(found, floor - 0.01, 0.55, calibration=always("answer"), floor=floor) == (
+        "escalate",
+        Intent.IN_SCOPE,
+    )
+    # The model may still escalate above the floor: the floor only stops answers.
+    assert decision.act(found, between, 0.55, calibration=always("escalate"), floor=floor)[0] == (
+        "escalate"
+    )
+    # A threshold set below the floor's default takes the floor down with it.
+    cautious = Settings(_env_file=None, answer_threshold=0.45)
+    assert cautious.answer_floor("it") == 0.45
 
 
 def test_an_escalation_the_intents_do_not_carry_is_low_confidence() -> None:
