@@ -248,7 +248,10 @@ def test_a_reply_does_not_tokenise_chunk_texts(
         # below the answer threshold.
         "How do we register a trademark for our association's name and logo?",
         "How do we hire a part-time employee under the national retail collective agreement?",
-        "How does the Universal Civil Service work for organisations that host young people?",
+        # The Universal Civil Service was here until 2026-12-06, when a section on civil-service
+        # volunteers (not volunteers under the Code, art. 17 c. 7; their own contract) came in.
+        "How does the European Solidarity Corps work for organisations that host young "
+        "volunteers from abroad?",
     ],
 )
 def test_an_english_question_the_kb_does_not_cover_is_not_answered(
