@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from sportello.answering.assistant import Assistant
@@ -14,21 +15,18 @@ GOLDEN_FILE = EVAL_DIR / "golden.jsonl"
 PAIRS_FILE = EVAL_DIR / "action_pairs.jsonl"
 
 
-def golden(split: str | None = None, action: str | None = None) -> list[dict[str, Any]]:
-    """Items of the golden set, optionally of one split and one expected action."""
-    items = [json.loads(line) for line in GOLDEN_FILE.read_text("utf-8").splitlines() if line]
+def golden(
+    split: str | None = None, action: str | None = None, file: Path = GOLDEN_FILE
+) -> list[dict[str, Any]]:
+    """Items of a question file in the golden set's format (eval/golden.jsonl unless `file`
+    says otherwise), optionally of one split and one expected action."""
+    items = [json.loads(line) for line in file.read_text("utf-8").splitlines() if line]
     return [
         q
         for q in items
         if (split is None or q["split"] == split)
         and (action is None or q["expected_action"] == action)
     ]
-
-
-def action_pairs(split: str) -> list[dict[str, Any]]:
-    """Items of eval/action_pairs.jsonl (actions only, no facts) of one split."""
-    items = [json.loads(line) for line in PAIRS_FILE.read_text("utf-8").splitlines() if line]
-    return [q for q in items if q["split"] == split]
 
 
 def ask(assistant: Assistant, item: dict[str, Any]) -> Reply:
