@@ -29,6 +29,11 @@ from sportello.knowledge.text_vectors import TextVectors
 
 logger = logging.getLogger(__name__)
 SEARCH_K = 8  # chunks fetched per question: the composer uses the best few, suggestions the rest
+# A follow-up's own words ask for a person when the intent model gives that more than even
+# odds: a bare plurality is not enough, since a short follow-up spreads its probability
+# ("possono metterci più di un mese a rispondere?" led with 0.25), while the requests
+# themselves ("posso parlare con qualcuno?") read at about 0.9.
+WANTS_PERSON_ALONE = 0.5
 
 
 class Grounds(NamedTuple):
@@ -140,7 +145,7 @@ class Assistant:
         embedded = self.retriever.embed(resolved.query)  # one embedding serves both steps
         found = self._intent(resolved.query, embedded.vector)
         hits = self.retriever.search(resolved.query, SEARCH_K, embedded=embedded, language=language)
-        if resolved.query != asked and self.intents.classify(asked).intent is Intent.WANTS_PERSON:
+        if resolved.query != asked and wants_person(self.intents.classify(asked)):
             # Asking for a person stands on its own words, whatever was asked before.
             return self._escalate("escalate_requested", "requested", text, language, hits)
         evidence = self.evidence(resolved.query, hits, embedded.vector, language)
@@ -342,6 +347,12 @@ def build_intents(retriever: Retriever, settings: Settings, **options: object) -
         cache_file=settings.resolved_data_dir() / "intents" / f"{retriever.embedder.name}.npz",
         **options,  # type: ignore[arg-type]
     )
+
+
+def wants_person(found: IntentResult) -> bool:
+    """The message asks for a person on its own words, clearly enough to override the
+    conversation it follows."""
+    return found.proba.get(Intent.WANTS_PERSON, 0.0) > WANTS_PERSON_ALONE
 
 
 def _topic(hits: list[RetrievedChunk]) -> str | None:

@@ -126,6 +126,30 @@ def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("follow_up", "requested"),
+    [
+        # Words that brush against contacts and replies, in a question about the topic.
+        ("e quanto dovremmo chiedere ai nostri contatti nella prima settimana?", False),
+        ("e quanto tempo hanno per risponderci?", False),
+        # A person asked for, after any question.
+        ("ok, posso parlarne con un esperto?", True),
+    ],
+)
+def test_a_follow_up_asks_for_a_person_only_in_its_own_words(
+    assistant: Assistant, follow_up: str, requested: bool
+) -> None:
+    """Asking for a person overrides the conversation only when the words say so clearly."""
+    question = "Vogliamo lanciare un crowdfunding per comprare un pulmino: come si prepara?"
+    first = assistant.reply([], question)
+    history = [
+        Turn("user", question),
+        Turn("assistant", first.text, topic=first.topic, action=first.action.value),
+    ]
+    follow = assistant.reply(history, follow_up)
+    assert (follow.reason == "requested") is requested, (follow.reason, follow.text[:200])
+
+
 @pytest.mark.parametrize("text", INJECTIONS_IT + INJECTIONS_EN)
 def test_injection_never_leaks_or_obeys(assistant: Assistant, text: str) -> None:
     reply = assistant.reply([], text)
