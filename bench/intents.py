@@ -391,8 +391,8 @@ def main() -> None:
             json.dumps(
                 {
                     "about": "Action model fitted by `python -m bench.intents --fit` on the "
-                    f"golden set's tune split ({len(tune)} items), l2={best[0]}, "
-                    f"class balance {best[1]}.",
+                    f"tune items of {', '.join(p.name for p in args.files)} ({len(tune)} "
+                    f"items), l2={best[0]}, class balance {best[1]}.",
                     "l2": best[0],
                     "balance": best[1],
                     "weights": np.round(calibration.model.weights, 5).tolist(),
