@@ -30,9 +30,11 @@ from sportello.knowledge.text_vectors import TextVectors
 logger = logging.getLogger(__name__)
 SEARCH_K = 8  # chunks fetched per question: the composer uses the best few, suggestions the rest
 # A follow-up's own words ask for a person when the intent model gives that more than even
-# odds: a bare plurality is not enough, since a short follow-up spreads its probability
-# ("possono metterci più di un mese a rispondere?" led with 0.25), while the requests
-# themselves ("posso parlare con qualcuno?") read at about 0.9.
+# odds and the word model reads it too: a bare plurality is not enough, since a short follow-up
+# spreads its probability ("possono metterci più di un mese a rispondere?" led with 0.25), and
+# a word the requests share ("…dai nostri contatti?") can lift the vector's reading past 0.5
+# while the words read in scope; the requests themselves ("posso parlare con qualcuno?") read
+# about 0.9 on the vector, with wants-person first on the words.
 WANTS_PERSON_ALONE = 0.5
 
 
@@ -352,7 +354,9 @@ def build_intents(retriever: Retriever, settings: Settings, **options: object) -
 def wants_person(found: IntentResult) -> bool:
     """The message asks for a person on its own words, clearly enough to override the
     conversation it follows."""
-    return found.proba.get(Intent.WANTS_PERSON, 0.0) > WANTS_PERSON_ALONE
+    if found.proba.get(Intent.WANTS_PERSON, 0.0) <= WANTS_PERSON_ALONE:
+        return False
+    return not found.words or max(found.words, key=found.words.__getitem__) is Intent.WANTS_PERSON
 
 
 def _topic(hits: list[RetrievedChunk]) -> str | None:

@@ -132,6 +132,7 @@ def test_follow_up_uses_the_previous_question(assistant: Assistant) -> None:
         # Words that brush against contacts and replies, in a question about the topic.
         ("e quanto dovremmo chiedere ai nostri contatti nella prima settimana?", False),
         ("e quanto tempo hanno per risponderci?", False),
+        ("e i contatti da chi li prendiamo?", False),
         # A person asked for, after any question.
         ("ok, posso parlarne con un esperto?", True),
     ],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from sportello.answering import decision
+from sportello.answering.assistant import wants_person
 from sportello.answering.intents import Intent, IntentResult
 from sportello.answering.linear import Linear
 from sportello.config import Settings
@@ -182,3 +185,12 @@ def test_an_english_confidence_averages_in_the_english_headings_similarity() -> 
     assert english(None) == pytest.approx((0.82 - 0.80) / 0.12, abs=1e-4)
     assert english(0.95) == pytest.approx(((0.82 + 0.5 * 0.95) / 1.5 - 0.80) / 0.12, abs=1e-4)
     assert english(0.95) > english(None) > english(0.70)
+
+
+def test_a_follow_up_asks_for_a_person_on_both_readings() -> None:
+    """The follow-up override needs more than even odds on the vector and the words agreeing."""
+    clear = result(wants_person=0.9)
+    assert wants_person(clear)
+    assert not wants_person(result(wants_person=0.3))  # a plurality is not enough
+    words_in_scope = {i: (0.6 if i is Intent.IN_SCOPE else 0.4 / 6) for i in Intent}
+    assert not wants_person(replace(clear, words=words_in_scope))  # the words read in scope
