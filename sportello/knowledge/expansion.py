@@ -199,6 +199,10 @@ _ENGLISH: list[tuple[str, str]] = [
     (r"\bper hour\b|\ban hour\b|\bhourly\b|\bfor (?:their|his|her|my) time\b", "retribuita compenso"),
     (r"\blist of (?:our |the )?volunteers\b|\bvolunteers? (?:list|register)\b", "registro dei volontari"),
     (r"\bdebts?\b|\bowe[sd]?\b|\bcreditors?\b", "debiti obbligazioni"),
+    (r"\bchair(?:man|woman|person)?\b", "presidente legale rappresentante"),
+    (r"\baccountants?\b|\bbookkeepers?\b", "commercialista consulente"),
+    (r"\bagm\b|\bannual general meeting", "assemblea approvazione bilancio"),
+    (r"\btown hall\b|\bcity hall\b|\bcity council\b", "comune"),
 ]
 _COMPILED = [(re.compile(p, re.IGNORECASE), extra) for p, extra in (*_EXPANSIONS, *_ENGLISH)]
 
