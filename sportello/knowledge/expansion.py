@@ -191,6 +191,18 @@ _ENGLISH: list[tuple[str, str]] = [
     (r"\bproperty tax\b", "IMU"),
     (r"\bwithholding tax\b", "ritenuta d'acconto"),
     (r"\bminors?\b|\bunder[- ](?:18|age)\b|\bteen(?:ager)?s?\b", "minorenni"),
+    # Plain words of a foreign volunteer or board member.
+    (r"\btreasurer\b", "tesoriere"),
+    (r"\btax (?:code|id|number)\b|\bfiscal code\b", "codice fiscale"),
+    (r"\bvat (?:number|registration|id)\b|\bregister for vat\b", "partita IVA"),
+    (r"\b\d+ ?k\b|\bthousand euros?\b", "euro entrate"),
+    (r"\bper hour\b|\ban hour\b|\bhourly\b|\bfor (?:their|his|her|my) time\b", "retribuita compenso"),
+    (r"\blist of (?:our |the )?volunteers\b|\bvolunteers? (?:list|register)\b", "registro dei volontari"),
+    (r"\bdebts?\b|\bowe[sd]?\b|\bcreditors?\b", "debiti obbligazioni"),
+    (r"\bchair(?:man|woman|person)?\b", "presidente legale rappresentante"),
+    (r"\baccountants?\b|\bbookkeepers?\b", "commercialista consulente"),
+    (r"\bagm\b|\bannual general meeting", "assemblea approvazione bilancio"),
+    (r"\btown hall\b|\bcity hall\b|\bcity council\b", "comune"),
 ]
 _COMPILED = [(re.compile(p, re.IGNORECASE), extra) for p, extra in (*_EXPANSIONS, *_ENGLISH)]
 
