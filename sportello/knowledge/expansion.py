@@ -196,8 +196,14 @@ _ENGLISH: list[tuple[str, str]] = [
     (r"\btax (?:code|id|number)\b|\bfiscal code\b", "codice fiscale"),
     (r"\bvat (?:number|registration|id)\b|\bregister for vat\b", "partita IVA"),
     (r"\b\d+ ?k\b|\bthousand euros?\b", "euro entrate"),
-    (r"\bper hour\b|\ban hour\b|\bhourly\b|\bfor (?:their|his|her|my) time\b", "retribuita compenso"),
-    (r"\blist of (?:our |the )?volunteers\b|\bvolunteers? (?:list|register)\b", "registro dei volontari"),
+    (
+        r"\bper hour\b|\ban hour\b|\bhourly\b|\bfor (?:their|his|her|my) time\b",
+        "retribuita compenso",
+    ),
+    (
+        r"\blist of (?:our |the )?volunteers\b|\bvolunteers? (?:list|register)\b",
+        "registro dei volontari",
+    ),
     (r"\bdebts?\b|\bowe[sd]?\b|\bcreditors?\b", "debiti obbligazioni"),
     (r"\bchair(?:man|woman|person)?\b", "presidente legale rappresentante"),
     (r"\baccountants?\b|\bbookkeepers?\b", "commercialista consulente"),

@@ -26,7 +26,10 @@ from sportello.knowledge.keyword_index import tokenize
         ("Does our association need a VAT number?", {"partita"}),
         ("Do we have to keep a list of our volunteers?", {"registro"}),
         ("Our income is about 40k a year, which accounts do we prepare?", {"euro"}),
-        ("Can our chair sign the application, or must the accountant?", {"presidente", "commercialista"}),
+        (
+            "Can our chair sign the application, or must the accountant?",
+            {"presidente", "commercialista"},
+        ),
     ],
 )
 def test_english_questions_gain_the_italian_terms(question: str, terms: set[str]) -> None:
