@@ -32,7 +32,12 @@ import numpy as np
 from sportello.answering.plan import Block, Plan, Section
 from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Citation
-from sportello.knowledge.discourse import asks_definition, asks_yes_no, enumerations
+from sportello.knowledge.discourse import (
+    asks_definition,
+    asks_yes_no,
+    enumerations,
+    without_reply,
+)
 from sportello.knowledge.documents import Chunk
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.expansion import expand
@@ -323,7 +328,10 @@ def _composition(
                     link=chunk.link,
                 )
             )
-        for sentence in section.sentences[block.start : block.end]:
+        for position in range(block.start, block.end):
+            sentence = section.sentences[position]
+            if block.bare and position == block.start:
+                sentence = without_reply(sentence) or sentence
             sentences.append((sentence, numbers[section.hit_index]))
     return Composition(sentences, tuple(citations))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sportello.knowledge.discourse import answers_yes_no, opens_with_reference
+from sportello.knowledge.discourse import answers_yes_no, opens_with_reference, without_reply
 
 if TYPE_CHECKING:
     from sportello.answering.extractive import ExtractiveComposer
@@ -54,6 +54,7 @@ class Block:
     section: int
     start: int
     end: int
+    bare: bool = False  # its first sentence is read without its "Sì," / "No," (without_reply)
 
 
 class Plan:
@@ -129,14 +130,25 @@ class Plan:
             block = self._block(index, position, lead=True)
             if block is None:
                 continue
-            if answers_yes_no(section.sentences[block.start]) and (
+            first = section.sentences[block.start]
+            if answers_yes_no(first) and (
                 not self.yes_no
                 or (
                     section.heading_sim < self.c.yes_no_bar
                     and not restates_heading(section, block.start)
                 )
             ):
-                continue  # it answers its own heading, not necessarily this question
+                if not (
+                    not self.yes_no
+                    and matches
+                    and restates_heading(section, block.start)
+                    and without_reply(first) is not None
+                ):
+                    continue  # it answers its own heading, not necessarily this question
+                # The heading asks this question in yes/no form ("è lo stesso…?" for "che
+                # differenza c'è…?"), and the reply restates it: its statement leads, without
+                # the yes or no nobody asked for.
+                block = replace(block, bare=True)
             return self._read_on(block, self.c.lead_sentences if matches else 2)
 
         return None
@@ -152,7 +164,7 @@ class Plan:
             following = self._block(block.section, block.end, lead=True)
             if following is None or following.start < block.start:
                 break
-            grown = Block(block.section, block.start, following.end)
+            grown = replace(block, end=following.end)
             if len(text) >= 80 and self._length(grown) > self.c.lead_chars:
                 break
             block = grown

@@ -172,6 +172,30 @@ def answers_yes_no(sentence: str) -> bool:
     return bool(_YES_NO.match(text) or _QUALIFIED_YES_NO.match(text))
 
 
+# A bare "Sì, …" / "No, …" and what may follow it as a statement of its own: the knowledge base
+# restates the heading after the yes or no ("No, l'accreditamento dell'art. 55 non è…"), so the
+# rest says the same thing to a person who did not ask a yes/no question. Not when the rest is
+# a condition or a contrast ("Sì, se…", "No, ma…"), which needs the yes or no to mean anything.
+_BARE_REPLY = re.compile(r"^\W*(?:s[iì]|no)\s*[,:;]\s*(?=\S)", re.IGNORECASE)
+_CONDITIONAL = re.compile(
+    r"^(?:se|solo|soltanto|purche|ma|pero|perche|a meno|quando|salvo|tranne|eccetto|fuorche|"
+    r"almeno|anche|neanche|nemmeno|non sempre|di solito|in genere|in generale|dipende|"
+    r"a condizione|sempre che|sempre|mai|basta|e|o|ed|od)\b"
+)
+
+
+def without_reply(sentence: str) -> str | None:
+    """`sentence` without its bare "Sì," / "No," when what follows stands as a statement of
+    its own ("No, un ETS non è obbligato a…" → "Un ETS non è obbligato a…"); None otherwise."""
+    found = _BARE_REPLY.match(sentence)
+    if found is None:
+        return None
+    rest = sentence[found.end() :]
+    if _CONDITIONAL.match(normalise(rest)) or opens_with_reference(rest):
+        return None
+    return rest[0].upper() + rest[1:]
+
+
 # Words that open a question no "yes" or "no" answers ("che differenza c'è…", "How do we…"),
 # and the prepositions that may come before them ("entro quando", "in che modo", "by when");
 # an amount ("quanto", "quanti"…) asks for content wherever it stands (asks_yes_no).

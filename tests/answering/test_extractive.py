@@ -23,6 +23,7 @@ from sportello.knowledge.discourse import (
     asks_yes_no,
     enumeration_end,
     opens_with_reference,
+    without_reply,
 )
 from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.keyword_index import KeywordIndex, tokenize
@@ -317,6 +318,52 @@ def test_a_yes_no_reply_leads_only_under_a_heading_that_asks_the_same(tmp_path: 
     result = composer(tmp_path, **options).compose(same, hits(WORKERS), embedder=embedder)
     assert texts(result)[0].startswith("Sì, se svolge l'incarico gratuitamente")
     assert len(texts(result)) >= 2, "a bare yes comes with its explanation"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "statement"),
+    [
+        (
+            "No, un ETS non è obbligato a spendere l'avanzo.",
+            "Un ETS non è obbligato a spendere l'avanzo.",
+        ),
+        ("Sì: la APS può assumere i propri soci.", "La APS può assumere i propri soci."),
+        ("No, non serve il notaio.", "Non serve il notaio."),
+        # A condition, a contrast or a reference needs its yes or no to mean anything.
+        ("Sì, se svolge l'incarico gratuitamente.", None),
+        ("No, ma conviene farlo.", None),
+        ("Sì, anche le APS.", None),
+        ("Sì, questi enti possono farlo.", None),
+        ("Dipende dallo statuto.", None),
+        ("No.", None),
+    ],
+)
+def test_a_reply_without_its_yes_or_no(sentence: str, statement: str | None) -> None:
+    assert without_reply(sentence) == statement
+
+
+def test_a_yes_no_reply_that_restates_its_heading_answers_another_form_of_it(
+    tmp_path: Path,
+) -> None:
+    """A heading asking this question in yes/no form leads with its reply's statement, without
+    the yes or no nobody asked for; a bare yes or no under it never leads."""
+    same = chunk(
+        7,
+        "L'accreditamento del comune è lo stesso dell'accreditamento regionale?",
+        [
+            "No, l'accreditamento del comune non è lo stesso dell'accreditamento regionale.",
+            "Il comune lo usa per scegliere i partner di un progetto.",
+            "La regione lo usa per autorizzare strutture e servizi.",
+        ],
+        doc="accreditamento",
+    )
+    asked = "Che differenza c'è tra l'accreditamento del comune e quello regionale?"
+    result = composer(tmp_path, same, heading_bar=0.3, yes_no_bar=0.95).compose(
+        asked, hits(same), embedder=WordEmbedder()
+    )
+    lead = texts(result)[0]
+    assert lead.startswith("L'accreditamento del comune non è lo stesso"), render(result)
+    assert "regione" in render(result)
 
 
 def test_a_reference_follows_its_sentence_taken_from_another_section(tmp_path: Path) -> None:
