@@ -8,7 +8,9 @@ sentences that add a fact the question asks for, with numbered sources.
 2. Lead. When that heading asks what the person asked, the section's opening sentence is the
    answer (the knowledge base is written so that it is); otherwise the section's sentence that
    covers the most of the question. A "Sì, …" / "No, …" answers its own heading and leads only
-   when that heading asks what the person asked.
+   when that heading asks what the person asked; when the person asked it in another form
+   ("che differenza c'è…?" under "è lo stesso…?") and the reply restates its heading, the
+   statement leads without its yes or no.
 3. Additions. At most a few more sentences, each chosen because it adds question words not yet
    covered (or the number a "quanto / entro quando" question wants); from another section only
    when it adds such a fact.
