@@ -130,28 +130,33 @@ class Plan:
             block = self._block(index, position, lead=True)
             if block is None:
                 continue
-            first = section.sentences[block.start]
-            if answers_yes_no(first) and (
-                not self.yes_no
-                or (
-                    section.heading_sim < self.c.yes_no_bar
-                    and not restates_heading(section, block.start)
-                )
+            if answers_yes_no(section.sentences[block.start]) and not self._reply_leads(
+                section, block.start
             ):
-                if not (
-                    not self.yes_no
-                    and matches
-                    and restates_heading(section, block.start)
-                    and without_reply(first) is not None
-                ):
+                if not self._statement_leads(section, block.start, matches):
                     continue  # it answers its own heading, not necessarily this question
-                # The heading asks this question in yes/no form ("è lo stesso…?" for "che
-                # differenza c'è…?"), and the reply restates it: its statement leads, without
-                # the yes or no nobody asked for.
                 block = replace(block, bare=True)
             return self._read_on(block, self.c.lead_sentences if matches else 2)
 
         return None
+
+    def _reply_leads(self, section: Section, position: int) -> bool:
+        """A "Sì, …" / "No, …" leads a yes/no question whose heading asks the same thing, or
+        names what it answers."""
+        return self.yes_no and (
+            section.heading_sim >= self.c.yes_no_bar or restates_heading(section, position)
+        )
+
+    def _statement_leads(self, section: Section, position: int, matches: bool) -> bool:
+        """The statement of a yes/no reply leads, without its yes or no, a question that asks
+        the same thing in another form ("che differenza c'è…?" under "è lo stesso…?"): the
+        heading matches it and the reply restates the heading."""
+        return (
+            not self.yes_no
+            and matches
+            and restates_heading(section, position)
+            and without_reply(section.sentences[position]) is not None
+        )
 
     def _read_on(self, block: Block, sentences: int) -> Block:
         """The lead with the sentences after it in its section, while they fit: a section
