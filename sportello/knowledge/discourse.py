@@ -184,6 +184,7 @@ _CONDITIONAL = re.compile(
 )
 
 
+@lru_cache(maxsize=_SENTENCES)
 def without_reply(sentence: str) -> str | None:
     """`sentence` without its bare "Sì," / "No," when what follows stands as a statement of
     its own ("No, un ETS non è obbligato a…" → "Un ETS non è obbligato a…"); None otherwise."""
