@@ -88,6 +88,10 @@ _NEAR_START = re.compile(
     rf"(?:i|gli|le|dei|degli|delle|ai|agli|alle|nei|negli|nelle|sui|sugli|sulle)\s+(?:{_COUNT}))\b"
 )
 _NEAR_START_WORDS = 5
+# A conclusion or a reason drawn from the sentence before, anywhere in the opening clause
+# ("Un ente iscritto a giugno chiede quindi l'accreditamento…", "Il termine è dunque…").
+_CONCLUSION = re.compile(r"\b(?:quindi|dunque|pertanto|percio|infatti)\b")
+_CONCLUSION_WORDS = 10
 # A short opening clause, then a connective set off by commas: "Per le ODV, invece, …",
 # "Nel 2025, inoltre, …" (not "…, quindi prima dell'evento chiedi…", which is resolved).
 _CONNECTIVE_AFTER_OPENING = re.compile(
@@ -159,8 +163,11 @@ def opens_with_reference(sentence: str) -> bool:
     if _CONNECTIVE_AFTER_OPENING.match(text):
         return True
     # Only the opening clause: "…, come questo documento" later in the sentence is resolved.
-    opening = re.split(r"[,;:]", text, maxsplit=1)[0]
-    return bool(_NEAR_START.search(" ".join(opening.split()[:_NEAR_START_WORDS])))
+    opening = re.split(r"[,;:]", text, maxsplit=1)[0].split()
+    return bool(
+        _NEAR_START.search(" ".join(opening[:_NEAR_START_WORDS]))
+        or _CONCLUSION.search(" ".join(opening[:_CONCLUSION_WORDS]))
+    )
 
 
 @lru_cache(maxsize=_SENTENCES)

@@ -178,6 +178,10 @@ def texts(result: object) -> list[str]:
         "I due limiti sono alternativi.",
         "Basta rispettare uno dei due limiti.",
         "Le tre condizioni valgono insieme.",
+        # A conclusion drawn from the sentence before, after the subject and verb.
+        "Un ente iscritto a giugno chiede quindi l'accreditamento per l'anno dopo.",
+        "Il termine è dunque dimezzato.",
+        "Non può pertanto essere nominato amministratore.",
     ],
 )
 def test_sentences_that_lean_on_the_one_before(sentence: str) -> None:
