@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 HAS_NUMBER = re.compile(r"\d")
 RESTATES = 0.6  # share of its heading's words a "Sì, …" / "No, …" repeats to stand alone
+ASKED = 0.7  # share of the question's weighted words a "Sì, …" / "No, …" repeats to reply to it
 
 
 def restates_heading(section: Section, position: int) -> bool:
@@ -144,8 +145,17 @@ class Plan:
         """A "Sì, …" / "No, …" leads a yes/no question whose heading asks the same thing, or
         names what it answers."""
         return self.yes_no and (
-            section.heading_sim >= self.c.yes_no_bar or restates_heading(section, position)
+            section.heading_sim >= self.c.yes_no_bar
+            or restates_heading(section, position)
+            or self._restates_question(section, position)
         )
+
+    def _restates_question(self, section: Section, position: int) -> bool:
+        """Whether a yes/no reply says what the person asked in their own words ("No, le quote
+        associative non sono tassate" to "le quote associative sono tassate?") although its
+        heading asks more ("Le quote associative e le attività per i soci pagano l'IVA?")."""
+        asked = section.stems[position] & self.weights.keys()
+        return sum(self.weights[s] for s in asked) / self.total >= ASKED
 
     def _statement_leads(self, section: Section, position: int, matches: bool) -> bool:
         """The statement of a yes/no reply leads, without its yes or no, a question that asks

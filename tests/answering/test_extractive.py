@@ -370,6 +370,30 @@ def test_a_yes_no_reply_that_restates_its_heading_answers_another_form_of_it(
     assert "regione" in render(result)
 
 
+def test_a_yes_no_reply_in_the_askers_words_leads_under_a_wider_heading(tmp_path: Path) -> None:
+    """A heading asking two things at once matches a question on one of them only partly; its
+    "No, …" still leads when it says what the person asked in their own words, and not for a
+    question on the other thing."""
+    fees = chunk(
+        7,
+        "Le quote dei soci sono tassate? I servizi ai soci e ai familiari sono commerciali?",
+        [
+            "No, le quote associative versate dai soci non sono tassate.",
+            "Le attività verso i soci sono non commerciali se conformi alle finalità.",
+            "Le cessioni di beni ai soci dietro corrispettivi specifici sono invece commerciali.",
+        ],
+        doc="quote",
+    )
+    options = {"heading_bar": 0.99, "yes_no_bar": 0.99}
+    result = composer(tmp_path, fees, **options).compose(
+        "le quote associative sono tassate?", hits(fees), embedder=WordEmbedder()
+    )
+    assert texts(result)[0].startswith("No, le quote associative versate dai soci"), render(result)
+    other = "Le cessioni di beni ai soci sono commerciali?"
+    result = composer(tmp_path, fees, **options).compose(other, hits(fees), embedder=WordEmbedder())
+    assert not answers_yes_no(texts(result)[0]), render(result)
+
+
 def test_a_reference_follows_its_sentence_taken_from_another_section(tmp_path: Path) -> None:
     rule = chunk(
         7,
