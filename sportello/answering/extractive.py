@@ -34,6 +34,7 @@ import numpy as np
 from sportello.answering.plan import Block, Plan, Section
 from sportello.answering.quarantine import is_instruction
 from sportello.answering.schemas import Citation
+from sportello.knowledge.attribution import cited_source
 from sportello.knowledge.discourse import (
     asks_definition,
     asks_yes_no,
@@ -313,29 +314,30 @@ def _composition(
     blocks: list[Block], sections: list[Section], hits: list[RetrievedChunk]
 ) -> Composition:
     numbers: dict[int, int] = {}
-    citations: list[Citation] = []
+    quoted: dict[int, list[str]] = {}  # per hit cited: the sentences quoted from its section
     sentences: list[tuple[str, int]] = []
     for block in blocks:
         section = sections[block.section]
-        if section.hit_index not in numbers:
-            chunk = hits[section.hit_index].chunk
-            numbers[section.hit_index] = len(citations) + 1
-            citations.append(
-                Citation(
-                    number=len(citations) + 1,
-                    doc_id=chunk.doc_id,
-                    chunk_id=chunk.id,
-                    title=chunk.title,
-                    heading=chunk.heading,
-                    link=chunk.link,
-                )
-            )
+        numbers.setdefault(section.hit_index, len(numbers) + 1)
         for position in range(block.start, block.end):
             sentence = section.sentences[position]
             if block.bare and position == block.start:
                 sentence = without_reply(sentence) or sentence
             sentences.append((sentence, numbers[section.hit_index]))
-    return Composition(sentences, tuple(citations))
+            quoted.setdefault(section.hit_index, []).append(sentence)
+    citations = tuple(
+        Citation(
+            number=number,
+            doc_id=(chunk := hits[index].chunk).doc_id,
+            chunk_id=chunk.id,
+            title=chunk.title,
+            heading=chunk.heading,
+            # The source the quoted sentences rest on, not the document's first.
+            link=cited_source(chunk.sources, " ".join(quoted[index])),
+        )
+        for index, number in numbers.items()
+    )
+    return Composition(sentences, citations)
 
 
 def render(composition: Composition, opening: str = "") -> str:

@@ -18,6 +18,7 @@ from sportello.answering.prompts import Prompts
 from sportello.answering.quarantine import is_instruction, strip_instructions
 from sportello.answering.schemas import Citation
 from sportello.config import Settings
+from sportello.knowledge.attribution import cited_source
 from sportello.knowledge.retrieval import RetrievedChunk
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class LLMComposer:
                 chunk_id=hits[n - 1].chunk.id,
                 title=hits[n - 1].chunk.title,
                 heading=hits[n - 1].chunk.heading,
-                link=hits[n - 1].chunk.link,
+                link=cited_source(hits[n - 1].chunk.sources, hits[n - 1].chunk.text),
             )
             for n in sorted(used)
         )

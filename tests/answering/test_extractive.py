@@ -703,3 +703,25 @@ def test_warm_reads_every_section_once_and_replies_stay_the_same(tmp_path: Path)
     again = warmed.compose(question, hits(DEPOSIT, SIGNER, FOUNDERS))
     assert read_section.cache_info().misses == len(sections), "no section read twice"
     assert again == cold
+
+
+def test_each_section_is_cited_with_the_source_its_sentences_name(tmp_path: Path) -> None:
+    sources = (
+        "https://example.org/guida-generale",
+        "https://www.e-glossa.it/wiki/decreto_legislativo_del_2017_numero_117_art._48.aspx",
+    )
+    deposit = replace(DEPOSIT, sources=sources)
+    intro = replace(
+        chunk(5, "", ["Il registro raccoglie gli enti del Terzo settore di tutta Italia."]),
+        sources=sources,
+    )
+    deposit = replace(
+        deposit,
+        text=deposit.text.replace("dell'esercizio.", "dell'esercizio (art. 48, comma 3)."),
+    )
+    result = composer(tmp_path, deposit, intro).compose(
+        "Entro quando si deposita il rendiconto al registro?", hits(deposit, intro)
+    )
+    links = {c.chunk_id: c.link for c in result.citations}
+    assert links[deposit.id] == sources[1], "the section names art. 48"
+    assert links.get(intro.id, sources[0]) == sources[0], "nothing named: the first source"
