@@ -337,10 +337,17 @@ def asks_definition(question: str) -> bool:
     return False
 
 
+# A sentence that closes on the count of what follows ("Le forme sono due.", "I casi sono tre:"):
+# its items are the sentences after it, as after a colon.
+_COUNT_CLOSES = re.compile(rf"\b(?:sono|ce ne sono)\s+(?:{_COUNT}|[2-9])\s*[.:]?\s*$")
+
+
 def announced_count(sentence: str) -> int | None:
-    """How many items `sentence` announces ("a tre condizioni", "i 4 casi"), or None."""
+    """How many items `sentence` announces ("a tre condizioni", "i 4 casi", "le forme sono
+    due."), or None."""
     text = normalise(sentence)
     bare = re.search(r"\b(due|tre|quattro|cinque|sei|sette|otto|nove|dieci|[2-9])\s*:\s*$", text)
+    bare = bare or re.search(rf"\b(?:sono|ce ne sono)\s+({_COUNT}|[2-9])\s*\.?\s*$", text)
     if bare:
         number = bare.group(1)
         return int(number) if number.isdigit() else _COUNT_WORDS[number]
@@ -385,7 +392,9 @@ def enumeration_end(sentences: list[str], start: int) -> int | None:
     rest = sentences[start + 1 :]
     if not rest:
         return None
-    colon = normalise(sentences[start]).rstrip().endswith(":")
+    colon = normalise(sentences[start]).rstrip().endswith(":") or bool(
+        _COUNT_CLOSES.search(normalise(sentences[start]))
+    )
     count = announced_count(sentences[start])
     if _is_ordinal(rest[0]) and not _is_ordinal(sentences[start]):
         end = start + 1

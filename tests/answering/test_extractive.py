@@ -226,6 +226,14 @@ def test_yes_no_replies_and_announced_counts() -> None:
     assert announced_count("Le attività ammesse sono quattro:") == 4
     assert announced_count("Il registro esiste da tre anni.") is None
     assert announced_count("Se supera 2 dei 3 limiti per due esercizi.") == 3
+    # A sentence that closes on the count announces as many items as a colon would.
+    assert announced_count("Le forme sono due.") == 2
+    closes = [
+        "Le forme sono due.",
+        "Nella prima un ente assorbe l'altro.",
+        "Nella seconda nasce un ente.",
+    ]
+    assert enumeration_end([*closes, "Il Cesvot la consiglia."], 0) == 3
 
 
 def test_enumerations_are_found_whole() -> None:
