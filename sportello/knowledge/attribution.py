@@ -93,7 +93,8 @@ def cited_source(sources: tuple[str, ...], passage: str) -> str:
     if len(links) < 2:
         return web_link(sources)
     text = passage.lower()
-    squeezed = re.sub(r"[^a-z]", "", text)  # "CSV di Padova" → "csvdipadova"
+    # "CSV di Padova" → "csvpadova", "Agenzia delle Entrate" → "agenziaentrate" (site names)
+    squeezed = re.sub(r"[^a-z]", "", re.sub(r"\bd(?:i|el|ell[aoe']|ei|egli)\b", "", text))
     articles = {n for pair in _ARTICLE_IN_TEXT.findall(text) for n in pair if n}
     words = _stems(_WORD.findall(text))
     best, best_score = links[0], 0.0

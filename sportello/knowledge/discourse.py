@@ -339,7 +339,7 @@ def asks_definition(question: str) -> bool:
 
 # A sentence that closes on the count of what follows ("Le forme sono due.", "I casi sono tre:"):
 # its items are the sentences after it, as after a colon.
-_COUNT_CLOSES = re.compile(rf"\b(?:sono|ce ne sono)\s+(?:{_COUNT}|[2-9])\s*[.:]?\s*$")
+_COUNT_CLOSES = re.compile(rf"\b(?:sono|ce ne sono)\s+({_COUNT}|[2-9])\s*[.:]?\s*$")
 
 
 def announced_count(sentence: str) -> int | None:
@@ -347,7 +347,7 @@ def announced_count(sentence: str) -> int | None:
     due."), or None."""
     text = normalise(sentence)
     bare = re.search(r"\b(due|tre|quattro|cinque|sei|sette|otto|nove|dieci|[2-9])\s*:\s*$", text)
-    bare = bare or re.search(rf"\b(?:sono|ce ne sono)\s+({_COUNT}|[2-9])\s*\.?\s*$", text)
+    bare = bare or _COUNT_CLOSES.search(text)
     if bare:
         number = bare.group(1)
         return int(number) if number.isdigit() else _COUNT_WORDS[number]

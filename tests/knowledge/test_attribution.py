@@ -18,7 +18,8 @@ LONG_PATH = (
     "https://example.org/raccolta-di-massime-civili-classificate-per-materia/associazioni-e-"
     "fondazioni-riconosciute-senza-fini-di-lucro-settore-sportivo-sentenza-del-1991.html"
 )
-SOURCES = (COMMENTARY, LAW, ODV_ARTICLE, CIVIL_CODE, CSV_FAQ, LONG_PATH)
+TAX_OFFICE = "https://www.agenziaentrate.gov.it/portale/web/guest/schede/istanze/eas"
+SOURCES = (COMMENTARY, LAW, ODV_ARTICLE, CIVIL_CODE, CSV_FAQ, LONG_PATH, TAX_OFFICE)
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,7 @@ SOURCES = (COMMENTARY, LAW, ODV_ARTICLE, CIVIL_CODE, CSV_FAQ, LONG_PATH)
         ("Risponde chi causa il danno, secondo l'art. 2043 del Codice civile.", CIVIL_CODE),
         # The body the passage names, on its own site.
         ("Secondo il Cesvot conviene decidere in anticipo quali spese rimborsare.", CSV_FAQ),
+        ("L'Agenzia delle Entrate lo chiarisce nella sua guida.", TAX_OFFICE),
         # The subject, when most of an address's words are the passage's.
         ("I limiti al rimborso delle spese dei volontari li fissa l'ente.", CSV_FAQ),
         # Nothing points anywhere: the document's first source, as before.
