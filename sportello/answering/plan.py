@@ -154,8 +154,11 @@ class Plan:
         """Whether a yes/no reply says what the person asked in their own words ("No, le quote
         associative non sono tassate" to "le quote associative sono tassate?") although its
         heading asks more ("Le quote associative e le attività per i soci pagano l'IVA?")."""
-        asked = section.stems[position] & self.weights.keys()
-        return sum(self.weights[s] for s in asked) / self.total >= ASKED
+        return self._share(section.stems[position]) >= ASKED
+
+    def _share(self, stems: set[str] | frozenset[str]) -> float:
+        """The share of the question's weighted words among `stems`."""
+        return sum(self.weights[s] for s in stems & self.weights.keys()) / self.total
 
     def _statement_leads(self, section: Section, position: int, matches: bool) -> bool:
         """The statement of a yes/no reply leads, without its yes or no, a question that asks
@@ -186,11 +189,8 @@ class Plan:
         return block
 
     def _sentence_score(self, section: Section, position: int, *, opening_bonus: bool) -> float:
-        stems = section.stems[position]
-        if self.semantic and section.sims:
-            score = section.sims[position]
-        else:
-            score = sum(self.weights[s] for s in stems & self.weights.keys()) / self.total
+        semantic = self.semantic and bool(section.sims)
+        score = section.sims[position] if semantic else self._share(section.stems[position])
         if self.wants_number and HAS_NUMBER.search(section.sentences[position]):
             score += 0.1
         if position == 0:
@@ -241,8 +241,8 @@ class Plan:
         for p in range(block.start, block.end):
             stems |= section.stems[p]
         asked = stems & self.weights.keys()
-        cover = sum(self.weights[s] for s in asked) / self.total
-        new = sum(self.weights[s] for s in asked - self.covered) / self.total
+        cover = self._share(asked)
+        new = self._share(asked - self.covered)
         number = self.wants_number and bool(HAS_NUMBER.search(sentence))
         same = index == lead_section
         gap = self.sections[lead_section].score - section.score
