@@ -185,15 +185,10 @@ def embed_examples(
         with _MEMORY_LOCK:
             for text, vector in zip(missing, vectors, strict=True):
                 _MEMORY[(embedder.name, text)] = vector
-            if cache_file is not None:
-                known = {_key(t): v for (name, t), v in _MEMORY.items() if name == embedder.name}
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
-                # Workers starting together each write their own file, then swap it in whole.
-                partial = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
-                np.savez(
-                    partial, keys=np.array(list(known)), vectors=np.stack(list(known.values()))
-                )
-                partial.replace(cache_file)
+    # A data folder keeps the vectors its examples need, also when this process had them in
+    # memory already: the next process started on it (a worker, a restart, a copy) starts warm.
+    if cache_file is not None and (missing or not cache_file.exists()):
+        _write_cache(embedder.name, cache_file)
     with _MEMORY_LOCK:
         matrix = np.stack([_MEMORY[(embedder.name, t)] for t in texts]) if texts else None
     if matrix is None:
@@ -201,6 +196,18 @@ def embed_examples(
     matrix = matrix.astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
     return matrix
+
+
+def _write_cache(model: str, cache_file: Path) -> None:
+    with _MEMORY_LOCK:
+        known = {_key(t): v for (name, t), v in _MEMORY.items() if name == model}
+    if not known:
+        return
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    # Workers starting together each write their own file, then swap it in whole.
+    partial = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
+    np.savez(partial, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+    partial.replace(cache_file)
 
 
 def _embed_queries(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
@@ -233,6 +240,10 @@ TRAINING = "2"
 _MODELS: dict[str, tuple[Linear, Linear, WordModel, WordModel]] = {}
 
 
+def _models_file(cache_file: Path | None) -> Path | None:
+    return None if cache_file is None else cache_file.with_name(f"{cache_file.stem}.models.npz")
+
+
 def _trained(
     key: str,
     matrix: np.ndarray,
@@ -243,7 +254,7 @@ def _trained(
 ) -> tuple[Linear, Linear, WordModel, WordModel]:
     """The models of these examples: from the disk cache when it holds this `key`, else
     trained (seconds on a busy host) and stored there for the next start."""
-    path = None if cache_file is None else cache_file.with_name(f"{cache_file.stem}.models.npz")
+    path = _models_file(cache_file)
     if path is not None and path.exists():
         with np.load(path) as data:
             if str(data["key"]) == key and "checkwords_w" in data:
@@ -253,22 +264,31 @@ def _trained(
                     WordModel.from_arrays(dict(data)),
                     WordModel.from_arrays(dict(data), "checkwords"),
                 )
-    model, check, words, check_words = _train(matrix, labels, lawful, texts)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        arrays: dict[str, Any] = {
-            "key": np.array(key),
-            "model_w": model.weights,
-            "model_b": model.bias,
-            "check_w": check.weights,
-            "check_b": check.bias,
-            **words.arrays(),
-            **check_words.arrays("checkwords"),
-        }
-        np.savez(partial, **arrays)
-        partial.replace(path)
-    return model, check, words, check_words
+    models = _train(matrix, labels, lawful, texts)
+    _store_models(key, models, cache_file)
+    return models
+
+
+def _store_models(
+    key: str, models: tuple[Linear, Linear, WordModel, WordModel], cache_file: Path | None
+) -> None:
+    path = _models_file(cache_file)
+    if path is None:
+        return
+    model, check, words, check_words = models
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    arrays: dict[str, Any] = {
+        "key": np.array(key),
+        "model_w": model.weights,
+        "model_b": model.bias,
+        "check_w": check.weights,
+        "check_b": check.bias,
+        **words.arrays(),
+        **check_words.arrays("checkwords"),
+    }
+    np.savez(partial, **arrays)
+    partial.replace(path)
 
 
 def with_lawful(labels: np.ndarray, count: int) -> np.ndarray:
@@ -374,6 +394,11 @@ class IntentClassifier:
             _MODELS[key] = _trained(
                 key, matrix, labels, lawful, texts + self.lawful, self.cache_file
             )
+        else:
+            models_file = _models_file(self.cache_file)
+            if models_file is not None and not models_file.exists():
+                # Trained by this process for another data folder: this one keeps them too.
+                _store_models(key, _MODELS[key], self.cache_file)
         model, check, words, check_words = _MODELS[key]
         # One reference swap: a reply running during a reload sees the old index or the new.
         rows = tuple(np.flatnonzero(labels == index) for index in range(len(Intent)))
