@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sportello.answering import intents
 from sportello.answering.assistant import Assistant, build_intents
 from sportello.answering.intents import (
     LAWFUL_PATHS,
@@ -240,6 +241,26 @@ def test_staff_examples_reload_by_generation(embedder: Embedder, tmp_path: Path)
     assert found.nearest[0] == "db-1" and len(classifier.examples) == len(base) + 1
     assert (tmp_path / "intents.npz").exists()  # the next start embeds nothing it has seen
     assert (tmp_path / "intents.models.npz").exists()  # …and trains nothing it has trained
+
+
+def test_every_data_folder_keeps_what_its_examples_need(
+    embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second data folder of the same process gets its vectors and models from memory, and
+    still keeps both files: a server started on it, or on a copy of it, embeds and trains
+    nothing."""
+    base = load_examples()
+    for folder in ("a", "b"):
+        IntentClassifier(embedder, base, cache_file=tmp_path / folder / "intents.npz")
+    # Another process: nothing in memory.
+    monkeypatch.setattr(intents, "_MEMORY", {})
+    monkeypatch.setattr(intents, "_MODELS", {})
+    embedded = record_calls(monkeypatch, embedder, "embed_query")
+    trained = record_calls(monkeypatch, intents, "_train")
+    restarted = IntentClassifier(embedder, base, cache_file=tmp_path / "b" / "intents.npz")
+    assert not embedded and not trained
+    text = "come si iscrive una odv al runts?"
+    assert restarted.classify(text, embedder.embed_query(text)).intent is Intent.IN_SCOPE
 
 
 def test_the_intent_step_is_cheap_and_shares_the_query_embedding(
