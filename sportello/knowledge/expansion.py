@@ -38,6 +38,12 @@ _EXPANSIONS: list[tuple[str, str]] = [
     (r"consiglier\w*|amministrator\w*|direttivo", "organo di amministrazione consiglio"),
     (r"\bonline\b|sul sito|internet|web", "sito internet pubblicare"),
     (r"scaricare|detrarre|dedurre|sconto fiscale|risparmio fiscale", "detrazione deduzione"),
+    (r"\bstipendi\w*|\bbusta paga\b|\bpaga (?:oraria|mensile)\b", "retribuzione lavoratori"),
+    (r"\bper (?:lettera|posta)\b|\bvia posta\b", "corrispondenza"),
+    (
+        r"\bcassett[ae] (?:delle )?offerte|\bcassettin\w*|\bsalvadanai\w*",
+        "donazioni erogazioni liberali",
+    ),
     (r"senza gara|affidamento diretto|affidare direttamente", "procedura comparativa affidamento"),
     (r"\bnotaio\b", "atto pubblico notaio"),
     (r"scegl\w*|scelt[ao]\b|selezion\w*", "individuare procedura selezione"),
@@ -189,7 +195,7 @@ _ENGLISH: list[tuple[str, str]] = [
     (r"\blease\b|\brent(?:al|ed|ing)?\b", "locazione affitto"),
     (r"\bfree loan\b|\bloan for use\b", "comodato d'uso gratuito"),
     (r"\bproperty tax\b", "IMU"),
-    (r"\bwithholding tax\b", "ritenuta d'acconto"),
+    (r"\bwithholding tax\b|\bwithh[oe]ld\w*|\bhold(?:s|ing)? back\b", "ritenuta d'acconto"),
     (r"\bminors?\b|\bunder[- ](?:18|age)\b|\bteen(?:ager)?s?\b", "minorenni"),
     # Plain words of a foreign volunteer or board member.
     (r"\btreasurer\b", "tesoriere"),
