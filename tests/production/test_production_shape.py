@@ -33,6 +33,7 @@ KB_SUBSET = [
 QUESTION = "Come si iscrive un ente al 5 per mille?"
 CASE = "Siamo una ODV di Fermo con un dubbio sul 5 per mille del 2025."
 PASSWORD = "una-password-lunga-1"
+COLD_START = 300  # seconds a cold web process may take to answer /readyz here
 
 
 @pytest.fixture
@@ -122,9 +123,12 @@ def test_two_processes_share_one_database_and_one_chroma(tmp_path: Path, databas
             timeout=60,
         )
 
+        # Both start cold (data folders of their own): each embeds and trains the intent
+        # examples once (the two workers of `a` share that work), ~1 min of a core, on a
+        # 2-core machine that may be busy with other tests (the real-KB ingest runs niced).
         with (
-            web_server(envs[0], tmp_path, logs / "web-a.log") as (a, server_a),
-            web_server(envs[1], tmp_path, logs / "web-b.log") as (b, _),
+            web_server(envs[0], tmp_path, logs / "web-a.log", timeout=COLD_START) as (a, server_a),
+            web_server(envs[1], tmp_path, logs / "web-b.log", timeout=COLD_START) as (b, _),
         ):
             # WEB_CONCURRENCY=2: two workers, each listening on a socket of its own.
             two = wait_until(
