@@ -21,14 +21,12 @@ None of them decides alone: `decision.act` weighs them with the retrieval eviden
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -42,6 +40,7 @@ from sportello.answering.word_intents import WordModel, counts
 from sportello.answering.word_intents import fit as fit_words
 from sportello.config import PROJECT_ROOT
 from sportello.knowledge.embeddings import Embedder
+from sportello.knowledge.file_lock import locked
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +168,11 @@ def embed_examples(
     Processes sharing `cache_file`'s folder (the workers of one instance, starting together)
     embed a text once: the others wait for the file, then read it."""
     missing = _not_in_memory(embedder.name, texts)
-    if missing and cache_file is not None:
-        with _folder_lock(cache_file):
+    if cache_file is None:
+        if missing:
+            _embed_into_memory(embedder, missing)
+    elif missing or not cache_file.exists():
+        with locked(cache_file):
             missing = _read_cache(embedder.name, missing, cache_file)
             if missing:
                 _embed_into_memory(embedder, missing)
@@ -178,11 +180,6 @@ def embed_examples(
             # already: the next process started on it (a worker, a restart, a copy) starts warm.
             if missing or not cache_file.exists():
                 _write_cache(embedder.name, cache_file)
-    elif missing:
-        _embed_into_memory(embedder, missing)
-    elif cache_file is not None and not cache_file.exists():
-        with _folder_lock(cache_file):
-            _write_cache(embedder.name, cache_file)
     with _MEMORY_LOCK:
         matrix = np.stack([_MEMORY[(embedder.name, t)] for t in texts]) if texts else None
     if matrix is None:
@@ -195,15 +192,6 @@ def embed_examples(
 def _not_in_memory(model: str, texts: Sequence[str]) -> list[str]:
     with _MEMORY_LOCK:
         return [t for t in dict.fromkeys(texts) if (model, t) not in _MEMORY]
-
-
-@contextmanager
-def _folder_lock(cache_file: Path) -> Iterator[None]:
-    """One process at a time reads, embeds and writes the cache of this folder."""
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    with cache_file.with_name(cache_file.name + ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield  # closing the file releases the lock
 
 
 def _read_cache(model: str, missing: list[str], cache_file: Path) -> list[str]:
@@ -272,11 +260,7 @@ TRAINING = "2"
 _MODELS: dict[str, tuple[Linear, Linear, WordModel, WordModel]] = {}
 
 
-def _models_file(cache_file: Path | None) -> Path | None:
-    return None if cache_file is None else cache_file.with_name(f"{cache_file.stem}.models.npz")
-
-
-def _trained(
+def _models_of(
     key: str,
     matrix: np.ndarray,
     labels: np.ndarray,
@@ -284,25 +268,27 @@ def _trained(
     texts: list[str],
     cache_file: Path | None,
 ) -> tuple[Linear, Linear, WordModel, WordModel]:
-    """The models of these examples: from the disk cache when it holds this `key`, else
-    trained (seconds on a busy host) and stored there for the next start; workers sharing the
-    folder train once (the others wait, then read the file)."""
+    """The models of these examples: from memory, then the folder's file when it holds this
+    `key`, else trained (seconds on a busy host). The folder keeps them either way, and the
+    workers sharing it train once (the others wait, then read the file)."""
+    models = _MODELS.get(key)
     if cache_file is None:
-        return _train(matrix, labels, lawful, texts)
-    with _folder_lock(cache_file):
-        stored = _stored_models(key, cache_file)
-        if stored is not None:
-            return stored
-        models = _train(matrix, labels, lawful, texts)
-        _store_models(key, models, cache_file)
-        return models
+        models = models or _train(matrix, labels, lawful, texts)
+    else:
+        path = cache_file.with_name(f"{cache_file.stem}.models.npz")
+        with locked(cache_file):
+            models = models or _stored_models(key, path)
+            if models is None:
+                models = _train(matrix, labels, lawful, texts)
+                _store_models(key, models, path)
+            elif not path.exists():
+                _store_models(key, models, path)
+    _MODELS[key] = models
+    return models
 
 
-def _stored_models(
-    key: str, cache_file: Path
-) -> tuple[Linear, Linear, WordModel, WordModel] | None:
-    path = _models_file(cache_file)
-    if path is None or not path.exists():
+def _stored_models(key: str, path: Path) -> tuple[Linear, Linear, WordModel, WordModel] | None:
+    if not path.exists():
         return None
     with np.load(path) as data:
         if str(data["key"]) != key or "checkwords_w" not in data:
@@ -316,13 +302,9 @@ def _stored_models(
 
 
 def _store_models(
-    key: str, models: tuple[Linear, Linear, WordModel, WordModel], cache_file: Path | None
+    key: str, models: tuple[Linear, Linear, WordModel, WordModel], path: Path
 ) -> None:
-    path = _models_file(cache_file)
-    if path is None:
-        return
     model, check, words, check_words = models
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     arrays: dict[str, Any] = {
         "key": np.array(key),
@@ -436,16 +418,9 @@ class IntentClassifier:
             + "\n"
             + "\n".join(self.lawful)
         )
-        if key not in _MODELS:
-            _MODELS[key] = _trained(
-                key, matrix, labels, lawful, texts + self.lawful, self.cache_file
-            )
-        else:
-            models_file = _models_file(self.cache_file)
-            if models_file is not None and not models_file.exists():
-                # Trained by this process for another data folder: this one keeps them too.
-                _store_models(key, _MODELS[key], self.cache_file)
-        model, check, words, check_words = _MODELS[key]
+        model, check, words, check_words = _models_of(
+            key, matrix, labels, lawful, texts + self.lawful, self.cache_file
+        )
         # One reference swap: a reply running during a reload sees the old index or the new.
         rows = tuple(np.flatnonzero(labels == index) for index in range(len(Intent)))
         self.index = _Index(

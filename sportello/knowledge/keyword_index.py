@@ -7,7 +7,6 @@ read the first, unchanged by the twins."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
@@ -18,8 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +28,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_ITALIAN
 
 from sportello.knowledge.documents import Chunk, Topic
+from sportello.knowledge.file_lock import locked
 from sportello.knowledge.folding import strip_accents
 
 logger = logging.getLogger(__name__)
@@ -128,18 +127,11 @@ class KeywordIndex:
                 )
         stems = [frozenset(t) if t != ["_"] else frozenset() for t in corpus] if chunks else []
         generation = uuid.uuid4().hex
-        with self._file_lock(exclusive=True):
+        # Rebuilds (and reads against a swap) take turns across the processes sharing the
+        # folder: web workers starting together on an empty data folder each rebuild from Chroma.
+        with locked(self.path, exclusive=True):
             self._write_and_swap(bm25, bm25_en, chunks, generation, doc_freq, stems)
         self._install(bm25, bm25_en, chunks, generation, doc_freq, stems)
-
-    @contextmanager
-    def _file_lock(self, *, exclusive: bool) -> Iterator[None]:
-        """Serialise rebuilds (and reads against a swap) across processes sharing the folder:
-        web workers starting together on an empty data folder each rebuild from Chroma."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.with_name(self.path.name + ".lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield  # closing the file releases the lock
 
     def _write_and_swap(
         self,
@@ -178,7 +170,7 @@ class KeywordIndex:
         if not version_file.exists() or version_file.read_text().strip() != TOKENIZER_VERSION:
             logger.info("keyword index built by another tokenizer version: rebuild needed")
             return False
-        with self._file_lock(exclusive=False):
+        with locked(self.path, exclusive=False):
             if not gen_file.exists():  # swapped away while we waited
                 return False
             generation = gen_file.read_text().strip()
