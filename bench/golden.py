@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sportello.answering.assistant import Assistant
 from sportello.answering.context import as_asked, resolve
+from sportello.answering.language import detect_language
 from sportello.config import PROJECT_ROOT, Settings
 from sportello.knowledge.documents import Topic
 from sportello.knowledge.metrics import BUDGETS, facts_in, ranking_quality
@@ -172,6 +173,57 @@ def score(items: Sequence[Item], records: Sequence[dict[str, object]]) -> dict[s
     return figures
 
 
+# Where an answer's missing facts were, among the sections the extractive composer read.
+MISS_PLACES = (
+    ("lead", "in the section the answer leads with"),
+    ("runner_up_opening", "in the first two sentences of the next best-matching section"),
+    ("runner_up_later", "further down that section"),
+    ("lower_section", "in a section matched less well"),
+    ("not_read", "in none of the sections read"),
+)
+
+
+def miss_anatomy(
+    assistant: Assistant, items: Sequence[Item], records: Sequence[dict[str, object]]
+) -> dict[str, float]:
+    """`miss_<place>` counts over the answers given without every expected fact: where those
+    facts were among the sections the composer read (MISS_PLACES). It tells a lead-choice loss
+    from a sentence-choice loss and from a retrieval or coverage loss; a split's items are
+    counted, never listed."""
+    counts = Counter({place: 0 for place, _ in MISS_PLACES})
+    for item, record in zip(items, records, strict=True):
+        wanted = facts(item)
+        if item["expected_action"] != "answer" or record["action"] != "answer" or not wanted:
+            continue
+        missing = [f for f in wanted if not facts_in([f], str(record["text"]))]
+        if not missing:
+            continue
+        question = str(item["question"])
+        grounds = assistant.grounds(assistant.replay(earlier(item)), question)
+        if grounds is None:  # replies are deterministic: the plan answers again
+            raise RuntimeError(f"{item['id']}: answered once, not on replay")
+        composition = assistant.extractive.compose(
+            grounds.query,
+            grounds.hits,
+            language=detect_language(question),
+            embedder=assistant.retriever.embedder,
+            question=grounds.vector,
+        )
+        holding = [s for s in composition.read if facts_in(missing, " ".join(s.sentences))]
+        if not holding:
+            counts["not_read"] += 1
+        elif composition.lead in holding:
+            counts["lead"] += 1
+        elif len(composition.read) > 1 and holding[0] is next(
+            s for s in composition.read if s is not composition.lead
+        ):
+            opening = " ".join(holding[0].sentences[:2])
+            counts["runner_up_opening" if facts_in(missing, opening) else "runner_up_later"] += 1
+        else:
+            counts["lower_section"] += 1
+    return {f"miss_{place}": float(n) for place, n in counts.items()}
+
+
 def sweep(
     settings: Settings,
     kb: KnowledgeBase,
@@ -276,6 +328,7 @@ def run_golden(
         peer_records = peer_runs[peer_threshold] if split == "tune" else replies(peer, part)
         figures.update({f"bm25peer_{k}": v for k, v in score(part, peer_records).items()})
         figures.update(retrieval_table(ours, part))
+        figures.update(miss_anatomy(ours, part, records))
         for name, values in sweeps.items():
             for value, row in sweep(settings, kb, part, name, values, records).items():
                 figures.update({f"sweep_{name}_{value:g}_{k}": v for k, v in row.items()})
@@ -324,6 +377,9 @@ def print_golden(results: dict[str, float], retriever_fusion: str = "weighted") 
                     f"  {name} = {setting:<6}{row.get('action_accuracy', 0):>8.3f}"
                     f"{row.get('fact_hit', 0):>8.3f}"
                 )
+        print("\nanswers given without every expected fact: where the missing facts were")
+        for place, meaning in MISS_PLACES:
+            print(f"  {int(g[f'miss_{place}']):>4}  {meaning}")
         print(
             f"\nretrieval on {int(g['retrieval_n'])} answer items: all expected facts within the "
             "first N characters of the ranked chunks"

@@ -93,6 +93,12 @@ class Assistant:
             ]
         return history
 
+    def grounds(self, history: list[Turn], text: str) -> Grounds | None:
+        """What an answer to `text` is composed from, or None when the plan does not answer
+        (the benchmark reads where an answer's missing facts were: bench/golden.py)."""
+        plan = self._plan(history, text, detect_language(text))
+        return None if isinstance(plan, Reply) else plan
+
     def stream(self, history: list[Turn], text: str) -> Iterator[str | Reply]:
         """Pieces of the reply text as they are ready, then the complete Reply."""
         started = time.perf_counter()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -108,6 +108,10 @@ def read_section(heading: str, parts: tuple[str, ...]) -> SectionText:
 class Composition:
     sentences: list[tuple[str, int]]  # (sentence, citation number)
     citations: tuple[Citation, ...]
+    # The sections read, best-matching first, and the one the answer leads with (for the
+    # benchmark's account of where a missing fact was; replies do not show them).
+    read: tuple[Section, ...] = ()
+    lead: Section | None = None
 
 
 class ExtractiveComposer:
@@ -230,7 +234,9 @@ class ExtractiveComposer:
             wants_list=bool(_ASKS_LIST.search(query)),
         )
         blocks = plan.build(order)
-        return _composition(blocks, sections, hits)
+        composition = _composition(blocks, sections, hits)
+        lead = sections[blocks[0].section] if blocks else None
+        return replace(composition, read=tuple(sections[i] for i in order), lead=lead)
 
     def warm(self) -> int:
         """Read every section of the loaded index into the section cache (a second or less
