@@ -210,13 +210,12 @@ def miss_anatomy(
             question=grounds.vector,
         )
         holding = [s for s in composition.read if facts_in(missing, " ".join(s.sentences))]
+        runner_up = next((s for s in composition.read if s is not composition.lead), None)
         if not holding:
             counts["not_read"] += 1
         elif composition.lead in holding:
             counts["lead"] += 1
-        elif len(composition.read) > 1 and holding[0] is next(
-            s for s in composition.read if s is not composition.lead
-        ):
+        elif holding[0] is runner_up:
             opening = " ".join(holding[0].sentences[:2])
             counts["runner_up_opening" if facts_in(missing, opening) else "runner_up_later"] += 1
         else:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -234,9 +234,7 @@ class ExtractiveComposer:
             wants_list=bool(_ASKS_LIST.search(query)),
         )
         blocks = plan.build(order)
-        composition = _composition(blocks, sections, hits)
-        lead = sections[blocks[0].section] if blocks else None
-        return replace(composition, read=tuple(sections[i] for i in order), lead=lead)
+        return _composition(blocks, sections, hits, order)
 
     def warm(self) -> int:
         """Read every section of the loaded index into the section cache (a second or less
@@ -317,7 +315,7 @@ class ExtractiveComposer:
 
 
 def _composition(
-    blocks: list[Block], sections: list[Section], hits: list[RetrievedChunk]
+    blocks: list[Block], sections: list[Section], hits: list[RetrievedChunk], order: list[int]
 ) -> Composition:
     numbers: dict[int, int] = {}
     quoted: dict[int, list[str]] = {}  # per hit cited: the sentences quoted from its section
@@ -343,7 +341,8 @@ def _composition(
         )
         for index, number in numbers.items()
     )
-    return Composition(sentences, citations)
+    read = tuple(sections[i] for i in order)
+    return Composition(sentences, citations, read, sections[blocks[0].section] if blocks else None)
 
 
 def render(composition: Composition, opening: str = "") -> str:
