@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from sportello.errors import ErrorCode, SportelloError
@@ -27,9 +28,26 @@ logger = logging.getLogger(__name__)
 
 # Bump when chunking changes in a way that must re-embed every document.
 CHUNKER_VERSION = "3"
+# Chunks of several files are embedded together up to about this much text (~8k tokens).
+EMBED_CHARS = 32_000
 Progress = Callable[[str], None]
 # (store name, texts embedded, texts missing) while the heading and sentence vectors are written.
 StoreProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A file read and chunked, waiting for its chunks to be embedded."""
+
+    path: Path
+    doc_id: str
+    digest: str
+    document: Document
+    chunks: list[Chunk]
+
+    @property
+    def chars(self) -> int:
+        return sum(len(c.text) for c in self.chunks)
 
 
 @dataclass
@@ -148,13 +166,19 @@ class Indexer:
             files = (
                 sorted(p for p in root.rglob("*") if is_indexable(p)) if root.is_dir() else [root]
             )
+            pending: list[_Read] = []
             for path in files:
                 doc_id = self.doc_id_for(path, root if root.is_dir() else None)
                 doc_id = retired_paths.get(str(path.resolve()), doc_id)
                 seen.add(doc_id)
-                self._ingest_file(path, doc_id, known, report, session)
-                if progress:
+                read = self._read_file(path, doc_id, known, report)
+                if read is not None:
+                    pending.append(read)
+                elif progress:
                     progress(path.name)
+                if sum(r.chars for r in pending) >= EMBED_CHARS:
+                    self._store(pending, known, report, session, progress)
+            self._store(pending, known, report, session, progress)
             if root.is_dir():
                 for doc_id, row in list(known.items()):
                     if doc_id not in seen and Path(row.path).is_relative_to(root):
@@ -193,19 +217,29 @@ class Indexer:
         report: IngestReport,
         session: Session,
     ) -> None:
+        """Read, chunk, embed and store one file (a staff action on one document)."""
+        read = self._read_file(path, doc_id, known, report)
+        if read is not None:
+            self._store([read], known, report, session)
+
+    def _read_file(
+        self, path: Path, doc_id: str, known: dict[str, KbDocument], report: IngestReport
+    ) -> _Read | None:
+        """The file's document and chunks when it must be (re)indexed; None when it is
+        unchanged, retired or refused (the report says which)."""
         try:
             data = path.read_bytes()
         except OSError as exc:
             report.failed.append((path.name, f"file illeggibile ({exc.strerror})"))
-            return
+            return None
         digest = self.content_hash(data)
         row = known.get(doc_id)
         if row is not None and row.status == DocumentStatus.RETIRED:
             report.skipped.append(doc_id)
-            return
+            return None
         if row is not None and row.content_hash == digest:
             report.unchanged.append(doc_id)
-            return
+            return None
         try:
             document = load_file(path, doc_id, max_bytes=self.max_bytes)
             if self.today is not None and document.reviewed and document.reviewed > self.today():
@@ -217,16 +251,49 @@ class Indexer:
             chunks = self.chunk(document)
             if not chunks:
                 raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_no_text")
-            vectors = self.embedder.embed_documents([c.embedding_text() for c in chunks])
         except SportelloError as exc:
             # The loaders prefix their reason with the file: the report names it once.
             reason = exc.detail.removeprefix(f"{path}: ").removeprefix(f"{path.name}: ")
             report.failed.append((path.name, reason))
             # INFO: the caller prints the report (a warning here showed each failure twice).
             logger.info("not indexed %s: %s", path.name, reason)
+            return None
+        return _Read(path, doc_id, digest, document, chunks)
+
+    def _store(
+        self,
+        pending: list[_Read],
+        known: dict[str, KbDocument],
+        report: IngestReport,
+        session: Session,
+        progress: Progress | None = None,
+    ) -> None:
+        """Embed the chunks of the files read in one model run (the 4-bit engine reads its
+        weights once per run: a few thousand tokens at a time cost about a third less than
+        a file at a time), then index each file and record its row; empties `pending`."""
+        if not pending:
             return
+        texts = [c.embedding_text() for read in pending for c in read.chunks]
+        vectors = iter(self.embedder.embed_documents(texts))
+        for read in pending:
+            own = [next(vectors) for _ in read.chunks]
+            self._index(read, np.stack(own), known, report, session)
+            if progress:
+                progress(read.path.name)
+        pending.clear()
+
+    def _index(
+        self,
+        read: _Read,
+        vectors: np.ndarray,
+        known: dict[str, KbDocument],
+        report: IngestReport,
+        session: Session,
+    ) -> None:
+        doc_id, document, chunks = read.doc_id, read.document, read.chunks
         self.vectors.replace_document(doc_id, chunks, vectors)
         report.chunks_embedded += len(chunks)
+        row = known.get(doc_id)
         if row is None:
             row = KbDocument(id=doc_id)
             session.add(row)
@@ -234,13 +301,13 @@ class Indexer:
             report.added.append(doc_id)
         else:
             report.updated.append(doc_id)
-        row.path = str(path.resolve())
+        row.path = str(read.path.resolve())
         row.title = document.title
         row.topic = document.topic.value if document.topic else None
         row.format = document.format
         row.sources = list(document.sources)
         row.reviewed = document.reviewed
-        row.content_hash = digest
+        row.content_hash = read.digest
         row.chunk_count = len(chunks)
         row.status = DocumentStatus.ACTIVE
 

@@ -21,7 +21,9 @@ from sportello.knowledge.keyword_index import swap_in
 from sportello.knowledge.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
-_BATCH = 32  # texts per model run at ingest
+# Texts per model run at ingest: the 4-bit engine reads its weights once per run, so 512 short
+# texts together cost about a third less than in runs of 32 (measured, 2 cores).
+_BATCH = 512
 
 
 class TextVectors:
