@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sportello.config import Settings
 from sportello.db.engine import make_engine, make_sessionmaker
 from sportello.db.migrate import upgrade
+from sportello.knowledge import indexing
 from sportello.knowledge.embeddings import CountingEmbedder, Embedder
 from sportello.knowledge.models import DocumentStatus, KbDocument
 from sportello.knowledge.service import KnowledgeBase, build_knowledge
@@ -139,3 +143,52 @@ def test_keyword_index_survives_restart(tmp_path: Path, embedder: Embedder) -> N
     assert hit.chunk.doc_id == "aps" and hit.lexical_rank == 1 and hit.dense_rank == 1
     assert hit.chunk.citation == "Le APS › Soci"
     assert hit.chunk.link == "https://example.org/aps.md"
+
+
+class _RunCounter(CountingEmbedder):
+    """Records how many texts each model run (call) that embeds documents was given."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self.runs: list[int] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.runs.append(len(texts))
+        return super().embed_documents(texts)
+
+
+def test_files_share_model_runs_and_each_keeps_its_own_vectors(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb_dir = tmp_path / "kb"
+    settings = make_settings(tmp_path, kb_dir=kb_dir)
+    engine = make_engine(settings)
+    upgrade(engine)
+    counter = _RunCounter(embedder)
+    kb = build_knowledge(settings, counter)
+    topics = ["fiscale", "runts", "volontari", "bilancio", "riforma", "fundraising"]
+    for n, topic in enumerate(topics):
+        write_doc(
+            kb_dir,
+            f"{topic}/scheda-{n}.md",
+            f"Scheda {n}",
+            f"## Domanda {n}?\n\nRisposta numero {n} sul tema {topic}, con {n * 7} giorni di tempo.",
+            topic=topic,
+        )
+    (kb_dir / "runts" / "binario.md").write_bytes(b"\x00\x01\x02")  # refused, among the others
+    # About two files' text per run: the six good files take three runs instead of six (the
+    # runs after them embed the sentence store).
+    monkeypatch.setattr(indexing, "EMBED_CHARS", 100)
+    with make_sessionmaker(engine).begin() as session:
+        report = kb.indexer.ingest([kb_dir], session=session)
+    assert sorted(report.added) == sorted(f"{t}/scheda-{n}" for n, t in enumerate(topics))
+    assert [name for name, _ in report.failed] == ["binario.md"]
+    assert counter.runs[:3] == [2, 2, 2]
+    for chunk in kb.vectors.all_chunks():  # each chunk stored with the vector of its own text
+        alone = embedder.embed_documents([chunk.embedding_text()])[0]
+        best = kb.vectors.query(alone, 1)[0]
+        assert best.chunk_id == chunk.id and best.similarity > 0.999
+    with make_sessionmaker(engine)() as session:
+        rows = session.scalars(select(KbDocument)).all()
+        assert {r.id: r.chunk_count for r in rows} == {c.doc_id: 1 for c in kb.vectors.all_chunks()}
+    engine.dispose()
