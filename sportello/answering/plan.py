@@ -8,7 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sportello.knowledge.discourse import answers_yes_no, opens_with_reference, without_reply
+from sportello.knowledge.discourse import (
+    answers_yes_no,
+    leans_back,
+    opens_with_reference,
+    without_reply,
+)
 
 if TYPE_CHECKING:
     from sportello.answering.extractive import ExtractiveComposer
@@ -41,6 +46,7 @@ class Section:
     heading_stems: frozenset[str]
     instructions: Sequence[bool]  # per sentence: an order to the assistant (quarantine)
     defines: bool = False  # a document's introduction, or a heading asking what something is
+    intro: bool = False  # a document's introduction (its title stands for the heading)
     heading_en: str = ""  # the heading's English twin ("" when the document gives none)
     heading_sim: float = 0.0
     heading_cover: float = 0.0
@@ -129,8 +135,10 @@ class Plan:
         )
         for position in ranked:
             block = self._block(index, position, lead=True)
-            if block is None:
-                continue
+            if block is None or (
+                self.c.lead_leans_back and leans_back(section.sentences[block.start])
+            ):
+                continue  # a reply has nothing before its first sentence to lean on
             if answers_yes_no(section.sentences[block.start]) and not self._reply_leads(
                 section, block.start
             ):

@@ -170,6 +170,30 @@ def opens_with_reference(sentence: str) -> bool:
     )
 
 
+# A demonstrative anywhere in the opening clause, for a sentence that would lead a reply:
+# "Rivendere i beni non corrisponde a questo impegno", "Per gli inserimenti la stessa delibera
+# prevede…" lean on a sentence before them even when their first words do not. Times ("quest'anno")
+# and "lo stesso / la stessa X" inside one sentence's own comparison are not references.
+_DEMONSTRATIVE = re.compile(
+    r"\b(?:quest[oaie](?!\s+(?:anno|mese|settimana|momento))|quest'(?!anno)\w+|tal[ei]|"
+    r"suddett\w*|predett\w*|medesim\w*|anzidett\w*|sopraindicat\w*|sopra indicat\w*|"
+    r"(?:della|dello|dalla|dallo|nella|nello|alla|allo|la|lo)\s+stess[oa](?!\s+(?:persona|"
+    r"donazione|giorno|anno|ente|modo))|"
+    r"invece(?!\s+(?:che|di)\b)|tuttavia)\b"
+)
+
+
+@lru_cache(maxsize=_SENTENCES)
+def leans_back(sentence: str) -> bool:
+    """Whether `sentence` points back at something said before it anywhere in its opening
+    clause (a stricter reading than `opens_with_reference`, for the sentence a reply leads
+    with: it has nothing before it)."""
+    if opens_with_reference(sentence):
+        return True
+    opening = re.split(r"[,;:]", normalise(sentence), maxsplit=1)[0]
+    return bool(_DEMONSTRATIVE.search(opening))
+
+
 @lru_cache(maxsize=_SENTENCES)
 def answers_yes_no(sentence: str) -> bool:
     """Whether `sentence` is the reply to a yes/no question ("Sì, se…", "No.", "Dipende…"),

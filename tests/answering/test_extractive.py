@@ -22,6 +22,7 @@ from sportello.knowledge.discourse import (
     asks_definition,
     asks_yes_no,
     enumeration_end,
+    leans_back,
     opens_with_reference,
     without_reply,
 )
@@ -32,11 +33,11 @@ from sportello.knowledge.service import KnowledgeBase
 from sportello.services import build_assistant
 
 
-def chunk(i: int, heading: str, sentences: list[str], doc: str = "doc") -> Chunk:
+def chunk(i: int, heading: str, sentences: list[str], doc: str = "doc", title: str = "") -> Chunk:
     return Chunk(
         id=f"{doc}#{i}",
         doc_id=doc,
-        title=f"Titolo {doc}",
+        title=title or f"Titolo {doc}",
         heading=heading,
         text="\n\n".join(sentences),
         position=i,
@@ -205,6 +206,28 @@ def test_sentences_that_lean_on_the_one_before(sentence: str) -> None:
 )
 def test_sentences_that_stand_alone(sentence: str) -> None:
     assert not opens_with_reference(sentence)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "leans"),
+    [
+        # A demonstrative later in the opening clause still points at the sentence before.
+        ("Rivendere i beni o passarli ad altri non corrisponde a questo impegno.", True),
+        ("Per gli inserimenti in struttura la stessa delibera prevede un solo codice.", True),
+        ("Le associazioni con molti soci possono regolare queste competenze diversamente.", True),
+        ("Il presidente della ODV non può invece essere pagato per la carica.", True),
+        ("Questi enti devono iscriversi entro un anno.", True),  # what opens_with_reference says
+        # A comparison or a time inside the sentence, or a reference after the opening clause.
+        ("Una ODV di secondo livello è formata da tre ODV invece che da sette persone.", False),
+        ("Detrazione e deduzione non si possono cumulare per la stessa donazione.", False),
+        ("Il termine per il deposito del bilancio cade quest'anno il 30 giugno.", False),
+        ("Il bilancio si deposita entro 180 giorni, e questo vale per tutti.", False),
+    ],
+)
+def test_which_sentences_lean_back_anywhere_in_their_opening_clause(
+    sentence: str, leans: bool
+) -> None:
+    assert leans_back(sentence) is leans
 
 
 def test_yes_no_replies_and_announced_counts() -> None:
@@ -640,27 +663,19 @@ def test_a_definition_leads_with_the_introduction_not_a_neighbouring_section(
     """Asked what the register is, the reply defines it (the introduction) rather than opening
     with what is written in it, though retrieval ranked that section first."""
     title = "Il registro dei volontari"
-    intro = Chunk(
-        **{
-            **chunk(
-                0,
-                "",
-                ["Il registro dei volontari è il libro in cui l'ente iscrive chi fa volontariato."],
-                doc="registro",
-            ).__dict__,
-            "title": title,
-        }
+    intro = chunk(
+        0,
+        "",
+        ["Il registro dei volontari è il libro in cui l'ente iscrive chi fa volontariato."],
+        doc="registro",
+        title=title,
     )
-    contents = Chunk(
-        **{
-            **chunk(
-                1,
-                "Cosa si scrive nel registro dei volontari?",
-                ["Nel registro dei volontari si scrivono nome, cognome e data di inizio."],
-                doc="registro",
-            ).__dict__,
-            "title": title,
-        }
+    contents = chunk(
+        1,
+        "Cosa si scrive nel registro dei volontari?",
+        ["Nel registro dei volontari si scrivono nome, cognome e data di inizio."],
+        doc="registro",
+        title=title,
     )
     index = KeywordIndex(tmp_path / "bm25")
     index.rebuild([intro, contents])
@@ -677,6 +692,56 @@ def test_a_definition_leads_with_the_introduction_not_a_neighbouring_section(
         "cosa si scrive nel registro dei volontari?", hits(contents, intro), embedder=WordEmbedder()
     )
     assert texts(result)[0].startswith("Nel registro"), render(result)
+
+
+def lead_of(index: KeywordIndex, question: str, found: list[Chunk], **options: float) -> str:
+    """The first sentence of the reply to `question` from `found`, in retrieval order."""
+    composer = ExtractiveComposer(index, **options)  # type: ignore[arg-type]
+    return texts(composer.compose(question, hits(*found), embedder=WordEmbedder()))[0]
+
+
+def test_a_specific_question_leads_with_its_section_not_the_documents_introduction(
+    tmp_path: Path,
+) -> None:
+    """An Italian question repeats the document's title words ("associazione di promozione
+    sociale"), which lifts the introduction, whose "heading" is that title; asked how many
+    workers an APS may have, the section asking that leads, not the introduction."""
+    title = "Associazioni di promozione sociale"
+    intro = chunk(
+        0, "", ["L'associazione di promozione sociale è un ente per i soci."], "aps", title
+    )
+    workers = chunk(
+        1,
+        "Quanti lavoratori può avere un'associazione di promozione?",
+        ["I lavoratori della APS non superano la metà dei volontari."],
+        "aps",
+        title,
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([intro, workers])
+    asked = "quanti lavoratori può avere un'associazione di promozione sociale?"
+    case = lead_of(index, asked, [intro, workers], intro_penalty=0.0)
+    assert case.startswith("L'associazione"), "the case this test is for"
+    assert lead_of(index, asked, [intro, workers]).startswith("I lavoratori della APS")
+    # Asked what an APS is, the introduction still defines it.
+    defined = lead_of(index, "che cos'è un'associazione di promozione sociale?", [workers, intro])
+    assert defined.startswith("L'associazione")
+
+
+def test_a_reply_never_leads_with_a_sentence_leaning_on_one_it_does_not_show(
+    tmp_path: Path,
+) -> None:
+    """The sentence sharing most of the question's words points back mid-clause ("questo
+    impegno"): it may follow the sentence it leans on, never open the reply."""
+    promise = "Chi riceve beni in dono si impegna a usarli per le attività statutarie."
+    resale = "Rivendere i beni ricevuti in dono contraddice questo impegno verso il donatore."
+    section = chunk(0, "Cosa si impegna a fare chi riceve beni in dono?", [promise, resale], "beni")
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([section])
+    asked = "possiamo rivendere i beni ricevuti in dono?"
+    case = lead_of(index, asked, [section], lead_leans_back=False)
+    assert case.startswith("Rivendere"), "the case this test is for"
+    assert lead_of(index, asked, [section]).startswith("Chi riceve beni")
 
 
 @pytest.mark.parametrize("greeting", ["", "ciao, "])
