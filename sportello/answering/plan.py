@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sportello.knowledge.discourse import (
+    answers_any_question,
     answers_yes_no,
     leans_back,
     opens_with_reference,
@@ -151,8 +152,9 @@ class Plan:
 
     def _reply_leads(self, section: Section, position: int) -> bool:
         """A "Sì, …" / "No, …" leads a yes/no question whose heading asks the same thing, or
-        names what it answers."""
-        return self.yes_no and (
+        names what it answers; a "Dipende…" leads any question its heading asks."""
+        depends = self.c.depends_leads and answers_any_question(section.sentences[position])
+        return (self.yes_no or depends) and (
             section.heading_sim >= self.c.yes_no_bar
             or restates_heading(section, position)
             or self._restates_question(section, position)

@@ -194,6 +194,13 @@ def leans_back(sentence: str) -> bool:
     return bool(_DEMONSTRATIVE.search(opening))
 
 
+def answers_any_question(sentence: str) -> bool:
+    """Whether a reply to a heading answers any question that heading asks, not only a yes/no
+    one: "Dipende dalla piattaforma: di solito…" answers "come e quando arrivano i soldi?" as
+    well as "arrivano subito?"."""
+    return normalise(sentence).startswith("dipende")
+
+
 @lru_cache(maxsize=_SENTENCES)
 def answers_yes_no(sentence: str) -> bool:
     """Whether `sentence` is the reply to a yes/no question ("Sì, se…", "No.", "Dipende…"),
@@ -299,6 +306,15 @@ _FILLERS = frozenset(
         "but",
         "so",
         "then",
+        # A subject put first ("loro che vantaggio hanno?", "noi cosa dobbiamo fare?"): the
+        # question word after it still asks for content; "noi possiamo farlo?" stays yes/no.
+        "io",
+        "tu",
+        "lui",
+        "lei",
+        "noi",
+        "voi",
+        "loro",
     ]
 )
 

@@ -611,6 +611,10 @@ def test_a_question_no_yes_or_no_answers_never_gets_one_as_its_lead(tmp_path: Pa
         ("quando facciamo la festa, serve la scia?", True),
         ("Si può fare? E per quanto tempo?", True),
         ("Can we sell cakes at the fair?", True),
+        # A subject put before the question word.
+        ("una ditta ci dona 3.000 euro: loro che vantaggio fiscale hanno?", False),
+        ("e noi cosa dobbiamo fare adesso?", False),
+        ("noi possiamo rilasciare la ricevuta?", True),
     ],
 )
 def test_which_questions_a_yes_or_no_can_answer(question: str, yes_no: bool) -> None:
@@ -742,6 +746,21 @@ def test_a_reply_never_leads_with_a_sentence_leaning_on_one_it_does_not_show(
     case = lead_of(index, asked, [section], lead_leans_back=False)
     assert case.startswith("Rivendere"), "the case this test is for"
     assert lead_of(index, asked, [section]).startswith("Chi riceve beni")
+
+
+def test_it_depends_leads_any_question_its_heading_asks(tmp_path: Path) -> None:
+    """ "Dipende…" is no yes or no: under a heading asking how the money arrives it answers a
+    "come arrivano?" as well as an "arrivano subito?"."""
+    depends = "Dipende dalla piattaforma: di solito i soldi arrivano con un bonifico sul conto."
+    alfa = "La piattaforma Alfa versa i soldi della campagna ogni mese."
+    section = chunk(0, "Come arrivano i soldi della campagna sul conto?", [depends, alfa], "soldi")
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([section])
+    asked = "la campagna su alfa è finita: come arrivano i soldi sul conto?"
+    bars = {"heading_bar": 0.5, "yes_no_bar": 0.5}
+    case = lead_of(index, asked, [section], depends_leads=False, **bars)  # type: ignore[arg-type]
+    assert case.startswith("La piattaforma Alfa"), "the case this test is for"
+    assert lead_of(index, asked, [section], **bars).startswith("Dipende")
 
 
 @pytest.mark.parametrize("greeting", ["", "ciao, "])
