@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -698,10 +698,26 @@ def test_a_definition_leads_with_the_introduction_not_a_neighbouring_section(
     assert texts(result)[0].startswith("Nel registro"), render(result)
 
 
-def lead_of(index: KeywordIndex, question: str, found: list[Chunk], **options: float) -> str:
+def lead_of(index: KeywordIndex, question: str, found: list[Chunk], **options: object) -> str:
     """The first sentence of the reply to `question` from `found`, in retrieval order."""
     composer = ExtractiveComposer(index, **options)  # type: ignore[arg-type]
     return texts(composer.compose(question, hits(*found), embedder=WordEmbedder()))[0]
+
+
+def rule_moves_the_lead(
+    tmp_path: Path,
+    found: list[Chunk],
+    asked: str,
+    off: Mapping[str, object],
+    leads: tuple[str, str],
+) -> KeywordIndex:
+    """Asked `asked`, the reply leads with `leads[0]` with the rule `off`, `leads[1]` with it."""
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild(found)
+    options = {k: v for k, v in off.items() if k.endswith("_bar")}  # kept on both sides
+    assert lead_of(index, asked, found, **off).startswith(leads[0]), "the case this test is for"
+    assert lead_of(index, asked, found, **options).startswith(leads[1])
+    return index
 
 
 def test_a_specific_question_leads_with_its_section_not_the_documents_introduction(
@@ -711,25 +727,19 @@ def test_a_specific_question_leads_with_its_section_not_the_documents_introducti
     sociale"), which lifts the introduction, whose "heading" is that title; asked how many
     workers an APS may have, the section asking that leads, not the introduction."""
     title = "Associazioni di promozione sociale"
-    intro = chunk(
-        0, "", ["L'associazione di promozione sociale è un ente per i soci."], "aps", title
-    )
+    defined = "L'associazione di promozione sociale è un ente per i soci."
+    intro = chunk(0, "", [defined], "aps", title)
+    limit = "I lavoratori della APS non superano la metà dei volontari."
     workers = chunk(
-        1,
-        "Quanti lavoratori può avere un'associazione di promozione?",
-        ["I lavoratori della APS non superano la metà dei volontari."],
-        "aps",
-        title,
+        1, "Quanti lavoratori può avere un'associazione di promozione?", [limit], "aps", title
     )
-    index = KeywordIndex(tmp_path / "bm25")
-    index.rebuild([intro, workers])
     asked = "quanti lavoratori può avere un'associazione di promozione sociale?"
-    case = lead_of(index, asked, [intro, workers], intro_penalty=0.0)
-    assert case.startswith("L'associazione"), "the case this test is for"
-    assert lead_of(index, asked, [intro, workers]).startswith("I lavoratori della APS")
+    index = rule_moves_the_lead(
+        tmp_path, [intro, workers], asked, {"intro_penalty": 0.0}, (defined, limit)
+    )
     # Asked what an APS is, the introduction still defines it.
-    defined = lead_of(index, "che cos'è un'associazione di promozione sociale?", [workers, intro])
-    assert defined.startswith("L'associazione")
+    what = "che cos'è un'associazione di promozione sociale?"
+    assert lead_of(index, what, [workers, intro]).startswith(defined)
 
 
 def test_a_reply_never_leads_with_a_sentence_leaning_on_one_it_does_not_show(
@@ -740,12 +750,8 @@ def test_a_reply_never_leads_with_a_sentence_leaning_on_one_it_does_not_show(
     promise = "Chi riceve beni in dono si impegna a usarli per le attività statutarie."
     resale = "Rivendere i beni ricevuti in dono contraddice questo impegno verso il donatore."
     section = chunk(0, "Cosa si impegna a fare chi riceve beni in dono?", [promise, resale], "beni")
-    index = KeywordIndex(tmp_path / "bm25")
-    index.rebuild([section])
     asked = "possiamo rivendere i beni ricevuti in dono?"
-    case = lead_of(index, asked, [section], lead_leans_back=False)
-    assert case.startswith("Rivendere"), "the case this test is for"
-    assert lead_of(index, asked, [section]).startswith("Chi riceve beni")
+    rule_moves_the_lead(tmp_path, [section], asked, {"lead_leans_back": False}, (resale, promise))
 
 
 def test_it_depends_leads_any_question_its_heading_asks(tmp_path: Path) -> None:
@@ -754,13 +760,9 @@ def test_it_depends_leads_any_question_its_heading_asks(tmp_path: Path) -> None:
     depends = "Dipende dalla piattaforma: di solito i soldi arrivano con un bonifico sul conto."
     alfa = "La piattaforma Alfa versa i soldi della campagna ogni mese."
     section = chunk(0, "Come arrivano i soldi della campagna sul conto?", [depends, alfa], "soldi")
-    index = KeywordIndex(tmp_path / "bm25")
-    index.rebuild([section])
     asked = "la campagna su alfa è finita: come arrivano i soldi sul conto?"
-    bars = {"heading_bar": 0.5, "yes_no_bar": 0.5}
-    case = lead_of(index, asked, [section], depends_leads=False, **bars)  # type: ignore[arg-type]
-    assert case.startswith("La piattaforma Alfa"), "the case this test is for"
-    assert lead_of(index, asked, [section], **bars).startswith("Dipende")
+    off = {"depends_leads": False, "heading_bar": 0.5, "yes_no_bar": 0.5}
+    rule_moves_the_lead(tmp_path, [section], asked, off, (alfa, depends))
 
 
 @pytest.mark.parametrize("greeting", ["", "ciao, "])
