@@ -134,6 +134,7 @@ class ExtractiveComposer:
         intro_penalty: float = 0.1,
         lead_leans_back: bool = True,
         depends_leads: bool = True,
+        semantic_continuation: bool = True,
         max_added: int = 4,
         min_new_other: float = 0.1,
         same_question: float = 0.08,
@@ -168,6 +169,7 @@ class ExtractiveComposer:
         # "…non corrisponde a questo impegno"): a reply has nothing before its first sentence.
         self.lead_leans_back = lead_leans_back
         self.depends_leads = depends_leads  # "Dipende…" leads any question its heading asks
+        self.semantic_continuation = semantic_continuation  # English: a continuation is near
         self.max_added = max_added  # sentences added after the lead
         self.min_new_other = min_new_other  # share of the question another section must add
         self.lead_sentences = lead_sentences  # the lead section's opening sentences read on…

@@ -262,9 +262,12 @@ class Plan:
         if self.semantic:
             similarity = section.sims[position] if section.sims else 0.0
             best = max((max(s.sims) for s in self.sections if s.sims), default=0.0)
-            if similarity < best - (self.c.semantic_margin * (2 if same or opening else 1)):
+            # A sentence going on with one already in the answer completes its fact ("Questo
+            # margine del 6% è ammesso per non più di 3 periodi…"): as near as the lead's own.
+            near = same or opening or (continues and self.c.semantic_continuation)
+            if similarity < best - (self.c.semantic_margin * (2 if near else 1)):
                 return None
-            gain = similarity + (0.01 if same or opening else 0.0)
+            gain = similarity + (0.01 if near else 0.0)
         else:
             # The lead section is about the question; another section only when it adds a
             # question word, the number asked for, or answers a neighbouring heading.

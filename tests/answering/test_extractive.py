@@ -535,6 +535,58 @@ def test_english_questions_are_scored_by_meaning(tmp_path: Path) -> None:
     assert any("180 giorni" in t for t in texts(result))
 
 
+class FixedEmbedder:
+    """Each known text at a set cosine from the question (the text mapped to 1.0); any other
+    text orthogonal to all of them."""
+
+    name = "fixed"
+    dim = 3
+
+    def __init__(self, cosines: dict[str, float]) -> None:
+        self.cosines = cosines
+
+    def _vector(self, text: str) -> np.ndarray:
+        if text not in self.cosines:
+            return np.array([0.0, 0.0, 1.0], dtype=np.float32)
+        cos = self.cosines[text]
+        return np.array([cos, np.sqrt(1 - cos * cos), 0.0], dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts])
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_an_english_answer_keeps_the_sentence_that_completes_a_fact_it_gives(
+    tmp_path: Path,
+) -> None:
+    """Composed by meaning, a sentence going on with one already in the answer ("Questo
+    margine vale per 3 periodi") is read as near as the lead's own sentences: it completes the
+    fact, though on its own it is further from the question."""
+    asked = "How far above its costs may an activity earn?"
+    rule = "Un'attività è non commerciale se i ricavi non superano i costi."
+    margin = "Il margine ammesso sopra i costi è del 6%."
+    periods = "Questo margine vale per non più di 3 periodi d'imposta."
+    lead = chunk(0, "Quando un'attività è non commerciale?", [rule], "attivita")
+    other = chunk(1, "Quale margine è ammesso?", [margin, periods], "attivita")
+    cosines = {asked: 1.0, lead.heading: 0.95, other.heading: 0.9, rule: 0.9}
+    embedder = FixedEmbedder({**cosines, margin: 0.88, periods: 0.82})
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([lead, other])
+    found = hits(lead, other)
+
+    def reply(**options: bool) -> list[str]:
+        composer = ExtractiveComposer(index, **options)  # type: ignore[arg-type]
+        return texts(composer.compose(asked, found, language="en", embedder=embedder))
+
+    assert reply(semantic_continuation=False) == [rule, margin], "the case this test is for"
+    assert reply() == [rule, margin, periods]
+
+
 def test_an_english_question_is_matched_on_the_headings_english_twins(tmp_path: Path) -> None:
     # No English word means anything Italian to this embedder: only the twins can match.
     signer = replace(SIGNER, question_en="Who signs the filing?")
