@@ -152,8 +152,11 @@ class Plan:
 
     def _reply_leads(self, section: Section, position: int) -> bool:
         """A "Sì, …" / "No, …" leads a yes/no question whose heading asks the same thing, or
-        names what it answers; a "Dipende…" leads any question its heading asks."""
+        names what it answers; a "Dipende…" leads any question its heading asks (the bar at
+        which the section's opening leads at all: "Dipende" is no yes or no to get wrong)."""
         depends = self.c.depends_leads and answers_any_question(section.sentences[position])
+        if depends and (section.heading_sim >= self.c.heading_bar or section.heading_cover >= 0.5):
+            return True
         return (self.yes_no or depends) and (
             section.heading_sim >= self.c.yes_no_bar
             or restates_heading(section, position)
