@@ -11,7 +11,8 @@ sentences that add a fact the question asks for, with numbered sources.
    covers the most of the question. A "Sì, …" / "No, …" answers its own heading and leads only
    when that heading asks what the person asked; when the person asked it in another form
    ("che differenza c'è…?" under "è lo stesso…?") and the reply restates its heading, the
-   statement leads without its yes or no.
+   statement leads without its yes or no. A "Dipende…" is no yes or no: it leads any question
+   its heading asks.
 3. Additions. At most a few more sentences, each chosen because it adds question words not yet
    covered (or the number a "quanto / entro quando" question wants); from another section only
    when it adds such a fact.
@@ -21,7 +22,8 @@ sentences that add a fact the question asks for, with numbered sources.
    even later in its opening clause ("…non corrisponde a questo impegno").
 
 English questions share no words with the Italian text, so their sentences are scored by the
-multilingual embedding instead of by word overlap.
+multilingual embedding instead of by word overlap; a sentence going on with one already in the
+answer is read as near as the lead's own.
 """
 
 from __future__ import annotations

@@ -128,8 +128,7 @@ class Plan:
     # -- the lead -----------------------------------------------------------------------------
     def _lead(self, index: int) -> Block | None:
         section = self.sections[index]
-        # The heading asks this question: close in meaning, or holding most of its words.
-        matches = section.heading_sim >= self.c.heading_bar or section.heading_cover >= 0.5
+        matches = self._asks_this(section)
         ranked = sorted(
             range(len(section.sentences)),
             key=lambda p: -self._sentence_score(section, p, opening_bonus=matches),
@@ -150,12 +149,16 @@ class Plan:
 
         return None
 
+    def _asks_this(self, section: Section) -> bool:
+        """The heading asks this question: close in meaning, or holding most of its words."""
+        return section.heading_sim >= self.c.heading_bar or section.heading_cover >= 0.5
+
     def _reply_leads(self, section: Section, position: int) -> bool:
         """A "Sì, …" / "No, …" leads a yes/no question whose heading asks the same thing, or
         names what it answers; a "Dipende…" leads any question its heading asks (the bar at
         which the section's opening leads at all: "Dipende" is no yes or no to get wrong)."""
         depends = self.c.depends_leads and answers_any_question(section.sentences[position])
-        if depends and (section.heading_sim >= self.c.heading_bar or section.heading_cover >= 0.5):
+        if depends and self._asks_this(section):
             return True
         return (self.yes_no or depends) and (
             section.heading_sim >= self.c.yes_no_bar
