@@ -292,6 +292,7 @@ class ExtractiveComposer:
             text = self._read(hit.chunk)
             if not text.sentences:
                 continue
+            intro = not hit.chunk.heading  # a document's introduction: its title heads it
             out.append(
                 Section(
                     hit_index=hit_index,
@@ -302,8 +303,8 @@ class ExtractiveComposer:
                     heading_tokens=text.heading_tokens,
                     heading_stems=text.heading_stems,
                     instructions=text.instructions,
-                    defines=not hit.chunk.heading or text.asks_definition,
-                    intro=not hit.chunk.heading,
+                    defines=intro or text.asks_definition,
+                    intro=intro,
                     heading_en=hit.chunk.question_en,
                 )
             )

@@ -72,13 +72,14 @@ _COUNT_WORDS = {
     "nove": 9, "dieci": 10,
 }  # fmt: skip
 _COUNT = "|".join(_COUNT_WORDS)  # "due|tre|…|dieci", for the patterns below
+# Words that only point back ("suddetto", "medesimo"…), shared by both reference patterns.
+_POINTERS = r"suddett\w*|predett\w*|medesim\w*|anzidett\w*|sopraindicat\w*|sopra indicat\w*"
 # Words that, within the opening few words, make the subject a thing named before or the
 # sentence a contrast with it: "Il numero di questi altri enti…", "Entro tale termine…",
 # "Nello stesso anno…", "Il consenso serve invece…".
 _NEAR_START = re.compile(
-    r"\b(?:quest[oaie]|quest'\w*|tal[ei]|suddett\w*|predett\w*|medesim\w*|"
+    rf"\b(?:quest[oaie]|quest'\w*|tal[ei]|{_POINTERS}|"
     r"(?<!\bun )(?<!\buno )(?<!\buna )stess[oaie]|"
-    r"sopraindicat\w*|sopra indicat\w*|anzidett\w*|quest'ultim\w*|"
     # "Per gli altri ETS…": others than the ones just named (not the legal category).
     r"(?:gli|le) altr[ie](?! enti del terzo settore)|"
     # A contrast after the subject ("Il consenso serve invece…") is with the sentence before.
@@ -176,7 +177,7 @@ def opens_with_reference(sentence: str) -> bool:
 # and "lo stesso / la stessa X" inside one sentence's own comparison are not references.
 _DEMONSTRATIVE = re.compile(
     r"\b(?:quest[oaie](?!\s+(?:anno|mese|settimana|momento))|quest'(?!anno)\w+|tal[ei]|"
-    r"suddett\w*|predett\w*|medesim\w*|anzidett\w*|sopraindicat\w*|sopra indicat\w*|"
+    rf"{_POINTERS}|"
     r"(?:della|dello|dalla|dallo|nella|nello|alla|allo|la|lo)\s+stess[oa](?!\s+(?:persona|"
     r"donazione|giorno|anno|ente|modo))|"
     r"invece(?!\s+(?:che|di)\b)|tuttavia)\b"

@@ -167,7 +167,6 @@ class Indexer:
                 sorted(p for p in root.rglob("*") if is_indexable(p)) if root.is_dir() else [root]
             )
             pending: list[_Read] = []
-            pending_chars = 0  # the characters of `pending`, kept as it grows
             for path in files:
                 doc_id = self.doc_id_for(path, root if root.is_dir() else None)
                 doc_id = retired_paths.get(str(path.resolve()), doc_id)
@@ -175,12 +174,12 @@ class Indexer:
                 read = self._read_file(path, doc_id, known, report)
                 if read is not None:
                     pending.append(read)
-                    pending_chars += read.chars
                 elif progress:
                     progress(path.name)
-                if pending_chars >= EMBED_CHARS:
+                # A handful of files at most: summed again rather than kept in a second
+                # counter that `_store` (which empties `pending`) would have to reset.
+                if sum(r.chars for r in pending) >= EMBED_CHARS:
                     self._store(pending, known, report, session, progress)
-                    pending_chars = 0
             self._store(pending, known, report, session, progress)
             if root.is_dir():
                 for doc_id, row in list(known.items()):
