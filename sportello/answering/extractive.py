@@ -130,6 +130,7 @@ class ExtractiveComposer:
         rank_weight: float = 0.1,
         heading_bar: float = 0.88,
         yes_no_bar: float = 0.92,
+        statement_bar: float = 0.89,
         opening_bonus: float = 0.1,
         asked_opening_bonus: float = 0.4,
         definition_bonus: float = 0.2,
@@ -137,6 +138,7 @@ class ExtractiveComposer:
         lead_leans_back: bool = True,
         depends_leads: bool = True,
         semantic_continuation: bool = True,
+        near_yes_no: bool = True,
         max_added: int = 4,
         min_new_other: float = 0.1,
         same_question: float = 0.08,
@@ -157,6 +159,10 @@ class ExtractiveComposer:
         self.rank_weight = rank_weight  # retrieval rank, in section choice
         self.heading_bar = heading_bar  # heading similarity above which the section's opening leads
         self.yes_no_bar = yes_no_bar  # heading similarity a "Sì, …" lead needs
+        # Below it, down to this bar, the reply's statement leads without its "Sì," / "No,"
+        # ("Il 5 per mille non viene pagato se…"): what it states holds whichever way the
+        # question is turned, while its yes or no may answer the inverse question.
+        self.statement_bar = statement_bar
         self.opening_bonus = opening_bonus  # for the opening of a section that asks this
         self.asked_opening_bonus = asked_opening_bonus  # …more when it asks this very question
         self.definition_bonus = definition_bonus  # a definition's section, when one is asked
@@ -172,6 +178,10 @@ class ExtractiveComposer:
         self.lead_leans_back = lead_leans_back
         self.depends_leads = depends_leads  # "Dipende…" leads any question its heading asks
         self.semantic_continuation = semantic_continuation  # English: a continuation is near
+        # A heading nearly as close as the lead's (within `same_question`) asks the same thing
+        # in other words: its "Sì, …" / "No, …" opening may follow the lead when it could have
+        # led itself (the heading asks this yes/no question, or the reply restates it).
+        self.near_yes_no = near_yes_no
         self.max_added = max_added  # sentences added after the lead
         self.min_new_other = min_new_other  # share of the question another section must add
         self.lead_sentences = lead_sentences  # the lead section's opening sentences read on…

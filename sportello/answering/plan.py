@@ -179,13 +179,15 @@ class Plan:
     def _statement_leads(self, section: Section, position: int, matches: bool) -> bool:
         """The statement of a yes/no reply leads, without its yes or no, a question that asks
         the same thing in another form ("che differenza c'è…?" under "è lo stesso…?"): the
-        heading matches it and the reply restates the heading."""
-        return (
-            not self.yes_no
-            and matches
-            and restates_heading(section, position)
-            and without_reply(section.sentences[position]) is not None
-        )
+        heading matches it and the reply restates the heading; or a yes/no question whose
+        heading is nearly as close as a "Sì, …" needs (`statement_bar`), where the question
+        may be the heading's turned round ("ce li pagano lo stesso?" under "esiste un
+        importo minimo?") and only the statement is sure to answer it."""
+        if without_reply(section.sentences[position]) is None:
+            return False
+        if self.yes_no:
+            return section.heading_sim >= self.c.statement_bar
+        return matches and restates_heading(section, position)
 
     def _read_on(self, block: Block, sentences: int) -> Block:
         """The lead with the sentences after it in its section, while they fit: a section
@@ -232,7 +234,7 @@ class Plan:
             return None
         section = self.sections[index]
         sentence = section.sentences[position]
-        if answers_yes_no(sentence):
+        if answers_yes_no(sentence) and not self._near_reply(index, position, lead_section):
             return None  # a yes/no reply belongs under its own heading
         block = self._block(index, position, lead=False)
         if block is None:
@@ -288,6 +290,19 @@ class Plan:
             gain = new + 0.5 * cover + 0.1 * number + 0.1 * (same or opening) - 0.5 * max(gap, 0)
         gain -= 0.02 * (block.end - block.start - 1)  # a long block must earn its length
         return gain, block
+
+    def _near_reply(self, index: int, position: int, lead_section: int) -> bool:
+        """A "Sì, …" / "No, …" opening another section that could have led this answer: its
+        heading is as close to the question as the lead's, give or take `same_question` (it
+        asks the same in other words), and it passes the test a leading reply passes."""
+        section = self.sections[index]
+        return (
+            self.c.near_yes_no
+            and position == 0
+            and index != lead_section
+            and self.sections[lead_section].score - section.score <= self.c.same_question
+            and self._reply_leads(section, 0)
+        )
 
     # -- context rules ------------------------------------------------------------------------
     def _block(self, index: int, position: int, *, lead: bool) -> Block | None:

@@ -871,3 +871,59 @@ def test_each_section_is_cited_with_the_source_its_sentences_name(tmp_path: Path
     links = {c.chunk_id: c.link for c in result.citations}
     assert links[deposit.id] == sources[1], "the section names art. 48"
     assert links.get(intro.id, sources[0]) == sources[0], "nothing named: the first source"
+
+
+def test_a_yes_no_reply_near_the_bar_leads_as_its_statement(tmp_path: Path) -> None:
+    """Under a heading nearly as close as a "Sì, …" needs, the question may be the heading's
+    turned round ("do they pay 60 euro?" under "is there a minimum?"): the reply's statement
+    leads without its yes, which would answer the heading and mislead the asker."""
+    heading = "Esiste un importo minimo sotto il quale l'ente non riceve nulla?"
+    opening = "Sì, il 5 per mille non viene pagato sotto i 100 euro."
+    section = chunk(0, heading, [opening, "L'elenco dei beneficiari esce ogni anno."], "cinque")
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([section])
+    question = "Un ente che ha diritto a 60 euro li riceve comunque?"
+    embedder = FixedEmbedder({question: 1.0, heading: 0.9})
+
+    def lead(**options: float) -> str:
+        composer = ExtractiveComposer(index, **options)  # type: ignore[arg-type]
+        return texts(composer.compose(question, hits(section), embedder=embedder))[0]
+
+    assert lead(statement_bar=1.0).startswith("L'elenco"), "the case this test is for"
+    assert lead().startswith("Il 5 per mille non viene pagato sotto i 100 euro")
+    assert not answers_yes_no(lead()), "no yes that answers the heading instead"
+    assert lead(yes_no_bar=0.89).startswith("Sì, il 5 per mille"), "above the yes/no bar"
+
+
+def test_a_near_tie_headings_yes_or_no_follows_the_lead(tmp_path: Path) -> None:
+    """Two headings ask nearly the same question in other words; the one that leads opens with
+    a statement, the other with "No, …": that reply, which could have led, comes after it."""
+    led = chunk(
+        0,
+        "Quale conto usa l'associazione per i soldi del comune?",
+        [
+            "Il conto dedicato riceve i pagamenti del comune con il codice del progetto.",
+        ],
+        "conto",
+    )
+    near = chunk(
+        1,
+        "Serve un conto nuovo per i soldi del comune?",
+        [
+            "No, non serve un conto nuovo: va bene quello che l'associazione usa già.",
+        ],
+        "conto",
+    )
+    index = KeywordIndex(tmp_path / "bm25")
+    index.rebuild([led, near])
+    question = "Dobbiamo aprire un conto apposta per il progetto con il comune?"
+    embedder = FixedEmbedder({question: 1.0, led.heading: 0.95, near.heading: 0.93})
+
+    def reply(**options: object) -> list[str]:
+        composer = ExtractiveComposer(index, **options)  # type: ignore[arg-type]
+        return texts(composer.compose(question, hits(led, near), embedder=embedder))
+
+    assert not any(t.startswith("No, non serve") for t in reply(near_yes_no=False)), "the case"
+    sentences = reply()
+    assert sentences[0].startswith("Il conto dedicato")
+    assert any(t.startswith("No, non serve un conto nuovo") for t in sentences)
