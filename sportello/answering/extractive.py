@@ -11,11 +11,13 @@ sentences that add a fact the question asks for, with numbered sources.
    covers the most of the question. A "Sì, …" / "No, …" answers its own heading and leads only
    when that heading asks what the person asked; when the person asked it in another form
    ("che differenza c'è…?" under "è lo stesso…?") and the reply restates its heading, the
-   statement leads without its yes or no. A "Dipende…" is no yes or no: it leads any question
-   its heading asks.
+   statement leads without its yes or no, as it does under a heading nearly as close as a yes
+   or no needs (the question may be the heading turned round: "ce li pagano?" under "esiste
+   un minimo?"). A "Dipende…" is no yes or no: it leads any question its heading asks.
 3. Additions. At most a few more sentences, each chosen because it adds question words not yet
    covered (or the number a "quanto / entro quando" question wants); from another section only
-   when it adds such a fact.
+   when it adds such a fact, or opens a heading asking nearly the same (then its "Sì, …" too,
+   when it could have led).
 4. Context. A sentence that opens with a reference ("Questi…", "In questo caso…") comes with the
    sentence it leans on or not at all, and an enumeration comes whole or not at all
    (sportello.knowledge.discourse holds both rules). The lead never points back at all, not
