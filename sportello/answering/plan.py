@@ -234,11 +234,16 @@ class Plan:
             return None
         section = self.sections[index]
         sentence = section.sentences[position]
-        if answers_yes_no(sentence) and not self._near_reply(index, position, lead_section):
-            return None  # a yes/no reply belongs under its own heading
+        bare = False
+        if answers_yes_no(sentence):
+            reply = self._near_reply(index, position, lead_section)
+            if reply is None:
+                return None  # a yes/no reply belongs under its own heading
+            bare = reply == "statement"
         block = self._block(index, position, lead=False)
         if block is None:
             return None
+        block = replace(block, bare=bare)
         whole = block
         block = self._continuation(block)
         if block is None:
@@ -291,18 +296,24 @@ class Plan:
         gain -= 0.02 * (block.end - block.start - 1)  # a long block must earn its length
         return gain, block
 
-    def _near_reply(self, index: int, position: int, lead_section: int) -> bool:
-        """A "Sì, …" / "No, …" opening another section that could have led this answer: its
+    def _near_reply(self, index: int, position: int, lead_section: int) -> str | None:
+        """How a "Sì, …" / "No, …" opening another section follows the lead, or None: its
         heading is as close to the question as the lead's, give or take `same_question` (it
-        asks the same in other words), and it passes the test a leading reply passes."""
+        asks the same in other words), and it comes as a lead from that section would, the
+        reply whole ("reply") or its statement alone ("statement", near the yes/no bar)."""
         section = self.sections[index]
-        return (
+        if not (
             self.c.near_yes_no
             and position == 0
             and index != lead_section
             and self.sections[lead_section].score - section.score <= self.c.same_question
-            and self._reply_leads(section, 0)
-        )
+        ):
+            return None
+        if self._reply_leads(section, 0):
+            return "reply"
+        if self._statement_leads(section, 0, self._asks_this(section)):
+            return "statement"
+        return None
 
     # -- context rules ------------------------------------------------------------------------
     def _block(self, index: int, position: int, *, lead: bool) -> Block | None:

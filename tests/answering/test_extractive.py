@@ -897,7 +897,8 @@ def test_a_yes_no_reply_near_the_bar_leads_as_its_statement(tmp_path: Path) -> N
 
 def test_a_near_tie_headings_yes_or_no_follows_the_lead(tmp_path: Path) -> None:
     """Two headings ask nearly the same question in other words; the one that leads opens with
-    a statement, the other with "No, …": that reply, which could have led, comes after it."""
+    a statement, the other with "No, …": that reply, which could have led, comes after it
+    (as its statement alone when its heading is near the statement bar, not the yes/no bar)."""
     led = chunk(
         0,
         "Quale conto usa l'associazione per i soldi del comune?",
@@ -910,7 +911,7 @@ def test_a_near_tie_headings_yes_or_no_follows_the_lead(tmp_path: Path) -> None:
         1,
         "Serve un conto nuovo per i soldi del comune?",
         [
-            "No, non serve un conto nuovo: va bene quello che l'associazione usa già.",
+            "No, va bene anche il conto che l'associazione usa già.",
         ],
         "conto",
     )
@@ -923,7 +924,13 @@ def test_a_near_tie_headings_yes_or_no_follows_the_lead(tmp_path: Path) -> None:
         composer = ExtractiveComposer(index, **options)  # type: ignore[arg-type]
         return texts(composer.compose(question, hits(led, near), embedder=embedder))
 
-    assert not any(t.startswith("No, non serve") for t in reply(near_yes_no=False)), "the case"
+    assert not any(t.startswith("No, va bene") for t in reply(near_yes_no=False)), "the case"
     sentences = reply()
     assert sentences[0].startswith("Il conto dedicato")
-    assert any(t.startswith("No, non serve un conto nuovo") for t in sentences)
+    assert any(t.startswith("No, va bene anche il conto") for t in sentences)
+    # Nearer the statement bar than the yes/no bar, the reply follows as its statement.
+    embedder.cosines.update({led.heading: 0.92, near.heading: 0.9})
+    sentences = reply()
+    assert sentences[0].startswith("Il conto dedicato")
+    assert any(t.startswith("Va bene anche il conto") for t in sentences), sentences
+    assert not any(t.startswith("No,") for t in sentences)
