@@ -243,7 +243,8 @@ class Plan:
         block = self._block(index, position, lead=False)
         if block is None:
             return None
-        block = replace(block, bare=bare)
+        if bare:
+            block = replace(block, bare=True)
         whole = block
         block = self._continuation(block)
         if block is None:
@@ -271,7 +272,7 @@ class Plan:
         gap = self.sections[lead_section].score - section.score
         # A heading nearly as close to the question as the lead's asks the same thing in other
         # words: its opening sentence (which answers it) is part of the answer.
-        opening = not same and gap <= self.c.same_question and block.start == 0
+        opening = block.start == 0 and self._asks_the_same(index, lead_section)
         if self.semantic:
             similarity = section.sims[position] if section.sims else 0.0
             best = max((max(s.sims) for s in self.sections if s.sims), default=0.0)
@@ -296,18 +297,19 @@ class Plan:
         gain -= 0.02 * (block.end - block.start - 1)  # a long block must earn its length
         return gain, block
 
+    def _asks_the_same(self, index: int, lead_section: int) -> bool:
+        """Another section whose score is within `same_question` of the lead's: its heading
+        asks the same thing in other words."""
+        gap = self.sections[lead_section].score - self.sections[index].score
+        return index != lead_section and gap <= self.c.same_question
+
     def _near_reply(self, index: int, position: int, lead_section: int) -> str | None:
         """How a "Sì, …" / "No, …" opening another section follows the lead, or None: its
         heading is as close to the question as the lead's, give or take `same_question` (it
         asks the same in other words), and it comes as a lead from that section would, the
         reply whole ("reply") or its statement alone ("statement", near the yes/no bar)."""
         section = self.sections[index]
-        if not (
-            self.c.near_yes_no
-            and position == 0
-            and index != lead_section
-            and self.sections[lead_section].score - section.score <= self.c.same_question
-        ):
+        if not (self.c.near_yes_no and position == 0 and self._asks_the_same(index, lead_section)):
             return None
         if self._reply_leads(section, 0):
             return "reply"
