@@ -27,10 +27,11 @@ import numpy as np
 from sportello.answering import context, decision, guards
 from sportello.answering.assistant import SEARCH_K, Assistant
 from sportello.answering.decision import ACTIONS, CALIBRATION_FILE, Calibration
-from sportello.answering.intents import IntentResult
+from sportello.answering.intents import IntentResult, write_shipped_vectors
 from sportello.answering.language import detect_language
 from sportello.answering.linear import train
 from sportello.config import Settings
+from sportello.knowledge.embeddings import load_embedder
 from sportello.knowledge.service import build_knowledge
 from sportello.services import build_assistant
 
@@ -308,8 +309,17 @@ def regularisation(mean: dict[tuple[float, float], float]) -> tuple[float, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--fit", action="store_true", help=f"Refit {CALIBRATION_FILE.name}.")
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help=f"Refit {CALIBRATION_FILE.name} (and write the shipped example vectors).",
+    )
+    parser.add_argument(
+        "--vectors",
+        action="store_true",
+        help="Write the example vectors shipped for the configured model (prompts/intents/vectors).",
+    )
     parser.add_argument("--misses", action="store_true", help="List the tune misses.")
     parser.add_argument(
         "--tune-only",
@@ -321,6 +331,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = Settings()
+    if args.vectors or args.fit:
+        # Before the assistant is built: it starts from them (an example they lack is embedded).
+        path = write_shipped_vectors(load_embedder(settings.embedding_model))
+        print(f"wrote {path}")
+    if not args.files:
+        if not args.vectors:
+            parser.error("the golden files to measure on are needed (or --vectors alone)")
+        return
     assistant = build_assistant(settings, build_knowledge(settings))
     items = [
         json.loads(line)

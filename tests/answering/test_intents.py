@@ -257,19 +257,52 @@ def test_every_data_folder_keeps_what_its_examples_need(
 ) -> None:
     """A second data folder of the same process gets its vectors and models from memory, and
     still keeps both files: a server started on it, or on a copy of it, embeds and trains
-    nothing."""
+    nothing (even for a model no vectors are shipped for)."""
+    monkeypatch.setattr(intents, "SHIPPED_DIR", tmp_path / "nothing-shipped")
     base = load_examples()
     for folder in ("a", "b"):
         IntentClassifier(embedder, base, cache_file=tmp_path / folder / "intents.npz")
     # Another process: nothing in memory.
     monkeypatch.setattr(intents, "_MEMORY", {})
     monkeypatch.setattr(intents, "_MODELS", {})
-    embedded = record_calls(monkeypatch, embedder, "embed_query")
+    in_runs = record_calls(monkeypatch, embedder, "embed_queries")
+    alone = record_calls(monkeypatch, embedder, "embed_query")
     trained = record_calls(monkeypatch, intents, "_train")
     restarted = IntentClassifier(embedder, base, cache_file=tmp_path / "b" / "intents.npz")
-    assert not embedded and not trained
+    assert not in_runs and not alone and not trained
     text = "come si iscrive una odv al runts?"
     assert restarted.classify(text, embedder.embed_query(text)).intent is Intent.IN_SCOPE
+
+
+def test_the_shipped_vectors_cover_every_example_as_the_model_embeds_it(
+    embedder: Embedder,
+) -> None:
+    """prompts/intents/vectors/: one vector per example and lawful question, the model's own
+    (a sample re-embedded here); stale after an edit of the examples until
+    `python -m bench.intents --vectors` is run again."""
+    path = intents.shipped_vectors(embedder.name)
+    texts = [e.text for e in load_examples()] + load_lawful()
+    with np.load(path) as data:
+        stored = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+    lacking = [t for t in texts if intents._key(t) not in stored]
+    assert not lacking, f"run `python -m bench.intents --vectors`: {len(lacking)} not shipped"
+    sample = [texts[i] for i in np.random.default_rng(7).choice(len(texts), 12, replace=False)]
+    for text in sample:
+        assert np.array_equal(stored[intents._key(text)], embedder.embed_query(text)), text
+
+
+def test_a_fresh_process_reads_the_shipped_vectors_and_embeds_only_what_they_lack(
+    embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intents, "_MEMORY", {})
+    embedded = record_calls(monkeypatch, embedder, "embed_queries")
+    new = Example("new-1", Intent.OFF_TOPIC, "qual è la ricetta dei vincisgrassi marchigiani?")
+    classifier = IntentClassifier(
+        embedder, [*load_examples(), new], cache_file=tmp_path / "intents.npz"
+    )
+    assert [list(batch) for batch in embedded] == [[new.text]]
+    found = classifier.classify(new.text, embedder.embed_query(new.text))
+    assert found.nearest[0] == "new-1"
 
 
 _EMBED_ONCE = """

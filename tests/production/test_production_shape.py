@@ -123,8 +123,8 @@ def test_two_processes_share_one_database_and_one_chroma(tmp_path: Path, databas
             timeout=60,
         )
 
-        # Both start cold (data folders of their own): each embeds and trains the intent
-        # examples once (the two workers of `a` share that work), ~1 min of a core, on a
+        # Both start cold (data folders of their own): each reads the shipped example vectors
+        # and trains the intent models once (the two workers of `a` share that work), on a
         # 2-core machine that may be busy with other tests (the real-KB ingest runs niced).
         with (
             web_server(envs[0], tmp_path, logs / "web-a.log", timeout=COLD_START) as (a, server_a),
