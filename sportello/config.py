@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(
         40, ge=0, le=128, description="Tokens repeated between consecutive chunks of a section."
     )
+    sentence_vectors_at_ingest: bool = Field(
+        True,
+        description=(
+            "Embed at ingest the sentences English questions are scored on (~40% of a first "
+            "ingest); false: each is embedded when a reply first reads it, then kept in memory."
+        ),
+    )
     retrieval_k: int = Field(5, ge=1, le=50, description="Chunks returned by a search.")
     retrieval_candidates: int = Field(
         30, ge=5, le=200, description="Candidates taken from each index before fusion."

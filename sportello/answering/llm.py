@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from typing import TYPE_CHECKING
 
 from sportello.answering.prompts import Prompts
 from sportello.answering.quarantine import is_instruction, strip_instructions
@@ -20,6 +18,10 @@ from sportello.answering.schemas import Citation
 from sportello.config import Settings
 from sportello.knowledge.attribution import cited_source
 from sportello.knowledge.retrieval import RetrievedChunk
+
+if TYPE_CHECKING:  # LangChain is imported when an LLM composer is built (~1 s of every start)
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
 logger = logging.getLogger(__name__)
 _CITATION = re.compile(r"\[(\d{1,2})\]")
@@ -73,6 +75,8 @@ class LLMComposer:
             "llm_system.txt", language_name=LANGUAGE_NAMES.get(language, "italiano")
         )
         user = self.prompts.template("llm_user.txt", context=context, question=question)
+        from langchain_core.messages import HumanMessage, SystemMessage
+
         return [SystemMessage(system), HumanMessage(user)]
 
     def stream(self, question: str, hits: list[RetrievedChunk], language: str) -> Iterator[str]:

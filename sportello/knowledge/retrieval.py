@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
 
 from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.embeddings import Embedder
@@ -314,32 +311,3 @@ def weighted_scores(
         for chunk_id, score in lexical_hits:
             fused[chunk_id] = fused.get(chunk_id, 0.0) + (1 - dense_weight) * score / top
     return fused
-
-
-class SportelloLangChainRetriever(BaseRetriever):
-    """Our hybrid Retriever as a LangChain retriever, for chains that expect one."""
-
-    retriever: Retriever
-    k: int = 5
-    topic: Topic | None = None
-
-    model_config = {"arbitrary_types_allowed": True}
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        return [
-            LCDocument(
-                page_content=hit.chunk.text,
-                id=hit.chunk.id,
-                metadata={
-                    "doc_id": hit.chunk.doc_id,
-                    "title": hit.chunk.title,
-                    "heading": hit.chunk.heading,
-                    "citation": hit.chunk.citation,
-                    "source": hit.chunk.link,
-                    "score": hit.fused_score,
-                },
-            )
-            for hit in self.retriever.search(query, self.k, self.topic)
-        ]

@@ -111,7 +111,7 @@ def build_knowledge(
         overlap_tokens=settings.chunk_overlap_tokens,
         max_bytes=settings.upload_max_bytes,
         today=(lambda: local_today(clock, settings.desk_timezone)) if clock is not None else None,
-        stores=(headings, sentences),
+        stores=(headings, sentences) if settings.sentence_vectors_at_ingest else (headings,),
     )
     return KnowledgeBase(
         embedder, vectors, keywords, retriever, indexer, settings, headings, sentences

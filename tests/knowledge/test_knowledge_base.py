@@ -10,8 +10,8 @@ import pytest
 
 from sportello.knowledge.documents import Topic
 from sportello.knowledge.indexing import is_indexable
+from sportello.knowledge.langchain_retriever import SportelloLangChainRetriever
 from sportello.knowledge.loading import load_file, parse_front_matter
-from sportello.knowledge.retrieval import SportelloLangChainRetriever
 from sportello.knowledge.service import KnowledgeBase
 from tests.conftest import KB_DIR
 from tests.golden import golden
