@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -178,7 +179,7 @@ def embed_examples(
     embed a text once: the others wait for the file, then read it."""
     missing = _not_in_memory(embedder.name, texts)
     if missing:
-        missing = _read_cache(embedder.name, missing, shipped_vectors(embedder.name))
+        missing = _from_shipped(embedder.name, missing)
     if cache_file is None:
         if missing:
             _embed_into_memory(embedder, missing)
@@ -205,6 +206,27 @@ def shipped_vectors(model: str) -> Path:
     return SHIPPED_DIR / (re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") + ".npz")
 
 
+@lru_cache(maxsize=4)
+def _shipped(path: Path) -> dict[str, np.ndarray]:
+    """The shipped vectors in `path` by text hash, read once per process (a staff example
+    reload asks again only for texts that are never in them)."""
+    if not path.exists():
+        return {}
+    with np.load(path) as data:
+        return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+
+def _from_shipped(model: str, missing: list[str]) -> list[str]:
+    """Put the shipped vectors of `missing` in memory; returns the texts they lack."""
+    shipped = _shipped(shipped_vectors(model))
+    with _MEMORY_LOCK:
+        for text in missing:
+            vector = shipped.get(_key(text))
+            if vector is not None:
+                _MEMORY[(model, text)] = vector
+        return [t for t in missing if (model, t) not in _MEMORY]
+
+
 def write_shipped_vectors(embedder: Embedder) -> Path:
     """Embed every example and lawful question of prompts/intents/ and write them as the
     shipped vectors of `embedder`'s model (keyed by the hash of the text)."""
@@ -215,6 +237,7 @@ def write_shipped_vectors(embedder: Embedder) -> Path:
     partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     np.savez_compressed(partial, keys=np.array([_key(t) for t in texts]), vectors=np.stack(vectors))
     partial.replace(path)
+    _shipped.cache_clear()
     return path
 
 
