@@ -146,6 +146,7 @@ def main() -> None:
                 embedding_model=args.model,
                 embedding_threads=args.threads,
                 embedding_cache_size=0,
+                shipped_vectors=False,  # the model's ingest throughput, not the files'
             )
             engine = make_engine(settings)
             upgrade(engine)

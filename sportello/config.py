@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(
         40, ge=0, le=128, description="Tokens repeated between consecutive chunks of a section."
     )
+    shipped_vectors: bool = Field(
+        True,
+        description=(
+            "Read the vectors shipped in <kb_dir>/_vectors/<model>/ for the curated documents' "
+            "chunks and section questions instead of running the model on them (a first ingest "
+            "in about a minute instead of ~6); false: embed everything (benchmarks of the model)."
+        ),
+    )
     sentence_vectors_at_ingest: bool = Field(
         True,
         description=(

@@ -257,3 +257,40 @@ def stats(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     for key, value in data.items():
         console.print(f"{key}: {value}")
+
+
+@app.command("ship-vectors")
+def ship_vectors(as_json: bool = typer.Option(False, "--json")) -> None:
+    """For developers, after editing knowledge_base/: write the vectors shipped with the
+    curated documents (knowledge_base/_vectors/<model>/), which a fresh instance's first ingest
+    reads instead of running the model. Embeds only the texts no shipped file holds yet."""
+    from sportello.knowledge.embeddings import load_embedder
+    from sportello.knowledge.shipped_vectors import curated_texts, ship, shipped_dir
+
+    cfg = settings()
+    embedder = load_embedder(cfg.embedding_model, cfg.embedding_threads)
+    with edge():
+        documents = curated_texts(
+            cfg.kb_dir,
+            embedder.count_tokens,
+            chunk_tokens=cfg.chunk_tokens,
+            overlap_tokens=cfg.chunk_overlap_tokens,
+            max_bytes=cfg.upload_max_bytes,
+        )
+        folder = shipped_dir(cfg.kb_dir, embedder.name)
+        report = ship(documents, embedder, folder)
+    data = {
+        "folder": str(folder),
+        "documents": len(documents),
+        "written": report.written,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "embedded": report.embedded,
+    }
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    console.print(
+        f"{folder}: {len(report.written)} file scritti, {report.unchanged} invariati, "
+        f"{len(report.removed)} rimossi; {report.embedded} testi incorporati con il modello."
+    )

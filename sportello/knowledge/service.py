@@ -14,6 +14,7 @@ from sportello.knowledge.embeddings import Embedder, load_embedder
 from sportello.knowledge.indexing import Indexer
 from sportello.knowledge.keyword_index import KeywordIndex
 from sportello.knowledge.retrieval import Retriever
+from sportello.knowledge.shipped_vectors import with_shipped_vectors
 from sportello.knowledge.text_vectors import TextVectors, heading_vectors, sentence_vectors
 from sportello.knowledge.vector_store import ChromaVectorStore, make_chroma_client
 
@@ -64,6 +65,11 @@ def build_knowledge(
     if not keywords.load() and vectors.count():
         logger.info("no keyword index on disk: rebuilding it from the vector store")
         keywords.rebuild(vectors.all_chunks())
+    # What an ingest embeds (chunks, section questions) comes from the vectors shipped with
+    # the curated documents where they hold the text; a person's question never does.
+    ingest_embedder = (
+        with_shipped_vectors(embedder, settings.kb_dir) if settings.shipped_vectors else embedder
+    )
     headings = heading_vectors(settings.resolved_data_dir(), embedder.name)
     sentences = sentence_vectors(settings.resolved_data_dir(), embedder.name)
     headings.load()
@@ -75,7 +81,7 @@ def build_knowledge(
         # The sentences (read for English questions only, and ~4x as many) are embedded as
         # those replies ask for them, until the next ingest writes them.
         logger.info("heading vectors: %d section questions not stored, embedding them", missing)
-        headings.update(keywords.chunks, embedder)
+        headings.update(keywords.chunks, ingest_embedder)
     # The keyword index's GENERATION file is the one stamp of a finished ingest (written after
     # every vector): a searcher that sees a new one re-reads both indexes, and until then it
     # answers from the snapshot it has, never from chunks an unfinished ingest has written.
@@ -102,7 +108,7 @@ def build_knowledge(
         heading_top=settings.retrieval_heading_top,
     )
     indexer = Indexer(
-        embedder,
+        ingest_embedder,
         vectors,
         keywords,
         kb_dir=settings.kb_dir,
