@@ -115,15 +115,17 @@ class Settings(BaseSettings):
         True,
         description=(
             "Read the vectors shipped in <kb_dir>/_vectors/<model>/ for the curated documents' "
-            "chunks and section questions instead of running the model on them (a first ingest "
-            "in about a minute instead of ~6); false: embed everything (benchmarks of the model)."
+            "chunks, sentences and section questions instead of running the model on them (a "
+            "first ingest in under a minute instead of ~8); false: embed everything (the "
+            "benchmarks of the model)."
         ),
     )
     sentence_vectors_at_ingest: bool = Field(
         True,
         description=(
-            "Embed at ingest the sentences English questions are scored on (~40% of a first "
-            "ingest); false: each is embedded when a reply first reads it, then kept in memory."
+            "Store at ingest the vectors of the sentences English questions are scored on (~40% "
+            "of a first ingest when none is shipped); false: each is embedded when a reply first "
+            "reads it, then kept in memory."
         ),
     )
     retrieval_k: int = Field(5, ge=1, le=50, description="Chunks returned by a search.")

@@ -52,15 +52,9 @@ class RealKbIngest:
 
         self.root = Path(tempfile.mkdtemp(prefix="sportello-realkb-"))
         self.log = self.root / "ingest.log"
-        # The sentences English questions are scored on are embedded as the tests' replies read
-        # them (a few hundred), not all ~5,400 at ingest (~3 of its ~8 minutes here): the path
-        # of a process whose store lags an ingest; tests/knowledge/test_text_vectors covers
-        # the store an ingest writes.
-        env = app_env(
-            SPORTELLO_DATA_DIR=self.root / "data",
-            SPORTELLO_KB_DIR=KB_DIR,
-            SPORTELLO_SENTENCE_VECTORS_AT_INGEST="false",
-        )
+        # The ingest reads the vectors shipped with knowledge_base/ (chunks, sentences, section
+        # questions): under a minute, where running the model on them took ~8 minutes here.
+        env = app_env(SPORTELLO_DATA_DIR=self.root / "data", SPORTELLO_KB_DIR=KB_DIR)
         sportello = str(BIN / "sportello")
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -184,12 +178,12 @@ def real_kb_settings(request: pytest.FixtureRequest, embedder: Embedder) -> Sett
     the child process collection started; in this process when none was started)."""
     ingest = request.config.stash.get(_REAL_KB_INGEST, None)
     if ingest is not None:
-        return make_settings(ingest.wait(), sentence_vectors_at_ingest=False)
+        return make_settings(ingest.wait())
     from sportello.knowledge.service import build_knowledge
 
     root = Path(tempfile.mkdtemp(prefix="sportello-realkb-"))
     request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
-    settings = make_settings(root, sentence_vectors_at_ingest=False)
+    settings = make_settings(root)
     engine = make_engine(settings)
     upgrade(engine)
     kb = build_knowledge(settings, embedder)

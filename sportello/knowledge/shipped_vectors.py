@@ -1,10 +1,11 @@
 """Vectors shipped with the curated knowledge base, made by the model itself.
 
-A fresh instance's first `kb ingest` would run the model on every chunk of `knowledge_base/`
-and on its section questions: about 5 minutes of 2 cores. The project ships those vectors,
-one file per document in `knowledge_base/_vectors/<model>/<doc id>.npz` (keyed by a hash of
-the text and of how it is embedded: passage or query), so that ingest reads them and runs the
-model only on what they lack: a document edited since, a staff upload, another chunking.
+A fresh instance's first `kb ingest` would run the model on every chunk of `knowledge_base/`,
+on their sentences and on the section questions: about 8 minutes of 2 cores. The project ships
+those vectors, one file per document in `knowledge_base/_vectors/<model>/<doc id>.npz` (keyed
+by a hash of the text and of how it is embedded: passage or query), so that ingest reads them
+and runs the model only on what they lack: a document edited since, a staff upload, another
+chunking.
 
 A vector is looked up by its exact text, so a stale file is never wrong, only slower.
 `sportello kb ship-vectors` writes them after the documents change (it embeds only the texts
@@ -31,6 +32,7 @@ from sportello.knowledge.chunking import chunk_document
 from sportello.knowledge.headings import section_questions
 from sportello.knowledge.indexing import is_indexable
 from sportello.knowledge.loading import load_file
+from sportello.knowledge.text_vectors import chunk_sentences
 
 if TYPE_CHECKING:
     from sportello.knowledge.embeddings import Embedder
@@ -124,8 +126,8 @@ def with_shipped_vectors(embedder: Embedder, kb_dir: Path) -> Embedder:
 
 @dataclass
 class DocumentTexts:
-    """What an ingest embeds for one curated document: its chunks as passages, its section
-    questions as queries."""
+    """What an ingest embeds for one curated document: its chunks and their sentences as
+    passages, its section questions as queries."""
 
     doc_id: str
     passages: list[str]
@@ -162,7 +164,9 @@ def curated_texts(
         chunks = chunk_document(document, count_tokens, chunk_tokens, overlap_tokens)
         documents.append(
             DocumentTexts(
-                doc_id, [c.embedding_text() for c in chunks], sorted(section_questions(chunks))
+                doc_id,
+                [c.embedding_text() for c in chunks] + sorted(chunk_sentences(chunks)),
+                sorted(section_questions(chunks)),
             )
         )
     return documents

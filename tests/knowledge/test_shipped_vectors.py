@@ -84,8 +84,8 @@ def test_an_ingest_reads_the_shipped_vectors_and_runs_the_model_only_on_what_the
         report = kb.indexer.ingest([kb_dir], session=session)
     assert sorted(report.added) == ["fiscale/cinque", "runts/domanda"]
     edited = [c for c in kb.vectors.all_chunks() if c.doc_id == "fiscale/cinque"]
-    sentences = len(kb.sentences)  # stored at ingest (the default), never shipped
-    assert counting.documents_embedded == len(edited) + sentences
+    assert len(edited) == 1 and len(kb.sentences) == 2  # sentences are stored at ingest too
+    assert counting.documents_embedded == 2  # the edited chunk and its one sentence
     assert counting.queries_embedded == 0  # both section questions were shipped unchanged
     assert isinstance(kb.indexer.embedder, ShippedEmbedder)
     assert kb.indexer.embedder.from_shipped > 0
@@ -98,7 +98,7 @@ def test_an_ingest_reads_the_shipped_vectors_and_runs_the_model_only_on_what_the
     (kb_dir / "runts" / "domanda.md").unlink()
     again = ship(texts_of(kb_dir, embedder, tmp_path), embedder, folder)
     assert again.written == ["fiscale/cinque"] and again.removed == ["runts/domanda"]
-    assert again.embedded == len(edited) and again.unchanged == 0
+    assert again.embedded == 2 and again.unchanged == 0
     assert not (folder / "runts").exists()
     assert ship(texts_of(kb_dir, embedder, tmp_path), embedder, folder).unchanged == 1
 
