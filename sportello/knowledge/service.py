@@ -65,8 +65,8 @@ def build_knowledge(
     if not keywords.load() and vectors.count():
         logger.info("no keyword index on disk: rebuilding it from the vector store")
         keywords.rebuild(vectors.all_chunks())
-    # What an ingest embeds (chunks, section questions) comes from the vectors shipped with
-    # the curated documents where they hold the text; a person's question never does.
+    # What an ingest embeds (chunks, sentences, section questions) comes from the vectors
+    # shipped with the curated documents where they hold the text; a person's question never.
     ingest_embedder = (
         with_shipped_vectors(embedder, settings.kb_dir) if settings.shipped_vectors else embedder
     )

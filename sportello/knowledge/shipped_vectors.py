@@ -82,7 +82,7 @@ class ShippedEmbedder:
         self.shipped = shipped
         self.name = inner.name
         self.dim = inner.dim
-        self.from_shipped = 0  # texts read from the shipped vectors (tests, ingest report)
+        self.from_shipped = 0  # texts read from the shipped vectors (tests)
         self.embedded = 0  # texts run through the model
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
