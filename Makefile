@@ -24,8 +24,9 @@ run: install
 	$(BIN)/sportello desk seed-demo --if-empty
 	$(BIN)/sportello serve
 
+# One worker per core (`--dist loadfile`: a module's tests stay together, with its fixtures).
 test: install
-	$(BIN)/pytest --ignore=tests/trust
+	$(BIN)/pytest -n auto --dist loadfile --ignore=tests/trust
 
 # The whole suite with the real clock shifted to another moment (what a fresh clone meets on
 # that day): make test-at AT=2027-03-28T03:30:00+02:00
