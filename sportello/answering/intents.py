@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -45,6 +43,7 @@ from sportello.config import PROJECT_ROOT
 from sportello.knowledge.batching import embed_queries
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.file_lock import locked
+from sportello.knowledge.keyed_vectors import model_slug, read_keyed, write_npz_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -203,17 +202,14 @@ def embed_examples(
 
 def shipped_vectors(model: str) -> Path:
     """The file of example vectors shipped for `model` (a name or a path: made a file name)."""
-    return SHIPPED_DIR / (re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") + ".npz")
+    return SHIPPED_DIR / (model_slug(model) + ".npz")
 
 
 @lru_cache(maxsize=4)
 def _shipped(path: Path) -> dict[str, np.ndarray]:
     """The shipped vectors in `path` by text hash, read once per process (a staff example
     reload asks again only for texts that are never in them)."""
-    if not path.exists():
-        return {}
-    with np.load(path) as data:
-        return dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+    return read_keyed(path) if path.exists() else {}
 
 
 def _from_shipped(model: str, missing: list[str]) -> list[str]:
@@ -233,10 +229,9 @@ def write_shipped_vectors(embedder: Embedder) -> Path:
     texts = list(dict.fromkeys([e.text for e in load_examples()] + load_lawful()))
     vectors = _embed_queries(embedder, texts)
     path = shipped_vectors(embedder.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(partial, keys=np.array([_key(t) for t in texts]), vectors=np.stack(vectors))
-    partial.replace(path)
+    write_npz_atomically(
+        path, compressed=True, keys=np.array([_key(t) for t in texts]), vectors=np.stack(vectors)
+    )
     _shipped.cache_clear()
     return path
 
@@ -250,8 +245,7 @@ def _read_cache(model: str, missing: list[str], cache_file: Path) -> list[str]:
     """Load the vectors of `missing` the file holds into memory; returns the ones it lacks."""
     if not cache_file.exists():
         return missing
-    with np.load(cache_file) as data:
-        stored = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+    stored = read_keyed(cache_file)
     with _MEMORY_LOCK:
         for text in missing:
             if _key(text) in stored:
@@ -275,11 +269,9 @@ def _write_cache(model: str, cache_file: Path) -> None:
         known = {_key(t): v for (name, t), v in _MEMORY.items() if name == model}
     if not known:
         return
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    # Workers starting together each write their own file, then swap it in whole.
-    partial = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
-    np.savez(partial, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
-    partial.replace(cache_file)
+    write_npz_atomically(
+        cache_file, keys=np.array(list(known)), vectors=np.stack(list(known.values()))
+    )
 
 
 _EMBED_RUN = 64  # examples per model run when they are embedded
@@ -363,7 +355,6 @@ def _store_models(
     key: str, models: tuple[Linear, Linear, WordModel, WordModel], path: Path
 ) -> None:
     model, check, words, check_words = models
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     arrays: dict[str, Any] = {
         "key": np.array(key),
         "model_w": model.weights,
@@ -373,8 +364,7 @@ def _store_models(
         **words.arrays(),
         **check_words.arrays("checkwords"),
     }
-    np.savez(partial, **arrays)
-    partial.replace(path)
+    write_npz_atomically(path, **arrays)
 
 
 def with_lawful(labels: np.ndarray, count: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge import queries
-from sportello.knowledge.chunking import chunk_document
+from sportello.knowledge.chunking import TokenCounter, chunk_document
 from sportello.knowledge.documents import Chunk, Document
 from sportello.knowledge.embeddings import Embedder
 from sportello.knowledge.keyword_index import KeywordIndex
@@ -88,6 +88,33 @@ def is_indexable(path: Path) -> bool:
     )
 
 
+def document_id(path: Path, roots: Iterable[Path | None]) -> str:
+    """The id of the file at `path`: its path relative to the first of `roots` it lies in,
+    without the suffix, else the file's stem. One rule for an ingest and for the shipped
+    vectors, whose files are named by the id an ingest gives a curated document."""
+    path = path.resolve()
+    for base in roots:
+        if base is not None and path.is_relative_to(base.resolve()):
+            return path.relative_to(base.resolve()).with_suffix("").as_posix()
+    return path.stem
+
+
+def load_chunks(
+    path: Path,
+    doc_id: str,
+    count_tokens: TokenCounter,
+    *,
+    chunk_tokens: int,
+    overlap_tokens: int,
+    max_bytes: int,
+) -> tuple[Document, list[Chunk]]:
+    """The document in the file at `path` and its chunks, as an ingest with these settings
+    makes them (`count_tokens`: the model's): the shipped vectors are made from the same
+    chunks, so an ingest finds them. A file it cannot read raises SportelloError."""
+    document = load_file(path, doc_id, max_bytes=max_bytes)
+    return document, chunk_document(document, count_tokens, chunk_tokens, overlap_tokens)
+
+
 class Indexer:
     """Keeps the dense and lexical indexes in step with the documents on disk."""
 
@@ -123,22 +150,13 @@ class Indexer:
         """The id of the file at `path`: relative to the curated folder or the uploads when it
         lies there (so ingesting `knowledge_base/runts` or one file in it names a document as a
         full ingest does), else to the folder given to the ingest, else the file's stem."""
-        path = path.resolve()
-        for base in (*self.roots, root):
-            if base is not None and path.is_relative_to(base.resolve()):
-                return path.relative_to(base.resolve()).with_suffix("").as_posix()
-        return path.stem
+        return document_id(path, (*self.roots, root))
 
     def content_hash(self, data: bytes) -> str:
         digest = hashlib.sha256(data)
         config = f"{self.embedder.name}|{self.chunk_tokens}|{self.overlap_tokens}|{CHUNKER_VERSION}"
         digest.update(config.encode())
         return digest.hexdigest()
-
-    def chunk(self, document: Document) -> list[Chunk]:
-        return chunk_document(
-            document, self.embedder.count_tokens, self.chunk_tokens, self.overlap_tokens
-        )
 
     # -- ingest -------------------------------------------------------------------------------
     def ingest(
@@ -243,14 +261,20 @@ class Indexer:
             report.unchanged.append(doc_id)
             return None
         try:
-            document = load_file(path, doc_id, max_bytes=self.max_bytes)
+            document, chunks = load_chunks(
+                path,
+                doc_id,
+                self.embedder.count_tokens,
+                chunk_tokens=self.chunk_tokens,
+                overlap_tokens=self.overlap_tokens,
+                max_bytes=self.max_bytes,
+            )
             if self.today is not None and document.reviewed and document.reviewed > self.today():
                 raise SportelloError(
                     ErrorCode.CORRUPT_DOCUMENT,
                     "doc_reviewed_future",
                     reviewed=document.reviewed.isoformat(),
                 )
-            chunks = self.chunk(document)
             if not chunks:
                 raise SportelloError(ErrorCode.CORRUPT_DOCUMENT, "doc_no_text")
         except SportelloError as exc:

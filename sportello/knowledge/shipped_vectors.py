@@ -17,8 +17,6 @@ do not depend on what a text is batched with).
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,10 +26,14 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from sportello.knowledge.batching import embed_queries
-from sportello.knowledge.chunking import chunk_document
 from sportello.knowledge.headings import section_questions
-from sportello.knowledge.indexing import is_indexable
-from sportello.knowledge.loading import load_file
+from sportello.knowledge.indexing import document_id, is_indexable, load_chunks
+from sportello.knowledge.keyed_vectors import (
+    model_slug,
+    read_keyed,
+    read_keys,
+    write_npz_atomically,
+)
 from sportello.knowledge.text_vectors import chunk_sentences
 
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ def text_key(kind: Kind, text: str) -> str:
 
 def shipped_dir(kb_dir: Path, model: str) -> Path:
     """Where the vectors of `model` (a name or a path, made a folder name) are shipped."""
-    return kb_dir / VECTORS_FOLDER / (re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "_")
+    return kb_dir / VECTORS_FOLDER / (model_slug(model) or "_")
 
 
 class ShippedVectors:
@@ -68,8 +70,8 @@ class ShippedVectors:
 
 
 def read_file(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as data:
-        return dict(zip(data["keys"].tolist(), data["vectors"].astype(np.float32), strict=True))
+    """The vectors of one shipped file by key, as float32 (what the embedders give)."""
+    return read_keyed(path, np.float32)
 
 
 class ShippedEmbedder:
@@ -159,9 +161,15 @@ def curated_texts(
     ingest with these settings chunks them (`count_tokens`: the model's)."""
     documents = []
     for path in sorted(p for p in kb_dir.rglob("*") if is_indexable(p)):
-        doc_id = path.relative_to(kb_dir).with_suffix("").as_posix()
-        document = load_file(path, doc_id, max_bytes=max_bytes)
-        chunks = chunk_document(document, count_tokens, chunk_tokens, overlap_tokens)
+        doc_id = document_id(path, (kb_dir,))  # the id an ingest of the folder gives it
+        _, chunks = load_chunks(
+            path,
+            doc_id,
+            count_tokens,
+            chunk_tokens=chunk_tokens,
+            overlap_tokens=overlap_tokens,
+            max_bytes=max_bytes,
+        )
         documents.append(
             DocumentTexts(
                 doc_id,
@@ -189,7 +197,9 @@ def ship(documents: Iterable[DocumentTexts], embedder: Embedder, folder: Path) -
         keys = [text_key("passage", t) for t in doc.passages] + [
             text_key("query", t) for t in doc.queries
         ]
-        if path.exists() and sorted(read_file(path)) == sorted(set(keys)):
+        # The keys alone tell a current file (its vectors are read, with every other file's,
+        # only when a document changed and its texts are looked up).
+        if path.exists() and set(read_keys(path)) == set(keys):
             report.unchanged += 1
             continue
         before = shipped.embedded
@@ -198,12 +208,12 @@ def ship(documents: Iterable[DocumentTexts], embedder: Embedder, folder: Path) -
         )
         report.embedded += shipped.embedded - before
         unique = dict(zip(keys, vectors, strict=True))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(
-            partial, keys=np.array(list(unique)), vectors=np.stack(list(unique.values()))
+        write_npz_atomically(
+            path,
+            compressed=True,
+            keys=np.array(list(unique)),
+            vectors=np.stack(list(unique.values())),
         )
-        partial.replace(path)
         report.written.append(doc.doc_id)
     if folder.is_dir():
         for path in sorted(folder.rglob("*.npz")):
