@@ -13,6 +13,7 @@ from tests.conftest import EVAL_DIR
 
 GOLDEN_FILE = EVAL_DIR / "golden.jsonl"
 PAIRS_FILE = EVAL_DIR / "action_pairs.jsonl"
+FRESH_FILE = EVAL_DIR / "action_fresh.jsonl"
 
 
 def golden(

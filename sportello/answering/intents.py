@@ -9,11 +9,15 @@ holds.
 Two readings of the examples, on vectors centred on the examples' mean (see `_build`):
 - a linear (softmax) model over the intents, trained at start-up on the examples (lawful
   questions on the subjects of wrongdoing, prompts/intents/wrongdoing_check/, count as in
-  scope), deterministic and cached by the examples' hash;
+  scope), deterministic and cached by the examples' hash; the requests for help with
+  wrongdoing are one sub-class per kind (their lawful path: receipts, cash, privacy, public
+  calls…), whose probabilities add up into the intent, because one direction for all of them
+  drifted away from each kind as kinds were added;
 - the nearest-examples vote: for every intent the mean similarity of its `k` nearest examples
   ("top-k mean"), which keeps multimodal intents whole and does not favour bigger intents;
 plus a wrongdoing check, a second linear model trained on wrongdoing requests against lawful
-questions that mention the same things (cash, receipts, minutes, members, pay, controls), the
+questions that mention the same things (cash, receipts, minutes, members, pay, controls; one
+sub-class per kind too), the
 same check read from the words (a lawful question and its wrongdoing twin share a subject, and
 so most of an embedding; they differ in a few words: "senza che risulti", "gonfiato"), and a
 reading of the examples' words (word_intents: how a person asks, beside what about).
@@ -90,6 +94,13 @@ LAWFUL_PATHS = frozenset(
         "controls",
         "grants",
         "volunteers",
+        "privacy",
+        "tenders",
+        "appeals",
+        "conflicts",
+        "safety",
+        "declarations",
+        "music",
     }
 )
 
@@ -304,7 +315,7 @@ class _Index(NamedTuple):
 
 # Changes whenever how the models are trained changes: a model cached on disk by an older
 # release is then trained anew, not served with the new code.
-TRAINING = "2"
+TRAINING = "3"
 
 # Trained models by the hash of their examples: a rebuild with the same examples trains nothing.
 _MODELS: dict[str, tuple[Linear, Linear, WordModel, WordModel]] = {}
@@ -317,19 +328,20 @@ def _models_of(
     lawful: np.ndarray,
     texts: list[str],
     cache_file: Path | None,
+    shapes: np.ndarray | None = None,
 ) -> tuple[Linear, Linear, WordModel, WordModel]:
     """The models of these examples: from memory, then the folder's file when it holds this
     `key`, else trained (seconds on a busy host). The folder keeps them either way, and the
     workers sharing it train once (the others wait, then read the file)."""
     models = _MODELS.get(key)
     if cache_file is None:
-        models = models or _train(matrix, labels, lawful, texts)
+        models = models or _train(matrix, labels, lawful, texts, shapes)
     else:
         path = cache_file.with_name(f"{cache_file.stem}.models.npz")
         with locked(cache_file):
             models = models or _stored_models(key, path)
             if models is None:
-                models = _train(matrix, labels, lawful, texts)
+                models = _train(matrix, labels, lawful, texts, shapes)
                 _store_models(key, models, path)
             elif not path.exists():
                 _store_models(key, models, path)
@@ -344,8 +356,8 @@ def _stored_models(key: str, path: Path) -> tuple[Linear, Linear, WordModel, Wor
         if str(data["key"]) != key or "checkwords_w" not in data:
             return None
         return (
-            Linear(data["model_w"], data["model_b"]),
-            Linear(data["check_w"], data["check_b"]),
+            Linear(data["model_w"], data["model_b"], data.get("model_pool")),
+            Linear(data["check_w"], data["check_b"], data.get("check_pool")),
             WordModel.from_arrays(dict(data)),
             WordModel.from_arrays(dict(data), "checkwords"),
         )
@@ -361,6 +373,8 @@ def _store_models(
         "model_b": model.bias,
         "check_w": check.weights,
         "check_b": check.bias,
+        **({} if model.pool is None else {"model_pool": model.pool}),
+        **({} if check.pool is None else {"check_pool": check.pool}),
         **words.arrays(),
         **check_words.arrays("checkwords"),
     }
@@ -375,7 +389,11 @@ def with_lawful(labels: np.ndarray, count: int) -> np.ndarray:
 
 
 def _train(
-    matrix: np.ndarray, labels: np.ndarray, lawful: np.ndarray, texts: list[str]
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    lawful: np.ndarray,
+    texts: list[str],
+    shapes: np.ndarray | None = None,
 ) -> tuple[Linear, Linear, WordModel, WordModel]:
     """The intent model, the wrongdoing check, the word model and the wrongdoing check on
     words (`texts`: the examples' then the lawful questions'). All deterministic; no
@@ -384,14 +402,26 @@ def _train(
     in_scope = list(Intent).index(Intent.IN_SCOPE)
     wrong = list(Intent).index(Intent.WRONGDOING)
     y = with_lawful(labels, len(lawful))
-    model = train(np.concatenate([matrix, lawful]), y, len(Intent))
+    # `shapes`: per example, 0 or the number of its kind of wrongdoing (its lawful path): each
+    # kind is a sub-class of its own in both linear models (see `train`'s `groups`).
+    shapes = np.zeros(len(labels), np.int64) if shapes is None else shapes.astype(np.int64)
+    kinds = int(shapes.max(initial=0))
+    sub = np.where(shapes > 0, len(Intent) - 1 + shapes, labels).astype(np.int64)
+    groups = np.array(list(range(len(Intent))) + [wrong] * kinds, np.int64)
+    model = train(
+        np.concatenate([matrix, lawful]),
+        np.concatenate([sub, y[len(labels) :]]),
+        len(groups),
+        groups=groups,
+    )
     positive = matrix[labels == wrong]
     negative = np.concatenate([lawful, matrix[labels == in_scope]])
     check = train(
         np.concatenate([positive, negative]),
-        np.array([1] * len(positive) + [0] * len(negative)),
-        2,
+        np.concatenate([1 + shapes[labels == wrong], np.zeros(len(negative), np.int64)]),
+        2 + kinds,
         l2=1e-3,
+        groups=np.array([0] + [1] * (1 + kinds), np.int64),
     )
     is_wrong = np.concatenate([labels == wrong, np.zeros(len(lawful), bool)])
     is_lawful = np.concatenate([labels == in_scope, np.ones(len(lawful), bool)])
@@ -460,14 +490,17 @@ class IntentClassifier:
         center = matrix.mean(axis=0)
         matrix, lawful = _centred(matrix, center), _centred(lawful, center)
         labels = np.array([list(Intent).index(e.intent) for e in examples], dtype=np.int16)
+        wrong = [e.lawful if e.intent is Intent.WRONGDOING else None for e in examples]
+        kinds = sorted({k for k in wrong if k})
+        shapes = np.array([kinds.index(k) + 1 if k else 0 for k in wrong])
         key = _key(
             f"{TRAINING}\n"
-            + "\n".join(f"{e.intent}\t{e.text}" for e in examples)
+            + "\n".join(f"{e.intent}\t{e.lawful or ''}\t{e.text}" for e in examples)
             + "\n"
             + "\n".join(self.lawful)
         )
         model, check, words, check_words = _models_of(
-            key, matrix, labels, lawful, texts + self.lawful, self.cache_file
+            key, matrix, labels, lawful, texts + self.lawful, self.cache_file, shapes
         )
         # One reference swap: a reply running during a reload sees the old index or the new.
         rows = tuple(np.flatnonzero(labels == index) for index in range(len(Intent)))
