@@ -123,9 +123,11 @@ def lexical_peer(settings: Settings, kb: KnowledgeBase) -> Assistant:
 
 
 def replies(assistant: Assistant, items: Sequence[Item]) -> list[dict[str, object]]:
-    """One record per item: action, text, citations, latency."""
+    """One record per item: action, text, citations, latency, and the part of it the intent
+    step took (0 for a message a rule refused before it)."""
     out = []
     for item in items:
+        assistant.last_intent_ms = 0.0
         started = time.perf_counter()
         reply = assistant.reply(assistant.replay(earlier(item)), str(item["question"]))
         out.append(
@@ -134,6 +136,7 @@ def replies(assistant: Assistant, items: Sequence[Item]) -> list[dict[str, objec
                 "text": reply.full_text(),
                 "cited": bool(reply.citations),
                 "ms": (time.perf_counter() - started) * 1e3,
+                "intent_ms": assistant.last_intent_ms,
             }
         )
     return out
@@ -161,6 +164,7 @@ def score(items: Sequence[Item], records: Sequence[dict[str, object]]) -> dict[s
         "answers_cited": sum(bool(r["cited"]) for r in given) / len(given) if given else 0.0,
         "reply_p50_ms": percentile([float(r["ms"]) for r in records], 50),  # type: ignore[arg-type]
         "reply_p95_ms": percentile([float(r["ms"]) for r in records], 95),  # type: ignore[arg-type]
+        "intent_p95_ms": percentile([float(r.get("intent_ms", 0.0)) for r in records], 95),  # type: ignore[arg-type]
     }
     if english:
         figures["english_fact_hit"] = sum(map(hit, english)) / len(english)
@@ -352,7 +356,7 @@ def print_golden(results: dict[str, float], retriever_fusion: str = "weighted") 
         for key in ("fact_hit", "english_fact_hit", "action_accuracy", "answers_cited"):
             if key in g:
                 print(f"{key:<22}{g[key]:>10.3f}{g.get('bm25peer_' + key, float('nan')):>11.3f}")
-        for key in ("reply_p50_ms", "reply_p95_ms"):
+        for key in ("reply_p50_ms", "reply_p95_ms", "intent_p95_ms"):
             print(f"{key:<22}{g[key]:>10.1f}{g['bm25peer_' + key]:>11.1f}")
         for prefix, label in (("", "ours"), ("bm25peer_", "BM25 peer")):
             print(f"\nconfusion ({label}): rows expected, columns given")

@@ -81,6 +81,7 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "golden_holdout_answers_cited": ("==", 1, ""),
     "golden_holdout_english_fact_hit": (">=", 0.80, ""),
     "golden_holdout_confusion_refuse_answer": ("==", 0, "answered"),
+    "golden_holdout_intent_p95_ms": ("<=", 10, "ms"),  # what the intent step adds to a reply
 }
 # Web server set-ups measured (workers, embedding threads, query cache); the first is the
 # compose default and gives the headline figures, the others show what each choice is worth.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -359,7 +358,7 @@ def test_workers_starting_together_embed_the_examples_once(tmp_path: Path) -> No
         assert len(data["keys"]) == len(texts)
 
 
-def test_the_intent_step_is_cheap_and_shares_the_query_embedding(
+def test_the_intent_step_shares_the_query_embedding(
     assistant: Assistant,
 ) -> None:
     embedder = assistant.retriever.embedder
@@ -369,14 +368,8 @@ def test_the_intent_step_is_cheap_and_shares_the_query_embedding(
     assistant.intents.classify(text)  # the vote embeds the question…
     assistant.retriever.search(text, 8)  # …and retrieval reuses that vector
     assert embedder.misses == misses + 1  # one model run serves the vote and retrieval
-    vector = embedder.embed_query(text)
-    timings = []
-    for _ in range(60):
-        started = time.perf_counter()
-        assistant.intents.classify(text, vector)
-        timings.append((time.perf_counter() - started) * 1e3)
-    p95 = statistics.quantiles(timings, n=20)[-1]
-    assert p95 <= 10.0, p95
+    # What the vote itself costs (≤ 10 ms p95 per reply) is a benchmark figure, not a timed
+    # test: `make bench` prints golden_<split>_intent_p95_ms (bench/golden.py).
 
 
 def test_a_reply_embeds_the_question_once_whatever_the_cache(
