@@ -17,10 +17,11 @@ Two readings of the examples, on vectors centred on the examples' mean (see `_bu
   ("top-k mean"), which keeps multimodal intents whole and does not favour bigger intents;
 plus a wrongdoing check, a second linear model trained on wrongdoing requests against lawful
 questions that mention the same things (cash, receipts, minutes, members, pay, controls; one
-sub-class per kind too), the
-same check read from the words (a lawful question and its wrongdoing twin share a subject, and
-so most of an embedding; they differ in a few words: "senza che risulti", "gonfiato"), and a
-reading of the examples' words (word_intents: how a person asks, beside what about).
+sub-class per kind here too, which also names the lawful path when the nearest examples
+disagree), the same check read from the words (a lawful question and its wrongdoing twin share
+a subject, and so most of an embedding; they differ in a few words: "senza che risulti",
+"gonfiato"), and a reading of the examples' words (word_intents: how a person asks, beside
+what about).
 None of them decides alone: `decision.act` weighs them with the retrieval evidence.
 """
 

@@ -121,7 +121,8 @@ def test_every_lawful_path_has_its_message() -> None:
 # false declarations…) and their lawful twins joined (session 27): its nearest examples are
 # still two receipt-fraud ones, and the action model answered it before as after (the xfail
 # below). On 60 fresh wrongdoing/lawful pairs written blind that change took refusals from 31
-# to 41 with lawful twins answered 52 -> 53; 8 more receipt examples did not move this one.
+# to 40 with lawful twins answered 52 -> 53; neither 8 more receipt examples nor one sub-class
+# per kind of wrongdoing moved this one.
 _LINEAR_MISSES = {HELD_OUT[Intent.WRONGDOING][0]}
 
 
