@@ -56,7 +56,9 @@ INTENTS_DIR = PROJECT_ROOT / "prompts" / "intents"
 LAWFUL_FILE = INTENTS_DIR / "wrongdoing_check" / "lawful.yaml"
 # The examples' vectors, shipped beside them for a model (`shipped_vectors`): a fresh instance
 # (a new container, a data folder of its own, a lost volume) reads them instead of embedding
-# ~1,200 examples (about 50 s of a 2-core machine before the first reply). Written by `python -m bench.intents --vectors` (and by every `--fit`); a test checks
+# ~1,650 examples and lawful questions (1,200 of them took about 50 s of a 2-core machine
+# before the first reply). Written by `python -m bench.intents --vectors` (and by every
+# `--fit`); a test checks
 # they cover every example and are what the model gives. An example they lack is embedded.
 SHIPPED_DIR = INTENTS_DIR / "vectors"
 
