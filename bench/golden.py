@@ -127,7 +127,6 @@ def replies(assistant: Assistant, items: Sequence[Item]) -> list[dict[str, objec
     step took (0 for a message a rule refused before it)."""
     out = []
     for item in items:
-        assistant.last_intent_ms = 0.0
         started = time.perf_counter()
         reply = assistant.reply(assistant.replay(earlier(item)), str(item["question"]))
         out.append(

@@ -141,6 +141,7 @@ class Assistant:
     # -- steps --------------------------------------------------------------------------------
     def _plan(self, history: list[Turn], text: str, language: str) -> Reply | Grounds:
         """Either a finished non-answer Reply, or the Grounds to compose an answer from."""
+        self.last_intent_ms = 0.0  # a message a rule refuses never reaches the intent step
         verdict = guards.check(text, self.settings.max_message_chars)
         if verdict is not None:
             return self._fixed(

@@ -332,7 +332,7 @@ def _models_of(
     lawful: np.ndarray,
     texts: list[str],
     cache_file: Path | None,
-    shapes: np.ndarray | None = None,
+    shapes: np.ndarray,
 ) -> tuple[Linear, Linear, WordModel, WordModel]:
     """The models of these examples: from memory, then the folder's file when it holds this
     `key`, else trained (seconds on a busy host). The folder keeps them either way, and the
@@ -397,7 +397,7 @@ def _train(
     labels: np.ndarray,
     lawful: np.ndarray,
     texts: list[str],
-    shapes: np.ndarray | None = None,
+    shapes: np.ndarray,
 ) -> tuple[Linear, Linear, WordModel, WordModel]:
     """The intent model, the wrongdoing check, the word model and the wrongdoing check on
     words (`texts`: the examples' then the lawful questions'). All deterministic; no
@@ -408,7 +408,7 @@ def _train(
     y = with_lawful(labels, len(lawful))
     # `shapes`: per example, 0 or the number of its kind of wrongdoing (its lawful path): each
     # kind is a sub-class of its own in both linear models (see `train`'s `groups`).
-    shapes = np.zeros(len(labels), np.int64) if shapes is None else shapes.astype(np.int64)
+    shapes = shapes.astype(np.int64)
     kinds = int(shapes.max(initial=0))
     sub = np.where(shapes > 0, len(Intent) - 1 + shapes, labels).astype(np.int64)
     groups = np.array(list(range(len(Intent))) + [wrong] * kinds, np.int64)
@@ -588,8 +588,7 @@ def _check_kind(check: Linear, kinds: tuple[str, ...], query: np.ndarray) -> str
     after "lawful" and the generic one follow `kinds`)."""
     if not kinds:
         return None
-    logits = query @ check.weights[:, 2:] + check.bias[2:]
-    return kinds[int(np.argmax(logits))]
+    return kinds[int(np.argmax(check.logits(query)[0, 2:]))]
 
 
 def _lawful_path(

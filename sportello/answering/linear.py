@@ -16,9 +16,13 @@ class Linear(NamedTuple):
     bias: np.ndarray  # (sub-classes,)
     pool: np.ndarray | None = None  # (sub-classes, classes): 1 where a sub-class belongs
 
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The sub-classes' scores of each row of `x` (or of one vector), before the softmax."""
+        return np.atleast_2d(x) @ self.weights + self.bias  # type: ignore[no-any-return]
+
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities of each row of `x` (or of one vector)."""
-        logits = np.atleast_2d(x) @ self.weights + self.bias
+        logits = self.logits(x)
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         p = exp / exp.sum(axis=1, keepdims=True)
