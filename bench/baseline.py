@@ -12,7 +12,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from sportello.knowledge.embeddings import Embedder
-from sportello.knowledge.indexing import is_indexable
+from sportello.knowledge.kb_files import is_indexable
 from sportello.knowledge.loading import load_file
 
 

@@ -321,6 +321,9 @@ class _Index(NamedTuple):
 # release is then trained anew, not served with the new code.
 TRAINING = "3"
 
+# The wrongdoing check's first columns are lawful and wrongdoing of no kind; its kinds follow.
+CHECK_KINDS_FROM = 2
+
 # Trained models by the hash of their examples: a rebuild with the same examples trains nothing.
 _MODELS: dict[str, tuple[Linear, Linear, WordModel, WordModel]] = {}
 
@@ -420,12 +423,15 @@ def _train(
     )
     positive = matrix[labels == wrong]
     negative = np.concatenate([lawful, matrix[labels == in_scope]])
+    # The check's columns: lawful (0), wrongdoing of no kind (1), then one per kind.
     check = train(
         np.concatenate([positive, negative]),
-        np.concatenate([1 + shapes[labels == wrong], np.zeros(len(negative), np.int64)]),
-        2 + kinds,
+        np.concatenate(
+            [CHECK_KINDS_FROM - 1 + shapes[labels == wrong], np.zeros(len(negative), np.int64)]
+        ),
+        CHECK_KINDS_FROM + kinds,
         l2=1e-3,
-        groups=np.array([0] + [1] * (1 + kinds), np.int64),
+        groups=np.array([0] + [1] * (CHECK_KINDS_FROM - 1 + kinds), np.int64),
     )
     is_wrong = np.concatenate([labels == wrong, np.zeros(len(lawful), bool)])
     is_lawful = np.concatenate([labels == in_scope, np.ones(len(lawful), bool)])
@@ -506,6 +512,11 @@ class IntentClassifier:
         model, check, words, check_words = _models_of(
             key, matrix, labels, lawful, texts + self.lawful, self.cache_file, shapes
         )
+        if check.weights.shape[1] != CHECK_KINDS_FROM + len(kinds):
+            # A model from another layout would name the wrong kind for every refusal.
+            raise RuntimeError(
+                f"the wrongdoing check has {check.weights.shape[1]} columns for {len(kinds)} kinds"
+            )
         # One reference swap: a reply running during a reload sees the old index or the new.
         rows = tuple(np.flatnonzero(labels == index) for index in range(len(Intent)))
         self.index = _Index(
@@ -585,10 +596,10 @@ def _centred(matrix: np.ndarray, center: np.ndarray) -> np.ndarray:
 
 def _check_kind(check: Linear, kinds: tuple[str, ...], query: np.ndarray) -> str | None:
     """The kind of wrongdoing the check's sub-classes find likeliest for `query` (its columns
-    after "lawful" and the generic one follow `kinds`)."""
+    after the first CHECK_KINDS_FROM follow `kinds`, as `_train` lays them out)."""
     if not kinds:
         return None
-    return kinds[int(np.argmax(check.logits(query)[0, 2:]))]
+    return kinds[int(np.argmax(check.logits(query)[0, CHECK_KINDS_FROM:]))]
 
 
 def _lawful_path(

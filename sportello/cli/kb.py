@@ -25,7 +25,7 @@ from sportello.clock import local_today
 from sportello.knowledge import queries
 from sportello.knowledge.admin import list_documents as document_rows
 from sportello.knowledge.documents import Topic
-from sportello.knowledge.indexing import is_indexable
+from sportello.knowledge.kb_files import is_indexable
 from sportello.knowledge.service import build_knowledge
 
 app = typer.Typer(no_args_is_help=True)

@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from sportello.errors import ErrorCode, SportelloError
 from sportello.knowledge import queries
-from sportello.knowledge.chunking import TokenCounter, chunk_document
 from sportello.knowledge.documents import Chunk, Document
 from sportello.knowledge.embeddings import Embedder
+from sportello.knowledge.kb_files import document_id, is_indexable, load_chunks
 from sportello.knowledge.keyword_index import KeywordIndex
-from sportello.knowledge.loading import SUPPORTED_SUFFIXES, load_file
 from sportello.knowledge.models import DocumentStatus, KbDocument
 from sportello.knowledge.text_vectors import TextVectors
 from sportello.knowledge.vector_store import ChromaVectorStore
@@ -76,43 +75,6 @@ class IngestReport:
             "chunks_embedded": self.chunks_embedded,
             "seconds": round(self.seconds, 2),
         }
-
-
-def is_indexable(path: Path) -> bool:
-    name = path.name
-    return (
-        path.is_file()
-        and path.suffix.lower() in SUPPORTED_SUFFIXES
-        and not name.startswith((".", "_"))
-        and name.lower() != "readme.md"
-    )
-
-
-def document_id(path: Path, roots: Iterable[Path | None]) -> str:
-    """The id of the file at `path`: its path relative to the first of `roots` it lies in,
-    without the suffix, else the file's stem. One rule for an ingest and for the shipped
-    vectors, whose files are named by the id an ingest gives a curated document."""
-    path = path.resolve()
-    for base in roots:
-        if base is not None and path.is_relative_to(base.resolve()):
-            return path.relative_to(base.resolve()).with_suffix("").as_posix()
-    return path.stem
-
-
-def load_chunks(
-    path: Path,
-    doc_id: str,
-    count_tokens: TokenCounter,
-    *,
-    chunk_tokens: int,
-    overlap_tokens: int,
-    max_bytes: int,
-) -> tuple[Document, list[Chunk]]:
-    """The document in the file at `path` and its chunks, as an ingest with these settings
-    makes them (`count_tokens`: the model's): the shipped vectors are made from the same
-    chunks, so an ingest finds them. A file it cannot read raises SportelloError."""
-    document = load_file(path, doc_id, max_bytes=max_bytes)
-    return document, chunk_document(document, count_tokens, chunk_tokens, overlap_tokens)
 
 
 class Indexer:

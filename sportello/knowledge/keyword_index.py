@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import shutil
 import threading
@@ -29,6 +28,7 @@ from bm25s.stopwords import STOPWORDS_ITALIAN
 
 from sportello.knowledge.documents import Chunk, Topic
 from sportello.knowledge.file_lock import locked
+from sportello.knowledge.folders import swap_in
 from sportello.knowledge.folding import strip_accents
 
 logger = logging.getLogger(__name__)
@@ -74,16 +74,6 @@ def _bm25_of(corpus: list[list[str]]) -> bm25s.BM25:
     bm25 = bm25s.BM25(k1=1.2, b=0.75)
     bm25.index(corpus, show_progress=False)
     return bm25
-
-
-def swap_in(tmp: Path, path: Path) -> None:
-    """Put the folder `tmp` in place of `path` with renames, so a reader sees one or the other."""
-    old = path.with_name(path.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if path.exists():
-        os.replace(path, old)
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class KeywordIndex:

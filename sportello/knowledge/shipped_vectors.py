@@ -27,7 +27,7 @@ import numpy as np
 
 from sportello.knowledge.batching import embed_queries
 from sportello.knowledge.headings import section_questions
-from sportello.knowledge.indexing import document_id, is_indexable, load_chunks
+from sportello.knowledge.kb_files import document_id, is_indexable, load_chunks
 from sportello.knowledge.keyed_vectors import (
     model_slug,
     read_keyed,

@@ -16,8 +16,8 @@ import numpy as np
 from sportello.knowledge.batching import embed_queries
 from sportello.knowledge.documents import Chunk
 from sportello.knowledge.embeddings import Embedder
+from sportello.knowledge.folders import swap_in
 from sportello.knowledge.headings import section_questions
-from sportello.knowledge.keyword_index import swap_in
 from sportello.knowledge.sentences import split_sentences
 
 logger = logging.getLogger(__name__)

@@ -390,3 +390,38 @@ def test_start_up_embeds_each_example_once(
     started = time.perf_counter()
     build_intents(real_kb.retriever, real_kb_settings)  # vectors already in memory / on disk
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_checks_kind_columns_follow_the_kinds_of_wrongdoing() -> None:
+    """The wrongdoing check is trained with one column per kind after lawful and wrongdoing of
+    no kind; reading it names the kind whose examples a message lies among (a layout off by one
+    would name the neighbouring kind's lawful path)."""
+    from sportello.answering.intents import CHECK_KINDS_FROM, _check_kind, _train
+
+    rng = np.random.default_rng(11)
+    dim, per = 16, 12
+    centres = np.eye(dim, dtype=np.float32) * 4.0  # one direction per group of examples
+    labels, shapes, rows = [], [], []
+    groups = {
+        "in_scope": (Intent.IN_SCOPE, 0, 0),
+        "receipts": (Intent.WRONGDOING, 1, 1),
+        "minutes": (Intent.WRONGDOING, 2, 2),
+        "cash": (Intent.WRONGDOING, 3, 3),
+        "off_topic": (Intent.OFF_TOPIC, 0, 4),
+    }
+    for intent, shape, centre in groups.values():
+        for _ in range(per):
+            rows.append(centres[centre] + rng.normal(0.0, 0.5, dim))
+            labels.append(list(Intent).index(intent))
+            shapes.append(shape)
+    lawful = centres[5] + rng.normal(0.0, 0.5, (per, dim))
+    matrix = np.array(rows, np.float32)
+    texts = [f"frase {i}" for i in range(len(rows) + per)]
+    _, check, _, _ = _train(
+        matrix, np.array(labels, np.int16), lawful.astype(np.float32), texts, np.array(shapes)
+    )
+    kinds = ("receipts", "minutes", "cash")  # shape 1 is kinds[0], as _build numbers them
+    assert check.weights.shape[1] == CHECK_KINDS_FROM + len(kinds)
+    for name, (_, shape, centre) in groups.items():
+        if shape:
+            assert _check_kind(check, kinds, centres[centre]) == name

@@ -20,7 +20,7 @@ from sportello.knowledge.facts import (
     normalize,
     registry_files,
 )
-from sportello.knowledge.indexing import is_indexable
+from sportello.knowledge.kb_files import is_indexable
 
 KB = PROJECT_ROOT / "knowledge_base"
 

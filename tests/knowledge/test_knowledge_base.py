@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sportello.knowledge.documents import Topic
-from sportello.knowledge.indexing import is_indexable
+from sportello.knowledge.kb_files import is_indexable
 from sportello.knowledge.langchain_retriever import SportelloLangChainRetriever
 from sportello.knowledge.loading import load_file, parse_front_matter
 from sportello.knowledge.service import KnowledgeBase

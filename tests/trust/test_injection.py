@@ -27,7 +27,7 @@ from sportello.answering.schemas import Action
 from sportello.clock import FrozenClock
 from sportello.config import Settings
 from sportello.desk.models import Booking, BookingStatus, Ticket
-from sportello.knowledge.indexing import is_indexable
+from sportello.knowledge.kb_files import is_indexable
 from sportello.knowledge.loading import load_bytes
 from sportello.knowledge.retrieval import Retriever
 from sportello.knowledge.sentences import split_sentences

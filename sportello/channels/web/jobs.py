@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sportello.errors import ErrorCode, SportelloError
-from sportello.knowledge.indexing import is_indexable
+from sportello.knowledge.kb_files import is_indexable
 from sportello.services import Services
 
 logger = logging.getLogger(__name__)
